@@ -1,0 +1,231 @@
+"""Discord: gateway MESSAGE_CREATE payloads in, `Inbound` out.
+
+Only the pure parsing lives here for now. The live client (discord.py) comes
+later and will hand `message` payloads plus the channel they arrived in to
+`parse_message`, so the rest of the hub never sees a discord.py object.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+from connectors.base import Attachment, Inbound
+
+THREAD_TYPES = {10, 11, 12}  # announcement, public and private threads (forum posts are 11)
+FORUM_TYPES = {15, 16}  # forum and media channels: their posts are threads
+DM_TYPES = {1, 3}  # direct message, group DM
+# Default, reply, slash command, thread starter, context-menu command: a person wrote them.
+USER_MESSAGE_TYPES = {0, 19, 20, 21, 23}
+
+# The seed's Discord categories, as triage category hints.
+CATEGORY_HINTS = {
+    "bug reports": "bug_report",
+    "feature requests": "feature_request",
+    "support tickets": "support_question",
+    "documentation": "documentation",
+    "general discussion": "general",
+}
+
+_USER_MENTION_RE = re.compile(r"<@!?(\d+)>")
+_CHANNEL_MENTION_RE = re.compile(r"<#(\d+)>")
+
+
+def parse_message(
+    payload: dict, channel: dict | None = None, *, bot_user_id: str | None = None
+) -> Inbound:
+    """Turn one MESSAGE_CREATE data dict (or a whole gateway dispatch) into an Inbound.
+
+    `channel` is the channel object the message arrived in; without it a message
+    without a guild is taken for a DM and anything else opens its own conversation.
+    Raises ValueError only for payloads that are not messages at all."""
+    payload = _message_data(payload)
+    channel = channel if isinstance(channel, dict) else None
+    problems: list[str] = []
+    message_id = str(payload["id"])
+    channel_id = str(payload["channel_id"])
+    author = payload.get("author")
+    if not isinstance(author, dict) or not author.get("id"):
+        problems.append("message has no author")
+        author = author if isinstance(author, dict) else {}
+    username = _text(author.get("username"), problems, "author.username")
+    guild_id = payload.get("guild_id") or (channel or {}).get("guild_id")
+
+    return Inbound(
+        channel="discord",
+        external_id=message_id,
+        text=_content(payload, problems),
+        author_id=str(author.get("id") or ""),
+        author_handle=username,
+        author_name=_text(author.get("global_name"), problems, "author.global_name") or username,
+        conversation_key=_conversation_key(payload, channel, message_id, channel_id),
+        references=_references(payload, channel, message_id, channel_id),
+        subject=_thread_name(channel, problems),
+        sent_at=_timestamp(payload.get("timestamp"), problems),
+        permalink=f"https://discord.com/channels/{guild_id or '@me'}/{channel_id}/{message_id}",
+        attachments=_attachments(payload.get("attachments")),
+        hints=_hints(payload, channel, bot_user_id, problems),
+        no_ack_reason=_no_ack_reason(payload, author, bot_user_id),
+        problems=problems,
+        raw=payload,
+    )
+
+
+def _message_data(payload: Any) -> dict:
+    if not isinstance(payload, dict):
+        raise ValueError(f"not a Discord message: expected an object, got {type(payload).__name__}")
+    # Accept a whole gateway dispatch too, so a recorded frame can be replayed as is.
+    if "op" in payload and isinstance(payload.get("d"), dict):
+        if payload.get("t") != "MESSAGE_CREATE":
+            raise ValueError(f"not a Discord message: gateway event {payload.get('t')!r}")
+        payload = payload["d"]
+    missing = [key for key in ("id", "channel_id") if not payload.get(key)]
+    if missing:
+        raise ValueError(f"not a Discord message: missing {', '.join(missing)}")
+    return payload
+
+
+def _content(payload: dict, problems: list[str]) -> str:
+    content = payload.get("content")
+    if content is None:
+        content = ""
+    elif not isinstance(content, str):
+        problems.append(f"content is {type(content).__name__}, not text")
+        content = ""
+    text = _resolve_mentions(_clean(content, problems, "content"), payload)
+    # Bots and webhooks often post only embeds; their text is the message.
+    return text or _embed_text(payload.get("embeds"), problems)
+
+
+def _resolve_mentions(text: str, payload: dict) -> str:
+    """`<@123>` is unreadable in an inbox; show `@name` when the payload says who it is."""
+    names = {
+        str(user.get("id")): str(user.get("global_name") or user.get("username") or "")
+        for user in payload.get("mentions") or []
+        if isinstance(user, dict)
+    }
+    channels = {
+        str(ch.get("id")): str(ch.get("name") or "")
+        for ch in payload.get("mention_channels") or []
+        if isinstance(ch, dict)
+    }
+    text = _USER_MENTION_RE.sub(lambda m: f"@{names[m[1]]}" if names.get(m[1]) else m[0], text)
+    return _CHANNEL_MENTION_RE.sub(lambda m: f"#{channels[m[1]]}" if channels.get(m[1]) else m[0], text)
+
+
+def _embed_text(embeds: Any, problems: list[str]) -> str:
+    parts = []
+    for embed in embeds if isinstance(embeds, list) else []:
+        if isinstance(embed, dict):
+            for key in ("title", "description"):
+                parts.append(_text(embed.get(key), problems, f"embed.{key}"))
+    return "\n".join(p for p in parts if p)
+
+
+def _conversation_key(payload: dict, channel: dict | None, message_id: str, channel_id: str) -> str:
+    kind = _channel_type(payload, channel)
+    if kind in THREAD_TYPES | FORUM_TYPES | DM_TYPES:
+        return channel_id
+    # In a plain channel every message opens its own conversation.
+    return f"msg:{message_id}"
+
+
+def _channel_type(payload: dict, channel: dict | None) -> int | None:
+    if channel is not None:
+        kind = channel.get("type")
+        return kind if isinstance(kind, int) else None
+    # Without the channel object: no guild means a DM (gateway DMs carry no guild_id).
+    return 1 if not payload.get("guild_id") else None
+
+
+def _references(payload: dict, channel: dict | None, message_id: str, channel_id: str) -> list[str]:
+    refs = []
+    reference = payload.get("message_reference")
+    if isinstance(reference, dict) and reference.get("message_id"):
+        refs.append(str(reference["message_id"]))
+    # A thread started from a message has that message's id, so messages in the thread
+    # point back at the message (and its conversation) the thread grew from.
+    if _channel_type(payload, channel) in THREAD_TYPES and channel_id != message_id and channel_id not in refs:
+        refs.append(channel_id)
+    return refs
+
+
+def _thread_name(channel: dict | None, problems: list[str]) -> str | None:
+    if channel is None or channel.get("type") not in THREAD_TYPES:
+        return None
+    return _text(channel.get("name"), problems, "channel.name") or None
+
+
+def _hints(payload: dict, channel: dict | None, bot_user_id: str | None, problems: list[str]) -> dict[str, str]:
+    hints: dict[str, str] = {}
+    if channel is not None:
+        category = _text(channel.get("category"), problems, "channel.category").strip().lower()
+        if category in CATEGORY_HINTS:
+            hints["category"] = CATEGORY_HINTS[category]
+        name = _text(channel.get("parent_name") or channel.get("name"), problems, "channel.name")
+        if name:
+            hints["discord_channel"] = name
+    if bot_user_id:
+        mentioned = {str(u.get("id")) for u in payload.get("mentions") or [] if isinstance(u, dict)}
+        hints["mentions_bot"] = "true" if str(bot_user_id) in mentioned else "false"
+    return hints
+
+
+def _no_ack_reason(payload: dict, author: dict, bot_user_id: str | None) -> str | None:
+    if bot_user_id and str(author.get("id")) == str(bot_user_id):
+        return "our own bot's message"
+    if author.get("bot") or payload.get("webhook_id"):
+        return "sent by a bot or webhook"
+    kind = payload.get("type", 0)
+    if kind not in USER_MESSAGE_TYPES:
+        return f"Discord system message (type {kind})"
+    return None
+
+
+def _timestamp(value: Any, problems: list[str]) -> datetime | None:
+    if not isinstance(value, str):
+        problems.append("no timestamp")
+        return None
+    try:
+        sent = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        problems.append(f"unparseable timestamp {value[:40]!r}")
+        return None
+    return sent if sent.tzinfo else sent.replace(tzinfo=timezone.utc)
+
+
+def _attachments(items: Any) -> list[Attachment]:
+    found = []
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict):
+            continue
+        size = item.get("size")
+        found.append(
+            Attachment(
+                filename=_clean(str(item.get("filename") or "attachment"), [], "attachment"),
+                content_type=str(item.get("content_type") or "application/octet-stream"),
+                size=size if isinstance(size, int) else None,
+                url=item.get("url") if isinstance(item.get("url"), str) else None,
+            )
+        )
+    return found
+
+
+def _text(value: Any, problems: list[str], name: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        problems.append(f"{name} is {type(value).__name__}, not text")
+        return ""
+    return _clean(value, problems, name)
+
+
+def _clean(text: str, problems: list[str], name: str) -> str:
+    """JSON can carry lone surrogates ("\\ud83d"), which no database or socket accepts."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        problems.append(f"{name}: broken unicode replaced")
+        return text.encode("utf-8", errors="replace").decode("utf-8")
+    return text

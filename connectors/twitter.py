@@ -1,0 +1,165 @@
+"""X (Twitter): API v2 tweet objects in, `Inbound` out.
+
+Only the pure parsing lives here for now; polling mentions and posting replies
+come later. Tweets fetched without expansions carry no `includes` and often no
+`author_id`, so every field beyond `id` and `text` is optional here.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+from connectors.base import Inbound
+
+
+def parse_tweet(tweet: dict, includes: dict | None = None, *, bot_username: str = "trkvbot") -> Inbound:
+    """Turn one v2 tweet (or a `{"data": tweet, "includes": ...}` response) into an Inbound.
+    Direct-message events (`event_type: MessageCreate`) are accepted too.
+    Raises ValueError only for objects that are not tweets at all."""
+    tweet, includes = _unwrap(tweet, includes)
+    problems: list[str] = []
+    tweet_id = str(tweet["id"])
+    author_id = str(tweet.get("author_id") or tweet.get("sender_id") or "")
+    if not author_id:
+        problems.append("tweet has no author_id")
+    user = _user(includes, author_id)
+    username = _text(user.get("username"), problems, "username")
+    is_dm = "event_type" in tweet
+
+    return Inbound(
+        channel="x",
+        external_id=tweet_id,
+        text=_body(tweet, problems),
+        author_id=author_id,
+        author_handle=f"@{username}" if username else "",
+        author_name=_text(user.get("name"), problems, "name") or username,
+        conversation_key=_conversation_key(tweet, tweet_id, author_id, is_dm),
+        references=_replied_to(tweet),
+        sent_at=_created_at(tweet.get("created_at"), problems),
+        permalink=None if is_dm else _permalink(username, tweet_id),
+        hints=_hints(tweet, bot_username, is_dm),
+        no_ack_reason=_no_ack_reason(tweet, username, bot_username),
+        problems=problems,
+        raw={"data": tweet, "includes": includes} if includes else tweet,
+    )
+
+
+def _unwrap(tweet: Any, includes: Any) -> tuple[dict, dict]:
+    if isinstance(tweet, dict) and "id" not in tweet and isinstance(tweet.get("data"), dict):
+        includes = includes if includes is not None else tweet.get("includes")
+        tweet = tweet["data"]
+    if not isinstance(tweet, dict):
+        raise ValueError(f"not a tweet: expected an object, got {type(tweet).__name__}")
+    if not tweet.get("id"):
+        raise ValueError("not a tweet: no id")
+    if not isinstance(tweet.get("text"), str):
+        raise ValueError(f"not a tweet: text is {type(tweet.get('text')).__name__}")
+    if "event_type" in tweet and tweet["event_type"] != "MessageCreate":
+        raise ValueError(f"not a message: direct-message event {tweet['event_type']!r}")
+    return tweet, includes if isinstance(includes, dict) else {}
+
+
+def _user(includes: dict, author_id: str) -> dict:
+    for user in includes.get("users") or []:
+        if isinstance(user, dict) and str(user.get("id")) == author_id:
+            return user
+    return {}
+
+
+def _body(tweet: dict, problems: list[str]) -> str:
+    # Posts longer than 280 characters keep their full text in note_tweet.
+    note = tweet.get("note_tweet")
+    text = note["text"] if isinstance(note, dict) and isinstance(note.get("text"), str) else tweet["text"]
+    # v2 escapes &, < and > in text; t.co links hide where they go.
+    text = html.unescape(_expand_urls(text, tweet.get("entities")))
+    return _clean(text, problems, "text")
+
+
+def _expand_urls(text: str, entities: Any) -> str:
+    urls = entities.get("urls") if isinstance(entities, dict) else None
+    for url in urls if isinstance(urls, list) else []:
+        if isinstance(url, dict) and isinstance(url.get("url"), str) and isinstance(url.get("expanded_url"), str):
+            text = text.replace(url["url"], url["expanded_url"])
+    return text
+
+
+def _conversation_key(tweet: dict, tweet_id: str, author_id: str, is_dm: bool) -> str:
+    if is_dm:
+        return str(tweet.get("dm_conversation_id") or f"dm:{author_id}")
+    return str(tweet.get("conversation_id") or tweet_id)
+
+
+def _replied_to(tweet: dict) -> list[str]:
+    refs = tweet.get("referenced_tweets")
+    return [
+        str(ref["id"])
+        for ref in refs if isinstance(refs, list) else []
+        if isinstance(ref, dict) and ref.get("type") == "replied_to" and ref.get("id")
+    ]
+
+
+def _reference_types(tweet: dict) -> set[str]:
+    refs = tweet.get("referenced_tweets")
+    return {str(r.get("type")) for r in refs if isinstance(r, dict)} if isinstance(refs, list) else set()
+
+
+def _permalink(username: str, tweet_id: str) -> str:
+    # /i/web/status/<id> resolves without knowing the author.
+    return f"https://x.com/{username}/status/{tweet_id}" if username else f"https://x.com/i/web/status/{tweet_id}"
+
+
+def _hints(tweet: dict, bot_username: str, is_dm: bool) -> dict[str, str]:
+    hints = {"x_kind": "dm" if is_dm else "reply" if _replied_to(tweet) else "post"}
+    if not is_dm:
+        hints["mentions_bot"] = "true" if _mentions(tweet, bot_username) else "false"
+    return hints
+
+
+def _mentions(tweet: dict, bot_username: str) -> bool:
+    entities = tweet.get("entities")
+    mentions = entities.get("mentions") if isinstance(entities, dict) else None
+    names = {str(m.get("username", "")).lower() for m in mentions or [] if isinstance(m, dict)}
+    if names:
+        return bot_username.lower() in names
+    return re.search(rf"(?<!\w)@{re.escape(bot_username)}\b", tweet["text"], re.I) is not None
+
+
+def _no_ack_reason(tweet: dict, username: str, bot_username: str) -> str | None:
+    if username and username.lower() == bot_username.lower():
+        return "our own post"
+    if "retweeted" in _reference_types(tweet):
+        return "a retweet"
+    return None
+
+
+def _created_at(value: Any, problems: list[str]) -> datetime | None:
+    if value is None:
+        return None  # absent unless requested with tweet.fields; not a problem
+    try:
+        sent = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        problems.append(f"unparseable created_at {str(value)[:40]!r}")
+        return None
+    return sent if sent.tzinfo else sent.replace(tzinfo=timezone.utc)
+
+
+def _text(value: Any, problems: list[str], name: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        problems.append(f"{name} is {type(value).__name__}, not text")
+        return ""
+    return _clean(value, problems, name)
+
+
+def _clean(text: str, problems: list[str], name: str) -> str:
+    """JSON can carry lone surrogates, which no database or socket accepts."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        problems.append(f"{name}: broken unicode replaced")
+        return text.encode("utf-8", errors="replace").decode("utf-8")
+    return text

@@ -1,0 +1,1 @@
+"""Persistence: the engine, typed models, queries and Alembic migrations."""

@@ -1,0 +1,86 @@
+"""Engine and sessions.
+
+SQLite runs in WAL mode with a busy timeout, and every transaction starts with
+BEGIN IMMEDIATE: two writers then queue for the lock instead of one failing with
+"database is locked" when it tries to upgrade a read lock mid-transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+
+
+def _sqlite_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # noqa: ANN001
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # noqa: ANN001
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def get_engine(url: str | None = None) -> Engine:
+    if url is None:
+        from trkv.settings import get_settings
+
+        url = get_settings().db_url
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            if url.startswith("sqlite"):
+                engine = _sqlite_engine(url)
+            else:
+                engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+            _engines[url] = engine
+        return engine
+
+
+def dispose_engines() -> None:
+    """Close pooled connections (after fork, and between tests)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+        _factories.clear()
+
+
+_factories: dict[int, sessionmaker[Session]] = {}
+
+
+def session_factory(url: str | None = None) -> sessionmaker[Session]:
+    engine = get_engine(url)
+    factory = _factories.get(id(engine))
+    if factory is None:
+        factory = _factories[id(engine)] = sessionmaker(engine, expire_on_commit=False)
+    return factory
+
+
+@contextlib.contextmanager
+def transaction(url: str | None = None) -> Iterator[Session]:
+    """One unit of work: commits on success, rolls back on any error."""
+    with session_factory(url)() as session, session.begin():
+        yield session

@@ -1,0 +1,107 @@
+"""Send one outbox row, at most once per claim.
+
+The row is claimed with a conditional UPDATE (queued → sending); only the worker
+whose UPDATE changed a row sends. A crash after the send and before the commit
+leaves the row in `sending`; the sweep hands it back after a lease, and the resend
+carries the same idempotency key, which the receiver deduplicates on.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+
+from connectors.base import ConnectorError, Outbound
+from storage.db import session_factory
+from storage.models import Message, Outbox, Ticket, utcnow
+from support.senders import sender_for
+from trkv.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DispatchOutcome:
+    status: str  # sent | failed | retry | skipped
+    error: str | None = None
+
+
+def dispatch(outbox_id: int, settings: Settings | None = None) -> DispatchOutcome:
+    settings = settings or get_settings()
+    Session = session_factory(settings.db_url)
+    row = _claim(Session, outbox_id, settings.max_send_attempts)
+    if row is None:
+        return DispatchOutcome("skipped")
+    outbound = Outbound(**row.payload)
+    try:
+        result = sender_for(row.channel, settings).send(outbound)
+    except ConnectorError as exc:
+        return _failed(Session, row, str(exc), permanent=exc.permanent, settings=settings)
+    except Exception as exc:  # an unknown error is treated as transient, but never loops forever
+        log.exception("outbox %s: unexpected error from the %s sender", outbox_id, row.channel)
+        return _failed(Session, row, f"{type(exc).__name__}: {exc}", permanent=False, settings=settings)
+    _sent(Session, row, outbound, result.external_id)
+    log.info("outbox %s: %s sent on %s", outbox_id, row.kind, row.channel)
+    return DispatchOutcome("sent")
+
+
+def _claim(Session, outbox_id: int, max_attempts: int) -> Outbox | None:
+    with Session() as session, session.begin():
+        claimed = session.execute(
+            update(Outbox)
+            .where(Outbox.id == outbox_id, Outbox.status == "queued", Outbox.attempts < max_attempts)
+            .values(status="sending", attempts=Outbox.attempts + 1, updated_at=utcnow())
+        ).rowcount
+        if claimed != 1:
+            return None
+        return session.get(Outbox, outbox_id)
+
+
+def _sent(Session, row: Outbox, outbound: Outbound, external_id: str | None) -> None:
+    now = utcnow()
+    with Session() as session, session.begin():
+        session.execute(
+            update(Outbox)
+            .where(Outbox.id == row.id)
+            .values(status="sent", sent_at=now, updated_at=now, external_id=external_id, last_error=None)
+        )
+        if row.ticket_id is not None and row.kind in ("ack", "reply"):
+            _record_outgoing(session, row, outbound, external_id, now)
+
+
+def _record_outgoing(session, row: Outbox, outbound: Outbound, external_id: str | None, now) -> None:
+    """Store what the customer received, so their reply to it threads into the ticket."""
+    session.execute(
+        insert(Message).values(
+            ticket_id=row.ticket_id, direction="out", channel=row.channel,
+            external_id=external_id or row.idempotency_key, conversation_key=outbound.conversation_key,
+            author="TRKV Support", subject=outbound.subject, text=outbound.text, html=outbound.html,
+            received_at=now, sent_at=now,
+        )
+    )
+    if row.kind == "reply":  # an acknowledgement is not a first response; a person's reply is
+        session.execute(
+            update(Ticket)
+            .where(Ticket.id == row.ticket_id, Ticket.first_responded_at.is_(None))
+            .values(first_responded_at=now)
+        )
+
+
+def _failed(Session, row: Outbox, error: str, *, permanent: bool, settings: Settings) -> DispatchOutcome:
+    final = permanent or row.attempts >= settings.max_send_attempts
+    status = "failed" if final else "queued"
+    with Session() as session, session.begin():
+        session.execute(
+            update(Outbox).where(Outbox.id == row.id).values(status=status, last_error=error[:2000], updated_at=utcnow())
+        )
+    log.warning("outbox %s: %s (%s)", row.id, error, "gave up" if final else "will retry")
+    return DispatchOutcome("failed" if final else "retry", error)
+
+
+def queued_rows(ids: list[int], settings: Settings | None = None) -> list[tuple[int, str]]:
+    settings = settings or get_settings()
+    with session_factory(settings.db_url)() as session:
+        rows = session.execute(select(Outbox.id, Outbox.queue).where(Outbox.id.in_(ids), Outbox.status == "queued"))
+        return [(r.id, r.queue) for r in rows]

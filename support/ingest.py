@@ -1,0 +1,366 @@
+"""Ingest: an `Inbound` becomes a stored message in a ticket, in one transaction.
+
+The same code serves one live message and a bulk import: `ingest_batch` works on a
+list with a fixed number of statements per batch (Core inserts, batch triage), and
+`ingest` is a batch of one. A redelivered message is recognized by the unique key
+on (channel, external_id); if a concurrent worker stores the same message between
+our read and our insert, the unique key rejects our insert and the batch is retried.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from connectors.base import Inbound
+from storage.db import session_factory
+from storage.models import Contact, Identity, Message, Outbox, Ticket, utcnow
+from storage.queries import chunked, insert_ignoring_conflicts
+from support import outbox as outbox_rows
+from triage import TriageInput, suggest_batch
+from triage.sla import first_response_due, resolution_due
+from trkv.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+_TAG = re.compile(r"\[TRKV-(\d+)\]", re.IGNORECASE)
+_MAX_RETRIES = 3
+
+
+@dataclass
+class IngestResult:
+    ticket_id: int
+    message_id: int
+    created_ticket: bool = False
+    duplicate: bool = False
+    outbox: list[tuple[int, str]] = field(default_factory=list)  # (outbox id, queue) to kick
+
+    @property
+    def ref(self) -> str:
+        return f"TRKV-{self.ticket_id}"
+
+
+@dataclass
+class _Item:
+    inbound: Inbound
+    ticket_id: int | None = None
+    new_ticket: _NewTicket | None = None
+    reopen: bool = False
+    duplicate_of: _Item | None = None
+    result: IngestResult | None = None
+
+
+@dataclass
+class _NewTicket:
+    first: Inbound
+    parent_id: int | None = None
+    id: int | None = None
+    priority: str = ""
+    category: str = ""
+    first_response_due_at: datetime | None = None
+
+
+def ingest(inbound: Inbound, *, live: bool = True, settings: Settings | None = None) -> IngestResult:
+    return ingest_batch([inbound], live=live, settings=settings)[0]
+
+
+def ingest_batch(
+    inbounds: list[Inbound], *, live: bool = True, settings: Settings | None = None
+) -> list[IngestResult]:
+    """Store a batch in its own transaction; one result per inbound, in order
+    (duplicates included)."""
+    settings = settings or get_settings()
+    for attempt in range(_MAX_RETRIES):
+        try:
+            with session_factory(settings.db_url)() as session, session.begin():
+                return ingest_in(session, inbounds, live, settings)
+        except IntegrityError:
+            # A concurrent ingest stored one of these first: the next read sees it.
+            if attempt == _MAX_RETRIES - 1:
+                raise
+            log.info("ingest raced a concurrent writer; retrying a batch of %d", len(inbounds))
+    raise AssertionError("unreachable")
+
+
+def ingest_in(session: Session, inbounds: list[Inbound], live: bool, settings: Settings) -> list[IngestResult]:
+    """The batch's work inside the caller's transaction."""
+    now = utcnow()
+    items = [_Item(inbound) for inbound in inbounds]
+    fresh = _mark_duplicates(session, items)
+    identity_ids = _upsert_identities(session, [item.inbound for item in fresh], now)
+    _thread(session, fresh, settings, now)
+    new_tickets = _insert_tickets(session, fresh, identity_ids, settings, now)
+    message_ids = _insert_messages(session, fresh, identity_ids, now)
+    _touch_tickets(session, fresh, now)
+    queued = outbox_rows.for_new_tickets(session, new_tickets, settings, now) if live else {}
+    for item, message_id in zip(fresh, message_ids, strict=True):
+        ticket_id = item.new_ticket.id if item.new_ticket else item.ticket_id
+        created = item.new_ticket is not None and item.new_ticket.first is item.inbound
+        item.result = IngestResult(ticket_id=ticket_id, message_id=message_id, created_ticket=created)
+        if created:
+            item.result.outbox = queued.get(ticket_id, [])
+    for item in items:
+        if item.duplicate_of is not None:
+            first = item.duplicate_of.result
+            item.result = IngestResult(ticket_id=first.ticket_id, message_id=first.message_id, duplicate=True)
+    return [item.result for item in items]
+
+
+def _mark_duplicates(session: Session, items: list[_Item]) -> list[_Item]:
+    """Resolve redeliveries (stored before, or twice in this batch); return the rest."""
+    keys = sorted({(item.inbound.channel, item.inbound.external_id) for item in items})
+    stored = {}
+    for chunk in chunked(keys, 400):
+        rows = session.execute(
+            select(Message.channel, Message.external_id, Message.ticket_id, Message.id).where(
+                tuple_(Message.channel, Message.external_id).in_(chunk)
+            )
+        )
+        stored.update({(r.channel, r.external_id): (r.ticket_id, r.id) for r in rows})
+    fresh: list[_Item] = []
+    first_seen: dict[tuple[str, str], _Item] = {}
+    for item in items:
+        key = (item.inbound.channel, item.inbound.external_id)
+        if key in stored:
+            ticket_id, message_id = stored[key]
+            item.result = IngestResult(ticket_id=ticket_id, message_id=message_id, duplicate=True)
+        elif key in first_seen:
+            item.duplicate_of = first_seen[key]
+        else:
+            first_seen[key] = item
+            fresh.append(item)
+    return fresh
+
+
+def _upsert_identities(session: Session, inbounds: list[Inbound], now: datetime) -> dict[tuple[str, str], tuple[int, int]]:
+    """(channel, author id) -> (identity id, contact id), creating what is missing."""
+    wanted = {(i.channel, i.author_id): i for i in inbounds}
+    found = _load_identities(session, list(wanted))
+    missing = [inbound for key, inbound in wanted.items() if key not in found]
+    if missing:
+        contact_ids = session.execute(
+            insert(Contact).returning(Contact.id, sort_by_parameter_order=True),
+            [
+                {"name": i.author_name or i.author_handle, "email": i.author_email, "created_at": now}
+                for i in missing
+            ],
+        ).scalars().all()
+        session.execute(
+            insert_ignoring_conflicts(session, Identity),
+            [
+                {
+                    "contact_id": contact_id,
+                    "channel": i.channel,
+                    "external_user_id": i.author_id,
+                    "handle": i.author_handle[:320],
+                    "display_name": i.author_name[:300],
+                    "created_at": now,
+                }
+                for i, contact_id in zip(missing, contact_ids, strict=True)
+            ],
+        )
+        found.update(_load_identities(session, [(i.channel, i.author_id) for i in missing]))
+    return found
+
+
+def _load_identities(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, int]]:
+    found = {}
+    for chunk in chunked(keys, 400):
+        rows = session.execute(
+            select(Identity.channel, Identity.external_user_id, Identity.id, Identity.contact_id).where(
+                tuple_(Identity.channel, Identity.external_user_id).in_(chunk)
+            )
+        )
+        found.update({(r.channel, r.external_user_id): (r.id, r.contact_id) for r in rows})
+    return found
+
+
+def _thread(session: Session, items: list[_Item], settings: Settings, now: datetime) -> None:
+    """Find each message's ticket: replied-to message, [TRKV-n] tag, conversation key."""
+    by_reference = _tickets_of_messages(session, items)
+    by_tag = _tickets_by_tag(session, items)
+    by_conversation = _tickets_by_conversation(session, items)
+    batch_messages: dict[tuple[str, str], _Item] = {}
+    batch_conversations: dict[tuple[str, str], _Item] = {}
+    reopen_before = now - timedelta(days=settings.reopen_days)
+    for item in items:
+        inbound = item.inbound
+        earlier = _earlier_in_batch(inbound, batch_messages, batch_conversations)
+        if earlier is not None:
+            item.ticket_id, item.new_ticket = earlier.ticket_id, earlier.new_ticket
+        else:
+            ticket = _first_match(inbound, by_reference, by_tag, by_conversation)
+            if ticket is None:
+                item.new_ticket = _NewTicket(first=inbound)
+            elif ticket.status == "closed" or (
+                ticket.status == "resolved" and (ticket.resolved_at or now) < reopen_before
+            ):
+                item.new_ticket = _NewTicket(first=inbound, parent_id=ticket.id)
+            else:
+                item.ticket_id, item.reopen = ticket.id, ticket.status in ("resolved", "pending")
+        batch_messages[(inbound.channel, inbound.external_id)] = item
+        if inbound.conversation_key:
+            batch_conversations[(inbound.channel, inbound.conversation_key)] = item
+
+
+def _earlier_in_batch(inbound: Inbound, messages: dict, conversations: dict) -> _Item | None:
+    for ref in inbound.references:
+        if (inbound.channel, ref) in messages:
+            return messages[(inbound.channel, ref)]
+    if inbound.conversation_key:
+        return conversations.get((inbound.channel, inbound.conversation_key))
+    return None
+
+
+def _first_match(inbound: Inbound, by_reference: dict, by_tag: dict, by_conversation: dict):
+    for ref in inbound.references:
+        if (inbound.channel, ref) in by_reference:
+            return by_reference[(inbound.channel, ref)]
+    tag = _TAG.search(inbound.subject or "")
+    if tag and int(tag.group(1)) in by_tag:
+        return by_tag[int(tag.group(1))]
+    if inbound.conversation_key:
+        return by_conversation.get((inbound.channel, inbound.conversation_key))
+    return None
+
+
+_TICKET_COLUMNS = (Ticket.id, Ticket.status, Ticket.resolved_at)
+
+
+def _tickets_of_messages(session: Session, items: list[_Item]) -> dict:
+    keys = sorted({(i.inbound.channel, ref) for i in items for ref in i.inbound.references})
+    found = {}
+    for chunk in chunked(keys, 400):
+        rows = session.execute(
+            select(Message.channel, Message.external_id, *_TICKET_COLUMNS)
+            .join(Ticket, Ticket.id == Message.ticket_id)
+            .where(tuple_(Message.channel, Message.external_id).in_(chunk))
+        )
+        found.update({(r.channel, r.external_id): r for r in rows})
+    return found
+
+
+def _tickets_by_tag(session: Session, items: list[_Item]) -> dict:
+    ids = sorted({int(m.group(1)) for i in items if (m := _TAG.search(i.inbound.subject or ""))})
+    if not ids:
+        return {}
+    return {r.id: r for r in session.execute(select(*_TICKET_COLUMNS).where(Ticket.id.in_(ids)))}
+
+
+def _tickets_by_conversation(session: Session, items: list[_Item]) -> dict:
+    keys = sorted({(i.inbound.channel, i.inbound.conversation_key) for i in items if i.inbound.conversation_key})
+    found = {}
+    for chunk in chunked(keys, 400):
+        latest = (
+            select(func.max(Ticket.id))
+            .where(tuple_(Ticket.channel, Ticket.conversation_key).in_(chunk))
+            .group_by(Ticket.channel, Ticket.conversation_key)
+        )
+        rows = session.execute(select(Ticket.channel, Ticket.conversation_key, *_TICKET_COLUMNS).where(Ticket.id.in_(latest)))
+        found.update({(r.channel, r.conversation_key): r for r in rows})
+    return found
+
+
+def _insert_tickets(
+    session: Session, items: list[_Item], identity_ids: dict, settings: Settings, now: datetime
+) -> list[_NewTicket]:
+    new = list({id(i.new_ticket): i.new_ticket for i in items if i.new_ticket}.values())
+    if not new:
+        return []
+    suggestions = suggest_batch(
+        [TriageInput(text=t.first.text, channel=t.first.channel, subject=t.first.subject, hints=t.first.hints) for t in new]
+    )
+    rows = []
+    for ticket, suggestion in zip(new, suggestions, strict=True):
+        first = ticket.first
+        rows.append(
+            {
+                "channel": first.channel,
+                "conversation_key": first.conversation_key,
+                "subject": _subject(first),
+                "snippet": first.text[:300],
+                "status": "new",
+                "priority": suggestion.priority,
+                "category": suggestion.category,
+                "suggested_priority": suggestion.priority,
+                "suggested_category": suggestion.category,
+                "suggestion_confidence": suggestion.confidence,
+                "suggestion_evidence": suggestion.evidence,
+                "model_version": suggestion.model_version,
+                "needs_triage": suggestion.needs_triage,
+                "contact_id": identity_ids[(first.channel, first.author_id)][1],
+                "parent_id": ticket.parent_id,
+                "created_at": now,
+                "updated_at": now,
+                "last_message_at": now,
+                "first_response_due_at": first_response_due(
+                    now, suggestion.priority, first.channel, settings.sla_hours(), settings.channel_sla_hours()
+                ),
+                "resolution_due_at": resolution_due(now, settings.resolution_hours),
+            }
+        )
+    ids = session.execute(insert(Ticket).returning(Ticket.id, sort_by_parameter_order=True), rows).scalars().all()
+    for ticket, ticket_id, row in zip(new, ids, rows, strict=True):
+        ticket.id = ticket_id
+        ticket.priority = row["priority"]
+        ticket.category = row["category"]
+        ticket.first_response_due_at = row["first_response_due_at"]
+    return new
+
+
+def _subject(inbound: Inbound) -> str:
+    if inbound.subject:
+        return inbound.subject[:500]
+    first_line = inbound.text.strip().split("\n", 1)[0]
+    return first_line[:120]
+
+
+def _insert_messages(session: Session, items: list[_Item], identity_ids: dict, now: datetime) -> list[int]:
+    if not items:
+        return []
+    rows = []
+    for item in items:
+        inbound = item.inbound
+        rows.append(
+            {
+                "ticket_id": item.new_ticket.id if item.new_ticket else item.ticket_id,
+                "direction": "in",
+                "channel": inbound.channel,
+                "external_id": inbound.external_id,
+                "conversation_key": inbound.conversation_key,
+                "identity_id": identity_ids[(inbound.channel, inbound.author_id)][0],
+                "author": (inbound.author_name or inbound.author_handle or inbound.author_id)[:500],
+                "subject": inbound.subject[:1000] if inbound.subject else None,
+                "text": inbound.text,
+                "html": inbound.html,
+                "attachments": [a.__dict__ for a in inbound.attachments] or None,
+                "raw": inbound.raw,
+                "problems": inbound.problems or None,
+                "permalink": inbound.permalink,
+                "sent_at": inbound.sent_at,
+                "received_at": now,
+            }
+        )
+    return session.execute(insert(Message).returning(Message.id, sort_by_parameter_order=True), rows).scalars().all()
+
+
+def _touch_tickets(session: Session, items: list[_Item], now: datetime) -> None:
+    """Follow-ups: bump activity, and reopen a resolved or pending ticket."""
+    existing = {i.ticket_id for i in items if i.ticket_id is not None}
+    reopen = {i.ticket_id for i in items if i.reopen}
+    if existing - reopen:
+        session.execute(
+            update(Ticket).where(Ticket.id.in_(sorted(existing - reopen))).values(last_message_at=now, updated_at=now)
+        )
+    if reopen:
+        session.execute(
+            update(Ticket)
+            .where(Ticket.id.in_(sorted(reopen)))
+            .values(status="open", resolved_at=None, last_message_at=now, updated_at=now)
+        )

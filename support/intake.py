@@ -1,0 +1,99 @@
+"""Intake: accept inbound messages durably, then ingest them on a worker.
+
+`submit` writes each message to the `inbound_queue` table and commits, which is the
+moment a connector may advance its cursor; a Celery kick then has a worker call
+`process`, which ingests the rows and marks them done in the same transaction.
+A row that cannot be ingested is quarantined with the reason, never dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from connectors.base import Inbound
+from storage.db import session_factory
+from storage.models import InboundQueue, Quarantine, utcnow
+from support import kick
+from support.ingest import IngestResult, ingest_in
+from support.sanitize import sanitize
+from trkv.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+def submit(inbounds: list[Inbound], *, live: bool = True, settings: Settings | None = None) -> list[int]:
+    """Stage messages durably and kick a worker; returns the staged ids."""
+    settings = settings or get_settings()
+    if not inbounds:
+        return []
+    now = utcnow()
+    rows = [
+        {"channel": i.channel, "external_id": i.external_id[:500], "payload": _payload(i), "live": live,
+         "status": "pending", "created_at": now, "updated_at": now}
+        for i in inbounds
+    ]
+    with session_factory(settings.db_url)() as session, session.begin():
+        ids = session.execute(
+            insert(InboundQueue).returning(InboundQueue.id, sort_by_parameter_order=True), rows
+        ).scalars().all()
+    kick.ingest(list(ids))
+    return list(ids)
+
+
+def _payload(inbound: Inbound) -> dict:
+    # Round-trip through JSON so that what is staged is exactly what a worker will read.
+    from support.sanitize import clean_json
+
+    return clean_json(json.loads(json.dumps(inbound.to_dict(), default=str)))
+
+
+def process(staged_ids: list[int], settings: Settings | None = None) -> list[IngestResult]:
+    """Ingest staged rows that are still pending; kicks dispatch for what they queued."""
+    settings = settings or get_settings()
+    Session = session_factory(settings.db_url)
+    try:
+        with Session() as session, session.begin():
+            results = _process(session, staged_ids, settings)
+    except Exception as exc:
+        if len(staged_ids) == 1:
+            _quarantine_staged(Session, staged_ids[0], f"{type(exc).__name__}: {exc}"[:2000])
+            return []
+        # One bad row must not block its neighbours: retry them one at a time.
+        log.warning("a batch of %d staged messages failed; retrying one by one", len(staged_ids), exc_info=True)
+        results = [r for staged_id in staged_ids for r in process([staged_id], settings)]
+        return results
+    kick.dispatch([pair for r in results for pair in r.outbox])
+    return results
+
+
+def _process(session: Session, staged_ids: list[int], settings: Settings) -> list[IngestResult]:
+    query = select(InboundQueue).where(InboundQueue.id.in_(staged_ids), InboundQueue.status == "pending")
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)  # two workers never take the same row
+    rows = session.execute(query.order_by(InboundQueue.id)).scalars().all()
+    results: list[IngestResult] = []
+    for live in (True, False):
+        batch = [r for r in rows if r.live is live]
+        if batch:
+            inbounds = [sanitize(Inbound.from_dict(r.payload), max_text_bytes=settings.max_text_bytes) for r in batch]
+            results += ingest_in(session, inbounds, live, settings)
+    if rows:
+        session.execute(
+            update(InboundQueue).where(InboundQueue.id.in_([r.id for r in rows])).values(status="done", updated_at=utcnow())
+        )
+    return results
+
+
+def _quarantine_staged(Session, staged_id: int, reason: str) -> None:
+    with Session() as session, session.begin():
+        row = session.get(InboundQueue, staged_id)
+        if row is None or row.status != "pending":
+            return
+        session.add(Quarantine(channel=row.channel, external_id=row.external_id, reason=reason,
+                               payload=json.dumps(row.payload, ensure_ascii=False, default=str)))
+        row.status, row.error, row.updated_at = "quarantined", reason, utcnow()
+    log.error("staged message %s (%s) quarantined: %s", staged_id, row.channel, reason)

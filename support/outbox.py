@@ -1,0 +1,95 @@
+"""Outbox rows: what the hub must send, written in the same transaction as the
+ticket that needs it. Each row's idempotency key is derived from what it is for
+(`ack:<ticket>`), so writing it twice is impossible and a resend is recognisable."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from connectors.base import Outbound
+from storage.models import Outbox
+from support import templates
+from triage.sla import promised_response
+from trkv.settings import Settings
+
+CRITICAL_QUEUE = "critical"
+DEFAULT_QUEUE = "default"
+
+
+def for_new_tickets(session: Session, tickets: list, settings: Settings, now: datetime) -> dict[int, list[tuple[int, str]]]:
+    """Acknowledgements and pages for freshly opened tickets: {ticket id: [(outbox id, queue)]}."""
+    rows: list[dict[str, Any]] = []
+    for ticket in tickets:
+        ack = acknowledgement(ticket, settings, now)
+        if ack is not None:
+            rows.append(_row(ticket.id, ack, DEFAULT_QUEUE, now))
+        if ticket.priority == "critical":
+            rows.append(_row(ticket.id, page(ticket, settings), CRITICAL_QUEUE, now))
+    if not rows:
+        return {}
+    ids = session.execute(insert(Outbox).returning(Outbox.id, sort_by_parameter_order=True), rows).scalars().all()
+    queued: dict[int, list[tuple[int, str]]] = {}
+    for row, outbox_id in zip(rows, ids, strict=True):
+        queued.setdefault(row["ticket_id"], []).append((outbox_id, row["queue"]))
+    return queued
+
+
+def _row(ticket_id: int, outbound: Outbound, queue: str, now: datetime) -> dict[str, Any]:
+    payload = outbound.__dict__.copy()
+    return {
+        "ticket_id": ticket_id,
+        "kind": outbound.kind,
+        "channel": outbound.channel,
+        "queue": queue,
+        "idempotency_key": outbound.idempotency_key,
+        "payload": payload,
+        "status": "queued",
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def acknowledgement(ticket, settings: Settings, now: datetime) -> Outbound | None:
+    """The first automatic answer, or None when one must not be sent."""
+    first = ticket.first
+    if first.no_ack_reason or ticket.category == "no_action":
+        return None
+    ref = f"TRKV-{ticket.id}"
+    promise = promised_response(ticket.first_response_due_at, now)
+    key = f"ack:{ticket.id}"
+    name = first.author_name or first.author_handle or "there"
+    if first.channel in ("email", "api"):
+        address = first.author_email or (first.author_id if first.channel == "email" else None)
+        if not address:
+            return None  # an api author without an address cannot be reached
+        subject = f"Re: {first.subject or 'your request'} [{ref}]"
+        text = templates.ACK_EMAIL.format(name=name, ref=ref, promise=promise, public_url=settings.public_url)
+        return Outbound(
+            channel="email", kind="ack", idempotency_key=key, text=text, to=address, subject=subject,
+            in_reply_to=first.external_id if first.channel == "email" else None,
+            references=[*first.references, first.external_id] if first.channel == "email" else [],
+            meta={"auto_submitted": "auto-replied"},
+        )
+    if first.channel == "discord":
+        text = templates.ACK_DISCORD.format(mention=f"<@{first.author_id}>", ref=ref, priority=ticket.priority, promise=promise)
+        return Outbound(channel="discord", kind="ack", idempotency_key=key, text=text,
+                        conversation_key=first.conversation_key, in_reply_to=first.external_id)
+    if first.channel == "x":
+        handle = first.author_handle.lstrip("@") or first.author_id
+        text = templates.fit_x(templates.ACK_X.format(handle=handle, ref=ref, promise=promise))
+        return Outbound(channel="x", kind="ack", idempotency_key=key, text=text, in_reply_to=first.external_id,
+                        conversation_key=first.conversation_key)
+    return Outbound(channel="log", kind="ack", idempotency_key=key, text=f"{ref} acknowledged")
+
+
+def page(ticket, settings: Settings) -> Outbound:
+    first = ticket.first
+    ref = f"TRKV-{ticket.id}"
+    link = f"{settings.public_url.rstrip('/')}/tickets/{ref}"
+    text = templates.PAGE.format(priority="CRITICAL", ref=ref, channel=first.channel, snippet=first.text[:200], link=link)
+    return Outbound(channel="oncall", kind="page", idempotency_key=f"page:{ticket.id}", text=text,
+                    meta={"ref": ref, "link": link, "channel": first.channel})

@@ -1,0 +1,123 @@
+"""The periodic sweep: the database is the source of truth, the broker only carries
+kicks, so whatever a lost kick left undone is found here by an indexed query.
+
+It re-kicks staged inbound rows and queued outbox rows that waited too long, hands
+back rows stuck in `sending` after a lease (the resend keeps its idempotency key),
+records SLA breaches and closes tickets resolved long ago.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import and_, insert, select, update
+
+from storage.db import session_factory
+from storage.models import InboundQueue, Outbox, Quarantine, Ticket, TicketEvent, utcnow
+from storage.queries import chunked
+from support import kick
+from trkv.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+OPEN_STATUSES = ("new", "open")
+_LIMIT = 5000
+
+
+@dataclass
+class SweepReport:
+    rekicked_inbound: int = 0
+    rekicked_outbox: int = 0
+    reclaimed_sending: int = 0
+    breaches: list[int] = field(default_factory=list)
+
+
+def sweep(settings: Settings | None = None) -> SweepReport:
+    settings = settings or get_settings()
+    Session = session_factory(settings.db_url)
+    now = utcnow()
+    report = SweepReport()
+    stale = now - timedelta(seconds=settings.requeue_after)
+    with Session() as session, session.begin():
+        _give_up(session, settings, now)
+        report.reclaimed_sending = session.execute(
+            update(Outbox)
+            .where(Outbox.status == "sending", Outbox.updated_at < now - timedelta(seconds=settings.send_lease))
+            .values(status="queued", updated_at=stale - timedelta(seconds=1))
+        ).rowcount
+        staged = session.execute(
+            select(InboundQueue.id).where(InboundQueue.status == "pending", InboundQueue.updated_at < stale).limit(_LIMIT)
+        ).scalars().all()
+        outbox = session.execute(
+            select(Outbox.id, Outbox.queue).where(Outbox.status == "queued", Outbox.updated_at < stale).limit(_LIMIT)
+        ).all()
+        _bump(session, InboundQueue, staged, now)
+        _bump(session, Outbox, [r.id for r in outbox], now)
+        report.breaches = _record_breaches(session, now)
+    for ids in chunked(list(staged), 100):
+        kick.ingest(ids)
+    kick.dispatch([(r.id, r.queue) for r in outbox])
+    report.rekicked_inbound, report.rekicked_outbox = len(staged), len(outbox)
+    if staged or outbox or report.reclaimed_sending or report.breaches:
+        log.info("sweep: %s", report)
+    return report
+
+
+def _bump(session, model, ids: list[int], now) -> None:
+    """Restart the wait so one lost kick is re-sent once per `requeue_after`, not every
+    sweep, and count the attempt so that a message that kills workers stops coming back."""
+    for chunk in chunked(ids, 500):
+        session.execute(update(model).where(model.id.in_(chunk)).values(updated_at=now, attempts=model.attempts + 1))
+
+
+def _give_up(session, settings: Settings, now) -> None:
+    """Rows that failed too often: outbox rows fail, staged messages go to quarantine."""
+    lease = now - timedelta(seconds=settings.send_lease)
+    session.execute(
+        update(Outbox)
+        .where(Outbox.status.in_(("queued", "sending")), Outbox.attempts >= settings.max_send_attempts,
+               Outbox.updated_at < lease)
+        .values(status="failed", last_error="gave up after repeated attempts", updated_at=now)
+    )
+    stuck = session.execute(
+        select(InboundQueue).where(InboundQueue.status == "pending", InboundQueue.attempts >= settings.max_deliveries)
+    ).scalars().all()
+    for row in stuck:
+        reason = f"not ingested after {row.attempts} attempts"
+        session.add(Quarantine(channel=row.channel, external_id=row.external_id, reason=reason,
+                               payload=json.dumps(row.payload, ensure_ascii=False, default=str)))
+        row.status, row.error, row.updated_at = "quarantined", reason, now
+
+
+def _record_breaches(session, now) -> list[int]:
+    first = session.execute(
+        select(Ticket.id, Ticket.first_response_due_at).where(
+            Ticket.status.in_(OPEN_STATUSES),
+            Ticket.first_response_due_at < now,
+            Ticket.first_responded_at.is_(None),
+            Ticket.first_response_breached_at.is_(None),
+        ).limit(_LIMIT)
+    ).all()
+    resolution = session.execute(
+        select(Ticket.id, Ticket.resolution_due_at).where(
+            and_(Ticket.status.in_(OPEN_STATUSES + ("pending",)), Ticket.resolution_due_at < now),
+            Ticket.resolution_breached_at.is_(None),
+        ).limit(_LIMIT)
+    ).all()
+    events = []
+    for rows, column, target in ((first, "first_response_breached_at", "first_response"),
+                                 (resolution, "resolution_breached_at", "resolution")):
+        ids = [r.id for r in rows]
+        for chunk in chunked(ids, 500):
+            session.execute(update(Ticket).where(Ticket.id.in_(chunk)).values({column: now}))
+        events += [
+            {"ticket_id": r.id, "kind": "sla_breach", "field": target, "created_at": now,
+             "detail": {"due_at": r[1].isoformat(), "late_by_seconds": int((now - r[1]).total_seconds())}}
+            for r in rows
+        ]
+    if events:
+        session.execute(insert(TicketEvent), events)
+    return [e["ticket_id"] for e in events]

@@ -1,0 +1,193 @@
+"""One typed settings object, from `TRKV_*` environment variables and an optional
+`trkv.toml` (looked up at `$TRKV_CONFIG`, then `./trkv.toml`, then `$TRKV_HOME/trkv.toml`).
+
+Environment variables win over the file. Secrets are `SecretStr`: their repr is
+masked, so a settings object can be logged without leaking them.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def _config_file() -> Path | None:
+    candidates = [os.environ.get("TRKV_CONFIG"), "trkv.toml"]
+    candidates.append(str(Path(os.environ.get("TRKV_HOME", "var")) / "trkv.toml"))
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRKV_", extra="ignore", case_sensitive=False)
+
+    # core
+    home: Path = Path("var")
+    database_url: str | None = None  # default: sqlite in $TRKV_HOME
+    broker_url: str | None = None  # default: kombu's filesystem transport in $TRKV_HOME
+    broker_polling_interval: float = 0.1  # embedded transport only
+    queue_prefix: str = ""  # isolates several hubs (or test runs) on one broker
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+    public_url: str = "http://127.0.0.1:8000"
+    secret_key: SecretStr | None = None  # signs session cookies; default: generated in $TRKV_HOME
+    demo: bool | None = None  # None: on only when no channel has credentials
+    demo_speed: float = 1.0
+    log_level: str = "INFO"
+
+    # SLA (hours); the seed's targets
+    sla_critical_hours: float = 1
+    sla_high_hours: float = 4
+    sla_medium_hours: float = 12
+    sla_low_hours: float = 24
+    sla_email_hours: float = 24
+    sla_x_hours: float = 2
+    sla_discord_hours: float = 2
+    resolution_hours: float = 24
+    reopen_days: float = 7
+
+    # background work
+    sweep_interval: float = 30.0  # seconds between sweeps
+    requeue_after: float = 60.0  # a queued row untouched this long lost its broker message
+    send_lease: float = 300.0  # a row stuck in "sending" this long is retried (same key)
+    max_send_attempts: int = 8
+    max_deliveries: int = 5  # a task redelivered more often is a poison message
+    import_batch_size: int = 1000
+
+    # email
+    imap_host: str | None = None
+    imap_port: int = 993
+    imap_user: str | None = None
+    imap_password: SecretStr | None = None
+    imap_ssl: bool = True
+    imap_starttls: bool = False
+    imap_folders: str = "INBOX"
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_ssl: bool = False
+    smtp_starttls: bool = True
+    support_address: str = "support@trkv-web.app"
+
+    # Discord
+    discord_token: SecretStr | None = None
+    discord_guild_id: str | None = None
+    discord_api_base: str = "https://discord.com/api/v10"
+    discord_gateway_url: str = "wss://gateway.discord.gg"
+
+    # X
+    x_bearer_token: SecretStr | None = None
+    x_consumer_key: SecretStr | None = None
+    x_consumer_secret: SecretStr | None = None
+    x_access_token: SecretStr | None = None
+    x_access_token_secret: SecretStr | None = None
+    x_api_base: str = "https://api.twitter.com"
+    x_search_query: str = "trkv -is:retweet"
+
+    # on-call
+    oncall_webhook_url: str | None = None
+    oncall_webhook_secret: SecretStr | None = None
+    pagerduty_routing_key: SecretStr | None = None
+    pagerduty_url: str = "https://events.pagerduty.com/v2/enqueue"
+
+    # limits
+    max_text_bytes: int = Field(default=1_000_000)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _config_file()
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    # derived values -------------------------------------------------------
+
+    @property
+    def home_path(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home_path / 'trkv.db'}"
+
+    @property
+    def broker(self) -> str:
+        return self.broker_url or "filesystem://"
+
+    @property
+    def is_embedded_broker(self) -> bool:
+        return self.broker.startswith("filesystem://")
+
+    def live_channels(self) -> list[str]:
+        """Channels whose credentials are set."""
+        live = []
+        if self.imap_host and self.imap_user:
+            live.append("email")
+        if self.discord_token:
+            live.append("discord")
+        if self.x_bearer_token or self.x_access_token:
+            live.append("x")
+        return live
+
+    @property
+    def demo_enabled(self) -> bool:
+        if self.demo is not None:
+            return self.demo
+        return not self.live_channels()
+
+    def sla_hours(self) -> dict[str, float]:
+        return {
+            "critical": self.sla_critical_hours,
+            "high": self.sla_high_hours,
+            "medium": self.sla_medium_hours,
+            "low": self.sla_low_hours,
+        }
+
+    def channel_sla_hours(self) -> dict[str, float]:
+        return {"email": self.sla_email_hours, "x": self.sla_x_hours, "discord": self.sla_discord_hours}
+
+    def session_secret(self) -> str:
+        """The cookie-signing key: configured, or generated once into $TRKV_HOME."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.home_path / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(os.urandom(32).hex())
+        return path.read_text().strip()
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings(**overrides: Any) -> Settings:
+    """Forget cached settings (tests, and `trkv` commands that set variables)."""
+    get_settings.cache_clear()
+    return get_settings()
