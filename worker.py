@@ -133,4 +133,5 @@ def reconfigure(settings: Settings) -> Celery:
     if app._pool is not None:
         app._pool.force_close_all()
         app._pool = None
+    app.amqp._producer_pool = None  # it holds the old connection pool
     return configure(app, settings)

@@ -88,16 +88,15 @@ def _expand_urls(text: str, entities: Any) -> str:
 
 def _conversation_key(tweet: dict, tweet_id: str, author_id: str, is_dm: bool) -> str:
     if is_dm:
-        return str(tweet.get("dm_conversation_id") or f"dm:{author_id}")
+        return str(tweet.get("dm_conversation_id") or (f"dm:{author_id}" if author_id else tweet_id))
     return str(tweet.get("conversation_id") or tweet_id)
 
 
 def _replied_to(tweet: dict) -> list[str]:
     refs = tweet.get("referenced_tweets")
+    refs = refs if isinstance(refs, list) else []
     return [
-        str(ref["id"])
-        for ref in refs if isinstance(refs, list) else []
-        if isinstance(ref, dict) and ref.get("type") == "replied_to" and ref.get("id")
+        str(ref["id"]) for ref in refs if isinstance(ref, dict) and ref.get("type") == "replied_to" and ref.get("id")
     ]
 
 
@@ -130,7 +129,8 @@ def _mentions(tweet: dict, bot_username: str) -> bool:
 def _no_ack_reason(tweet: dict, username: str, bot_username: str) -> str | None:
     if username and username.lower() == bot_username.lower():
         return "our own post"
-    if "retweeted" in _reference_types(tweet):
+    # Without tweet.fields=referenced_tweets a retweet shows only in its "RT @user:" text.
+    if "retweeted" in _reference_types(tweet) or tweet["text"].startswith("RT @"):
         return "a retweet"
     return None
 

@@ -54,7 +54,8 @@ def get_engine(url: str | None = None) -> Engine:
             if url.startswith("sqlite"):
                 engine = _sqlite_engine(url)
             else:
-                engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+                engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
+                                       connect_args={"connect_timeout": 5} if "postgresql" in url else {})
             _engines[url] = engine
         return engine
 

@@ -7,7 +7,9 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
 
 from storage.db import session_factory
 from storage.models import ROLES, ApiToken, User, utcnow
@@ -86,7 +88,13 @@ def user_for_token(token: str, settings: Settings | None = None) -> User | None:
         ).first()
         if row is None:
             return None
-        session.execute(update(ApiToken).where(ApiToken.id == row[1]).values(last_used_at=utcnow()))
+        # At most one write a minute per token: a GET should not take SQLite's write lock.
+        now = utcnow()
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.id == row[1], or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - timedelta(minutes=1)))
+            .values(last_used_at=now)
+        )
         return row[0]
 
 

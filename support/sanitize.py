@@ -41,7 +41,8 @@ def sanitize(inbound: Inbound, *, max_text_bytes: int, now: datetime | None = No
     """Fix what can be fixed in place; every fix is noted in `inbound.problems`."""
     now = now or datetime.now(UTC)
     problems = list(inbound.problems)
-    for name in ("text", "subject", "html", "author_handle", "author_name", "author_id", "external_id"):
+    for name in ("text", "subject", "html", "author_handle", "author_name", "author_id", "author_email",
+                 "external_id", "conversation_key", "permalink"):
         value = getattr(inbound, name)
         if value is None:
             continue

@@ -1,0 +1,73 @@
+"""The workflow side of receiving: the sink connectors write into, and the list of
+receivers that the settings make live."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy import select
+
+from connectors.base import Inbound, Receiver
+from storage.db import session_factory
+from storage.models import ConnectorCursor, ConnectorState, utcnow
+from storage.queries import insert_ignoring_conflicts
+from support import intake
+from trkv.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseSink:
+    """Durable intake plus cursors and health rows in the hub's database."""
+
+    def __init__(self, settings: Settings | None = None, *, live: bool = True):
+        self.settings = settings or get_settings()
+        self.live = live
+        self._session = session_factory(self.settings.db_url)
+
+    def submit(self, inbound: Inbound) -> None:
+        intake.submit([inbound], live=self.live, settings=self.settings)
+
+    def load_cursor(self, name: str) -> str | None:
+        with self._session() as session:
+            return session.execute(select(ConnectorCursor.value).where(ConnectorCursor.name == name)).scalar()
+
+    def save_cursor(self, name: str, value: str) -> None:
+        self._upsert(ConnectorCursor, name, value=value)
+
+    def report(self, name: str, state: str, detail: str = "") -> None:
+        self._upsert(ConnectorState, name, state=state, detail=detail[:2000])
+
+    def _upsert(self, model, name: str, **values) -> None:
+        now = utcnow()
+        with self._session() as session, session.begin():
+            session.execute(insert_ignoring_conflicts(session, model).values(name=name, updated_at=now, **values))
+            session.execute(model.__table__.update().where(model.name == name).values(updated_at=now, **values))
+
+
+def receivers_for(settings: Settings, channels: list[str] | None = None) -> list[Receiver]:
+    """The receivers to run: the requested channels, or every live one (and the demo)."""
+    wanted = channels or [*settings.live_channels(), *(["demo"] if settings.demo_enabled else [])]
+    receivers: list[Receiver] = []
+    for channel in wanted:
+        if channel == "demo":
+            from connectors.replay import DemoReplay
+
+            receivers.append(DemoReplay(speed=settings.demo_speed))
+        else:
+            log.warning("the %s connector cannot receive yet; it is not started", channel)
+    return receivers
+
+
+def run(settings: Settings | None = None, channels: list[str] | None = None, stop: threading.Event | None = None) -> None:
+    from connectors.runner import run_receivers
+
+    settings = settings or get_settings()
+    stop = stop or threading.Event()
+    receivers = receivers_for(settings, channels)
+    if not receivers:
+        log.warning("no connector to run: set a channel's credentials, or TRKV_DEMO=1 for the demo feed")
+        return
+    log.info("connectors: %s", ", ".join(r.name for r in receivers))
+    run_receivers(receivers, DatabaseSink(settings), stop)
