@@ -8,7 +8,7 @@ later and will hand `message` payloads plus the channel they arrived in to
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from connectors.base import Attachment, Inbound
@@ -32,9 +32,7 @@ _USER_MENTION_RE = re.compile(r"<@!?(\d+)>")
 _CHANNEL_MENTION_RE = re.compile(r"<#(\d+)>")
 
 
-def parse_message(
-    payload: dict, channel: dict | None = None, *, bot_user_id: str | None = None
-) -> Inbound:
+def parse_message(payload: dict, channel: dict | None = None, *, bot_user_id: str | None = None) -> Inbound:
     """Turn one MESSAGE_CREATE data dict (or a whole gateway dispatch) into an Inbound.
 
     `channel` is the channel object the message arrived in; without it a message
@@ -173,13 +171,13 @@ def _hints(payload: dict, channel: dict | None, bot_user_id: str | None, problem
 
 
 def _no_ack_reason(payload: dict, author: dict, bot_user_id: str | None) -> str | None:
+    kind = payload.get("type", 0)
+    if kind not in USER_MESSAGE_TYPES:
+        return f"Discord system message (type {kind})"
     if bot_user_id and str(author.get("id")) == str(bot_user_id):
         return "our own bot's message"
     if author.get("bot") or payload.get("webhook_id"):
         return "sent by a bot or webhook"
-    kind = payload.get("type", 0)
-    if kind not in USER_MESSAGE_TYPES:
-        return f"Discord system message (type {kind})"
     return None
 
 
@@ -192,7 +190,7 @@ def _timestamp(value: Any, problems: list[str]) -> datetime | None:
     except ValueError:
         problems.append(f"unparseable timestamp {value[:40]!r}")
         return None
-    return sent if sent.tzinfo else sent.replace(tzinfo=timezone.utc)
+    return sent if sent.tzinfo else sent.replace(tzinfo=UTC)
 
 
 def _attachments(items: Any) -> list[Attachment]:

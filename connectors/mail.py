@@ -18,7 +18,7 @@ import email.policy
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.header import Header, decode_header
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
@@ -31,11 +31,10 @@ MAX_PARTS = 200
 MAX_DEPTH = 20
 
 # Headers of which at least one must be present for bytes to count as an email.
-_KNOWN_HEADERS = {
-    "from", "to", "cc", "subject", "date", "message-id", "received", "return-path",
-    "sender", "reply-to", "mime-version", "content-type", "in-reply-to", "references",
-    "delivered-to", "x-mailer", "user-agent",
-}
+_KNOWN_HEADERS = frozenset(
+    "from to cc subject date message-id received return-path sender reply-to mime-version content-type "
+    "in-reply-to references delivered-to x-mailer user-agent".split()
+)
 _MSGID_RE = re.compile(r"<([^<>]+)>")
 _ADDR_RE = re.compile(r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+")
 # RFC 5322 4.5 obsolete syntax allows blanks before a header's colon ("Subject  : hi").
@@ -50,7 +49,7 @@ def parse_email(raw: bytes | str, *, own_addresses: Iterable[str] = ()) -> Inbou
     marks our own mail looping back as not to be acknowledged."""
     data = _as_bytes(raw)
     msg = email.message_from_bytes(_fix_obsolete_colons(data), policy=email.policy.compat32)
-    if not any(key.lower() in _KNOWN_HEADERS for key in msg.keys()):
+    if not any(key.lower() in _KNOWN_HEADERS for key in msg):
         raise ValueError("not an email: no RFC 822 header fields found")
 
     problems: list[str] = []
@@ -214,7 +213,7 @@ def _sent_at(msg: Message, problems: list[str]) -> datetime | None:
         problems.append(f"unparseable Date: {_clean(str(value))[:80]!r}")
         return None
     # "-0000" means the zone is unknown; treat it as UTC rather than naive.
-    return sent if sent.tzinfo else sent.replace(tzinfo=timezone.utc)
+    return sent if sent.tzinfo else sent.replace(tzinfo=UTC)
 
 
 # --- auto-mail (RFC 3834) ------------------------------------------------------

@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from connectors.base import Inbound, Sink
+from connectors.base import ConnectorError, Inbound, Sink
 from connectors.discord_bot import parse_message
 from connectors.mail import parse_email
 from connectors.twitter import parse_tweet
@@ -87,8 +87,11 @@ class DemoReplay:
         sink.report(self.name, "ok", f"demo feed finished ({len(lines)} lines)")
 
     def _read(self) -> list[Any]:
-        with open(self.feed_path, encoding="utf-8") as feed:
-            return [_decode(text, number) for number, text in enumerate(feed, 1) if text.strip()]
+        try:
+            with open(self.feed_path, encoding="utf-8") as feed:
+                return [_decode(text, number) for number, text in enumerate(feed, 1) if text.strip()]
+        except OSError as exc:  # a missing feed stays missing: restarting cannot help
+            raise ConnectorError(f"demo feed unreadable: {exc}", permanent=True) from exc
 
     def _wait_until(self, due: float, stop: Any) -> bool:
         """Sleep until `due` on our clock; False when stop was set first."""
@@ -106,16 +109,20 @@ class DemoReplay:
             self.sleep(min(seconds, MAX_TICK))
 
     def _submit(self, sink: Sink, inbound: Inbound, stop: Any) -> bool:
+        failed = False
         for delay in _backoff():
             try:
                 sink.submit(inbound)
-                return True
             except Exception as exc:  # the sink's failure is not ours to judge: retry
                 log.warning("demo: submitting %s failed, retrying in %.1fs: %s", inbound.external_id, delay, exc)
                 sink.report(self.name, "degraded", f"submit failed: {exc}")
-                self._pause(delay, stop)
-                if stop.is_set():
+                failed = True
+                if not self._wait_until(self.clock() + delay, stop):
                     return False
+            else:
+                if failed:
+                    sink.report(self.name, "ok", "submitting again")
+                return True
         return False
 
 
@@ -134,6 +141,8 @@ def _decode(text: str, number: int) -> Any:
 
 
 def _parse(line: Any, index: int) -> Inbound | None:
+    if line is None:  # not JSON; already logged when the feed was read
+        return None
     try:
         return inbound_from_line(line)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:

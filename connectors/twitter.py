@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from connectors.base import Inbound
@@ -143,7 +143,7 @@ def _created_at(value: Any, problems: list[str]) -> datetime | None:
     except ValueError:
         problems.append(f"unparseable created_at {str(value)[:40]!r}")
         return None
-    return sent if sent.tzinfo else sent.replace(tzinfo=timezone.utc)
+    return sent if sent.tzinfo else sent.replace(tzinfo=UTC)
 
 
 def _text(value: Any, problems: list[str], name: str) -> str:

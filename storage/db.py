@@ -38,7 +38,7 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # noqa: ANN001
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', 'IMMEDIATE')}")
 
     return engine
 
@@ -69,14 +69,17 @@ def dispose_engines() -> None:
         _factories.clear()
 
 
-_factories: dict[int, sessionmaker[Session]] = {}
+_factories: dict[tuple[int, bool], sessionmaker[Session]] = {}
 
 
-def session_factory(url: str | None = None) -> sessionmaker[Session]:
+def session_factory(url: str | None = None, *, readonly: bool = False) -> sessionmaker[Session]:
+    """Sessions for writing (on SQLite: BEGIN IMMEDIATE), or with `readonly=True` for
+    reading only (a deferred BEGIN, so that readers never wait for the write lock)."""
     engine = get_engine(url)
-    factory = _factories.get(id(engine))
+    factory = _factories.get((id(engine), readonly))
     if factory is None:
-        factory = _factories[id(engine)] = sessionmaker(engine, expire_on_commit=False)
+        bind = engine.execution_options(sqlite_begin="DEFERRED") if readonly else engine
+        factory = _factories[(id(engine), readonly)] = sessionmaker(bind, expire_on_commit=False)
     return factory
 
 

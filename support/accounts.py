@@ -9,7 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 
 from storage.db import session_factory
 from storage.models import ROLES, ApiToken, User, utcnow
@@ -55,7 +55,7 @@ def create_user(email: str, role: str, password: str | None, *, name: str = "", 
 
 def authenticate(email: str, password: str, settings: Settings | None = None) -> User | None:
     settings = settings or get_settings()
-    with session_factory(settings.db_url)() as session:
+    with session_factory(settings.db_url, readonly=True)() as session:
         user = session.execute(select(User).where(User.email == email.strip().lower(), User.active.is_(True))).scalar()
     if user is None or not user.password_hash:
         _hasher.hash("timing-equalizer")  # do the same work whether or not the user exists
@@ -81,32 +81,31 @@ def create_token(email: str, *, name: str = "", settings: Settings | None = None
 
 def user_for_token(token: str, settings: Settings | None = None) -> User | None:
     settings = settings or get_settings()
-    with session_factory(settings.db_url)() as session, session.begin():
+    with session_factory(settings.db_url, readonly=True)() as session:
         row = session.execute(
-            select(User, ApiToken.id).join(ApiToken, ApiToken.user_id == User.id)
+            select(User, ApiToken.id, ApiToken.last_used_at).join(ApiToken, ApiToken.user_id == User.id)
             .where(ApiToken.token_hash == _digest(token), User.active.is_(True))
         ).first()
-        if row is None:
-            return None
-        # At most one write a minute per token: a GET should not take SQLite's write lock.
-        now = utcnow()
-        session.execute(
-            update(ApiToken)
-            .where(ApiToken.id == row[1], or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - timedelta(minutes=1)))
-            .values(last_used_at=now)
-        )
-        return row[0]
+    if row is None:
+        return None
+    user, token_id, last_used_at = row
+    now = utcnow()
+    if last_used_at is None or last_used_at < now - timedelta(minutes=1):
+        # At most one write a minute per token: API reads should not queue for the write lock.
+        with session_factory(settings.db_url)() as session, session.begin():
+            session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+    return user
 
 
 def get_user(user_id: int, settings: Settings | None = None) -> User | None:
     settings = settings or get_settings()
-    with session_factory(settings.db_url)() as session:
+    with session_factory(settings.db_url, readonly=True)() as session:
         return session.get(User, user_id)
 
 
 def has_users(settings: Settings | None = None) -> bool:
     settings = settings or get_settings()
-    with session_factory(settings.db_url)() as session:
+    with session_factory(settings.db_url, readonly=True)() as session:
         return session.execute(select(User.id).limit(1)).first() is not None
 
 

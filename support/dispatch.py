@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, update
 
 from connectors.base import ConnectorError, Outbound
 from storage.db import session_factory
@@ -98,10 +98,3 @@ def _failed(Session, row: Outbox, error: str, *, permanent: bool, settings: Sett
         )
     log.warning("outbox %s: %s (%s)", row.id, error, "gave up" if final else "will retry")
     return DispatchOutcome("failed" if final else "retry", error)
-
-
-def queued_rows(ids: list[int], settings: Settings | None = None) -> list[tuple[int, str]]:
-    settings = settings or get_settings()
-    with session_factory(settings.db_url)() as session:
-        rows = session.execute(select(Outbox.id, Outbox.queue).where(Outbox.id.in_(ids), Outbox.status == "queued"))
-        return [(r.id, r.queue) for r in rows]

@@ -44,7 +44,7 @@ def check(settings: Settings | None = None) -> tuple[bool, dict[str, Any]]:
 
 def _database(settings: Settings) -> tuple[bool, dict[str, Any], dict[str, Any]]:
     try:
-        with session_factory(settings.db_url)() as session:
+        with session_factory(settings.db_url, readonly=True)() as session:
             session.execute(text("SELECT 1"))
             rows = session.execute(select(ConnectorState).order_by(ConnectorState.name)).scalars().all()
     except Exception as exc:  # any failure here means the hub cannot store work

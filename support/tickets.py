@@ -74,7 +74,7 @@ def list_tickets(
     if cursor:
         query = query.where(Ticket.id < decode_cursor(cursor))
     query = query.order_by(Ticket.id.desc()).limit(limit + 1)  # one extra row says whether a next page exists
-    with session_factory(settings.db_url)() as session:
+    with session_factory(settings.db_url, readonly=True)() as session:
         rows = session.execute(query).all()
     now = utcnow()
     items = [serialize_ticket(*row, now=now) for row in rows[:limit]]
@@ -88,7 +88,7 @@ def get_ticket(ref: str, settings: Settings | None = None, *, with_messages: boo
     ticket_id = _ticket_id(ref)
     if ticket_id is None:
         return None
-    with session_factory(settings.db_url)() as session:
+    with session_factory(settings.db_url, readonly=True)() as session:
         row = session.execute(_with_people(select(Ticket)).where(Ticket.id == ticket_id)).first()
         if row is None:
             return None

@@ -122,7 +122,9 @@ def connect(channels: tuple[str, ...]) -> None:
 def sweep() -> None:
     """Run one sweep now: re-queue lost work, record SLA breaches."""
     from support.sweep import sweep as run
+    from trkv.cli_admin import ensure_database
 
+    ensure_database()
     click.echo(run())
 
 

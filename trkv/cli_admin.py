@@ -11,6 +11,15 @@ import click
 from trkv.settings import get_settings
 
 
+def ensure_database() -> None:
+    """Commands a user runs by hand work on a fresh $TRKV_HOME: migrate first (a no-op when current)."""
+    from storage.migrate import upgrade
+
+    settings = get_settings()
+    settings.home_path.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.db_url)
+
+
 @click.command("import")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--live", is_flag=True, help="Treat the messages as new: send acknowledgements and pages.")
@@ -23,6 +32,7 @@ def import_command(path: Path, live: bool, batch_size: int | None) -> None:
     """
     from support.importer import import_path
 
+    ensure_database()
     settings = get_settings()
     report = import_path(path, live=live, batch_size=batch_size or settings.import_batch_size, settings=settings)
     click.echo(report.summary())
@@ -43,6 +53,7 @@ def user_add(email: str, role: str, name: str) -> None:
     """Add a user. The password is read from stdin as one line when stdin is not a terminal."""
     from support.accounts import AccountError, create_user
 
+    ensure_database()
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
@@ -66,6 +77,7 @@ def token_create(email: str, name: str) -> None:
     """Create an API token for EMAIL; prints the token alone on its last line."""
     from support.accounts import AccountError, create_token
 
+    ensure_database()
     try:
         value = create_token(email, name=name)
     except AccountError as exc:

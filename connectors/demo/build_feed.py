@@ -20,7 +20,7 @@ import hashlib
 import json
 import random
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email.headerregistry import Address
 from email.message import EmailMessage, Message
 from email.mime.base import MIMEBase
@@ -32,7 +32,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 OUT = Path(__file__).with_name("feed.jsonl")
-START = datetime(2026, 11, 23, 13, 30, tzinfo=timezone.utc)  # a Monday afternoon in Europe
+START = datetime(2026, 11, 23, 13, 30, tzinfo=UTC)  # a Monday afternoon in Europe
 FIRST_ATS = (0.4, 1.3, 2.1, 3.0, 4.2)  # the first tickets must show up within seconds
 LAST_AT = 1195.0  # about 20 minutes at speed 1
 
@@ -143,8 +143,10 @@ PEOPLE = {
     "lucia": ("Lucía Fernández", "lucia.fernandez.m@gmail.com", 1, "gmail", ""),
     "aisha": ("Aisha Bello", "aisha@lagoshub.ng", 1, "gmail", "Aisha Bello\nCommunity Lead, LagosHub"),
     "mark": ("Mark Davidson", "mark.davidson@acme-retail.co.uk", 0, "outlook",
-             "Mark Davidson\nIT Security Manager | Acme Retail Group\nThis email and any attachments are confidential."),
-    "helen": ("Helen Cho", "helen.cho@cho-legal.com", -5, "outlook", "Helen Cho\nManaging Partner\nCho & Associates LLP"),
+             "Mark Davidson\nIT Security Manager | Acme Retail Group\n"
+             "This email and any attachments are confidential."),
+    "helen": ("Helen Cho", "helen.cho@cho-legal.com", -5, "outlook",
+              "Helen Cho\nManaging Partner\nCho & Associates LLP"),
     "ravi": ("Ravi Patel", "ravi@patelbuilds.dev", 0, "generic", "ravi"),
     "emma": ("Emma Thompson", "emma.t@thompsonbakery.co.uk", 0, "apple",
              "Emma x\n\nThompson's Bakery\nSent from my iPad"),
@@ -154,7 +156,8 @@ PEOPLE = {
                "Claire Dubois\nAtelier Dubois — Architecture intérieure"),
     "tom": ("Tom Becker", "tom.becker@becker-it.de", 1, "generic",
             "Mit freundlichen Grüßen / Kind regards\nTom Becker\nBecker IT-Service GmbH\nAmtsgericht Köln HRB 81234"),
-    "ap": ("Globex Accounts Payable", "accounts-payable@globex-corp.com", -6, "outlook", "Globex Corp. Accounts Payable"),
+    "ap": ("Globex Accounts Payable", "accounts-payable@globex-corp.com", -6, "outlook",
+           "Globex Corp. Accounts Payable"),
     "sarah": ("Sarah Mitchell", "sarah@mitchellmedia.co", -5, "gmail", "Sarah Mitchell\nFounder, Mitchell Media"),
     "oliver": ("Oliver Grant", "oliver.grant@grantarchitects.com", 0, "outlook",
                "Oliver Grant RIBA\nDirector | Grant Architects\n020 7946 0321"),
@@ -166,7 +169,8 @@ PEOPLE = {
     "crypto": ("Mr. Richard Owens", "r.owens.transfers@mail-secure-ng.com", 1, "generic", ""),
     "dana": ("Dana Whitfield", "dana.whitfield@brightpath.io", -8, "gmail", "Dana Whitfield\nBrightPath · Ops"),
     "nick": ("Nick Adeyemi", "nick@adeyemi.studio", 0, "apple", "Nick"),
-    "rachel": ("Rachel Stein", "rachel.stein@cho-legal.com", -5, "outlook", "Rachel Stein\nIT Administrator\nCho & Associates LLP"),
+    "rachel": ("Rachel Stein", "rachel.stein@cho-legal.com", -5, "outlook",
+               "Rachel Stein\nIT Administrator\nCho & Associates LLP"),
 }
 
 SPECS: list[dict] = []
@@ -1495,7 +1499,7 @@ class Feed:
         assert "@trkvbot" in text, f"tweet does not mention @trkvbot: {text!r}"
         tweet = {
             "id": tweet_id, "edit_history_tweet_ids": [tweet_id], "text": text, "author_id": user_id,
-            "conversation_id": tweet_id, "created_at": when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z",
+            "conversation_id": tweet_id, "created_at": when.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "lang": "en", "reply_settings": "everyone",
             "entities": _tweet_entities(text, urls),
         }
@@ -1544,6 +1548,7 @@ class Feed:
         msg.set_content(body)
         if spec["html"]:
             msg.add_alternative(_html(body), subtype="html")
+            msg.set_boundary(f"00000000000{_digest('boundary', seq)[:17]}")  # fixed, unlike the stdlib's random one
         sent = {"id": msg["Message-ID"], "refs": msg.get("References", ""), "subject": spec["subject"],
                 "name": name, "date": msg["Date"], "body": spec["body"]}
         return msg.as_string(), {}, sent
@@ -1581,6 +1586,7 @@ class Feed:
         original["In-Reply-To"] = parent["id"]
         original.set_content("Thanks for the suggestion! We've added it to our roadmap.")
         report.attach(MIMEMessage(original))
+        report.set_boundary(f"{_digest('bounce-boundary', when)[:12].upper()}.1763905681/mx1.trkv-web.app")
         return report.as_string(policy=SMTP), {}, {"id": report["Message-ID"], "refs": "", "subject": spec["subject"]}
 
 
@@ -1685,7 +1691,7 @@ def _html(body: str) -> str:
 
 def build() -> list[dict]:
     feed = Feed()
-    return [feed.line(spec, at, seq) for seq, (spec, at) in enumerate(zip(SPECS, schedule(len(SPECS))))]
+    return [feed.line(spec, at, seq) for seq, (spec, at) in enumerate(zip(SPECS, schedule(len(SPECS)), strict=True))]
 
 
 def main() -> None:
