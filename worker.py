@@ -12,7 +12,7 @@ import logging
 
 from celery import Celery, Task
 from celery.signals import worker_process_init
-from kombu import Exchange, Queue
+from kombu import Exchange, Queue, pools
 
 from trkv.settings import Settings, get_settings
 
@@ -134,4 +134,5 @@ def reconfigure(settings: Settings) -> Celery:
         app._pool.force_close_all()
         app._pool = None
     app.amqp._producer_pool = None  # it holds the old connection pool
+    pools.reset()  # kombu's global producer pools are keyed by URL and would hand the old one back
     return configure(app, settings)

@@ -99,6 +99,28 @@ class ConnectorError(Exception):
         self.permanent = permanent
 
 
+def clean_text(text: str, problems: list[str] | None = None, name: str = "text") -> str:
+    """Lone surrogates (JSON "\\ud83d", undecodable bytes) cannot be stored or sent as
+    UTF-8: replace them, and say so in `problems` when given."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        if problems is not None:
+            problems.append(f"{name}: broken unicode replaced")
+        return text.encode("utf-8", errors="replace").decode("utf-8")
+    return text
+
+
+def text_field(value: Any, problems: list[str], name: str) -> str:
+    """A payload field that should be text: "" when missing, noted when not a string."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        problems.append(f"{name} is {type(value).__name__}, not text")
+        return ""
+    return clean_text(value, problems, name)
+
+
 @runtime_checkable
 class Sink(Protocol):
     """What the workflow layer gives a receiving connector."""

@@ -11,7 +11,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.base import Attachment, Inbound
+from connectors.base import Attachment, Inbound, clean_text, text_field
 
 THREAD_TYPES = {10, 11, 12}  # announcement, public and private threads (forum posts are 11)
 FORUM_TYPES = {15, 16}  # forum and media channels: their posts are threads
@@ -47,7 +47,7 @@ def parse_message(payload: dict, channel: dict | None = None, *, bot_user_id: st
     if not isinstance(author, dict) or not author.get("id"):
         problems.append("message has no author")
         author = author if isinstance(author, dict) else {}
-    username = _text(author.get("username"), problems, "author.username")
+    username = text_field(author.get("username"), problems, "author.username")
     guild_id = payload.get("guild_id") or (channel or {}).get("guild_id")
 
     return Inbound(
@@ -56,7 +56,7 @@ def parse_message(payload: dict, channel: dict | None = None, *, bot_user_id: st
         text=_content(payload, problems),
         author_id=str(author.get("id") or ""),
         author_handle=username,
-        author_name=_text(author.get("global_name"), problems, "author.global_name") or username,
+        author_name=text_field(author.get("global_name"), problems, "author.global_name") or username,
         conversation_key=_conversation_key(payload, channel, message_id, channel_id),
         references=_references(payload, channel, message_id, channel_id),
         subject=_thread_name(channel, problems),
@@ -91,7 +91,7 @@ def _content(payload: dict, problems: list[str]) -> str:
     elif not isinstance(content, str):
         problems.append(f"content is {type(content).__name__}, not text")
         content = ""
-    text = _resolve_mentions(_clean(content, problems, "content"), payload)
+    text = _resolve_mentions(clean_text(content, problems, "content"), payload)
     # Bots and webhooks often post only embeds; their text is the message.
     return text or _embed_text(payload.get("embeds"), problems)
 
@@ -117,7 +117,7 @@ def _embed_text(embeds: Any, problems: list[str]) -> str:
     for embed in embeds if isinstance(embeds, list) else []:
         if isinstance(embed, dict):
             for key in ("title", "description"):
-                parts.append(_text(embed.get(key), problems, f"embed.{key}"))
+                parts.append(text_field(embed.get(key), problems, f"embed.{key}"))
     return "\n".join(p for p in parts if p)
 
 
@@ -152,16 +152,16 @@ def _references(payload: dict, channel: dict | None, message_id: str, channel_id
 def _thread_name(channel: dict | None, problems: list[str]) -> str | None:
     if channel is None or channel.get("type") not in THREAD_TYPES:
         return None
-    return _text(channel.get("name"), problems, "channel.name") or None
+    return text_field(channel.get("name"), problems, "channel.name") or None
 
 
 def _hints(payload: dict, channel: dict | None, bot_user_id: str | None, problems: list[str]) -> dict[str, str]:
     hints: dict[str, str] = {}
     if channel is not None:
-        category = _text(channel.get("category"), problems, "channel.category").strip().lower()
+        category = text_field(channel.get("category"), problems, "channel.category").strip().lower()
         if category in CATEGORY_HINTS:
             hints["category"] = CATEGORY_HINTS[category]
-        name = _text(channel.get("parent_name") or channel.get("name"), problems, "channel.name")
+        name = text_field(channel.get("parent_name") or channel.get("name"), problems, "channel.name")
         if name:
             hints["discord_channel"] = name
     if bot_user_id:
@@ -201,29 +201,10 @@ def _attachments(items: Any) -> list[Attachment]:
         size = item.get("size")
         found.append(
             Attachment(
-                filename=_clean(str(item.get("filename") or "attachment"), [], "attachment"),
+                filename=clean_text(str(item.get("filename") or "attachment"), [], "attachment"),
                 content_type=str(item.get("content_type") or "application/octet-stream"),
                 size=size if isinstance(size, int) else None,
                 url=item.get("url") if isinstance(item.get("url"), str) else None,
             )
         )
     return found
-
-
-def _text(value: Any, problems: list[str], name: str) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        problems.append(f"{name} is {type(value).__name__}, not text")
-        return ""
-    return _clean(value, problems, name)
-
-
-def _clean(text: str, problems: list[str], name: str) -> str:
-    """JSON can carry lone surrogates ("\\ud83d"), which no database or socket accepts."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        problems.append(f"{name}: broken unicode replaced")
-        return text.encode("utf-8", errors="replace").decode("utf-8")
-    return text

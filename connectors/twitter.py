@@ -12,7 +12,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.base import Inbound
+from connectors.base import Inbound, clean_text, text_field
 
 
 def parse_tweet(tweet: dict, includes: dict | None = None, *, bot_username: str = "trkvbot") -> Inbound:
@@ -26,7 +26,7 @@ def parse_tweet(tweet: dict, includes: dict | None = None, *, bot_username: str 
     if not author_id:
         problems.append("tweet has no author_id")
     user = _user(includes, author_id)
-    username = _text(user.get("username"), problems, "username")
+    username = text_field(user.get("username"), problems, "username")
     is_dm = "event_type" in tweet
 
     return Inbound(
@@ -35,7 +35,7 @@ def parse_tweet(tweet: dict, includes: dict | None = None, *, bot_username: str 
         text=_body(tweet, problems),
         author_id=author_id,
         author_handle=f"@{username}" if username else "",
-        author_name=_text(user.get("name"), problems, "name") or username,
+        author_name=text_field(user.get("name"), problems, "name") or username,
         conversation_key=_conversation_key(tweet, tweet_id, author_id, is_dm),
         references=_replied_to(tweet),
         sent_at=_created_at(tweet.get("created_at"), problems),
@@ -75,7 +75,7 @@ def _body(tweet: dict, problems: list[str]) -> str:
     text = note["text"] if isinstance(note, dict) and isinstance(note.get("text"), str) else tweet["text"]
     # v2 escapes &, < and > in text; t.co links hide where they go.
     text = html.unescape(_expand_urls(text, tweet.get("entities")))
-    return _clean(text, problems, "text")
+    return clean_text(text, problems, "text")
 
 
 def _expand_urls(text: str, entities: Any) -> str:
@@ -144,22 +144,3 @@ def _created_at(value: Any, problems: list[str]) -> datetime | None:
         problems.append(f"unparseable created_at {str(value)[:40]!r}")
         return None
     return sent if sent.tzinfo else sent.replace(tzinfo=UTC)
-
-
-def _text(value: Any, problems: list[str], name: str) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        problems.append(f"{name} is {type(value).__name__}, not text")
-        return ""
-    return _clean(value, problems, name)
-
-
-def _clean(text: str, problems: list[str], name: str) -> str:
-    """JSON can carry lone surrogates, which no database or socket accepts."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        problems.append(f"{name}: broken unicode replaced")
-        return text.encode("utf-8", errors="replace").decode("utf-8")
-    return text
