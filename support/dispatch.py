@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 
 from connectors.base import ConnectorError, Outbound
 from storage.db import session_factory
 from storage.models import Message, Outbox, Ticket, utcnow
+from storage.queries import insert_ignoring_conflicts
 from support.senders import sender_for
 from trkv.settings import Settings, get_settings
 
@@ -73,8 +74,9 @@ def _sent(Session, row: Outbox, outbound: Outbound, external_id: str | None) -> 
 
 def _record_outgoing(session, row: Outbox, outbound: Outbound, external_id: str | None, now) -> None:
     """Store what the customer received, so their reply to it threads into the ticket."""
+    # A resend after a crash finds the message already recorded: nothing to add.
     session.execute(
-        insert(Message).values(
+        insert_ignoring_conflicts(session, Message).values(
             ticket_id=row.ticket_id, direction="out", channel=row.channel,
             external_id=external_id or row.idempotency_key, conversation_key=outbound.conversation_key,
             author="TRKV Support", subject=outbound.subject, text=outbound.text, html=outbound.html,
