@@ -211,7 +211,7 @@ def run_bulk(backend: str, sizes: tuple[int, ...], measure: int) -> dict:
             step.tickets_before = store.tickets
             measure_at(store, factory, measure, step)
             steps.append(step)
-            print(f"  {backend}: {store.tickets:>9,} tickets stored -> {step.rate:,.0f} msg/s", flush=True)
+            print(f"  {backend}: {step.tickets_before:>9,} tickets stored -> {step.rate:,.0f} msg/s", flush=True)
     rates = [s.rate for s in steps]
     return {
         "backend": backend,
@@ -343,7 +343,8 @@ class Worker:
 
     def check(self) -> None:
         if self.proc.poll() is not None:
-            raise RuntimeError(f"the worker exited ({self.proc.returncode}):\n{self.tail()}")
+            last = self.tail(1).strip() or "no output"
+            raise RuntimeError(f"the worker exited ({self.proc.returncode}): {last}\n{self.tail()}")
 
     def tail(self, lines: int = 30) -> str:
         self.log.flush()
@@ -363,37 +364,42 @@ class Worker:
 
 
 def run_live(config: LiveConfig) -> dict:
-    from support.intake import submit
-
-    factory = MessageFactory(seed=23)
-    with live_environment(config) as env:
-        settings = reset_settings()
-        prefill(settings, factory, config.prefill)
-        log = Path(env["TRKV_HOME"]) / "worker.log"
-        worker = Worker(env, log)
-        try:
-            warm_up(worker, factory, submit, settings)
-            steady = steady_run(worker, factory, submit, settings, config)
-            flood = flood_run(worker, factory, submit, settings, config.flood)
-        finally:
-            exit_code = worker.stop()
-        try:
-            drain = drain_run(env, log, factory, submit, settings, config.flood)
-        finally:
-            if config.broker == "amqp":
-                delete_queues()
-    result = {
+    result: dict = {
         "broker": config.broker,
         "polling_interval_s": config.polling_interval if config.broker == "filesystem" else None,
         "tickets_before": config.prefill,
-        **steady,
-        **flood,
-        **drain,
-        "worker_exit_code": exit_code,
     }
     if config.broker == "amqp":
         result["target_p99_ms"] = LIVE_P99_TARGET_MS
+    with live_environment(config) as env:
+        try:
+            live_phases(config, env, result)
+        except (RuntimeError, TimeoutError) as exc:  # the worker died or stalled: report it, go on
+            result["error"] = str(exc)
+            print(f"  live {config.broker}: {str(exc).splitlines()[0]}", file=sys.stderr)
+        finally:
+            if config.broker == "amqp":
+                delete_queues()
     return result
+
+
+def live_phases(config: LiveConfig, env: dict[str, str], result: dict) -> None:
+    """Steady rate and flood with one worker, then a backlog drained by a fresh one;
+    `result` is filled as the phases complete."""
+    from support.intake import submit
+
+    factory = MessageFactory(seed=23)
+    settings = reset_settings()
+    prefill(settings, factory, config.prefill)
+    log = Path(env["TRKV_HOME"]) / "worker.log"
+    worker = Worker(env, log)
+    try:
+        warm_up(worker, factory, submit, settings)
+        result.update(steady_run(worker, factory, submit, settings, config))
+        result.update(flood_run(worker, factory, submit, settings, config.flood))
+    finally:
+        result["worker_exit_code"] = worker.stop()
+    result.update(drain_run(env, log, factory, submit, settings, config.flood))
 
 
 def prefill(settings: Settings, factory: MessageFactory, tickets: int) -> None:
@@ -590,15 +596,30 @@ def live_table(live: list[dict]) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for run in live:
+        if "latency_ms_p99" not in run:
+            lines.append(f"| {run['broker']} | {run['polling_interval_s'] or '-'} | failed: "
+                         f"{run.get('error', '?').splitlines()[0]} | | | | | | |")
+            continue
         verdict = ""
         if run["broker"] == "amqp":
             verdict = "ok" if run["latency_ms_p99"] <= LIVE_P99_TARGET_MS else "above target"
         lines.append(
             f"| {run['broker']} | {run['polling_interval_s'] or '-'} | {run['rate_achieved_per_s']} | "
             f"{run['latency_ms_p50']} | {run['latency_ms_p99']} | {run['latency_ms_max']} | "
-            f"{run['flood_msgs_per_s']:,} | {run['drain_msgs_per_s']:,} | {verdict} |"
+            f"{_get(run, 'flood_msgs_per_s')} | {_get(run, 'drain_msgs_per_s')} | {verdict} |"
         )
+    lines.append(
+        "flood: one-message submits back to back while the worker runs (first submit -> last commit); "
+        "drain: the same number queued with no worker running, then drained by a fresh worker (first -> last commit)."
+    )
     return "\n".join(lines)
+
+
+def _get(run: dict, key: str) -> str:
+    """A figure, or why it is missing (the worker died in that phase)."""
+    if key in run:
+        return f"{run[key]:,}"
+    return "worker died" if "error" in run else "-"
 
 
 def write_results(results: dict) -> None:
@@ -619,16 +640,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=20.0, help="live: submits per second")
     parser.add_argument("--count", type=int, default=500, help="live: messages at the steady rate")
     parser.add_argument("--flood", type=int, default=2_000, help="live: messages submitted back to back")
-    parser.add_argument("--polling-interval", type=float, default=0.1, help="filesystem transport polling (s)")
+    parser.add_argument("--polling-intervals", default="0.1,0.01",
+                        help="live, filesystem transport: polling intervals (s) to try, comma-separated")
     parser.add_argument("--prefill", type=int, default=10_000, help="live: tickets stored before measuring")
     args = parser.parse_args(argv)
     args.backends = [b for b in args.backends.split(",") if b]
     args.brokers = [b for b in args.brokers.split(",") if b]
+    args.polling_intervals = [float(p) for p in args.polling_intervals.split(",") if p]
     if args.sizes:
         args.sizes = tuple(int(s) for s in args.sizes.split(","))
     else:
         args.sizes = QUICK_SIZES if args.quick else FULL_SIZES
     return args
+
+
+def live_configs(args: argparse.Namespace) -> list[LiveConfig]:
+    configs = []
+    for broker in args.brokers:
+        intervals = args.polling_intervals if broker == "filesystem" else [0.0]
+        for interval in intervals:
+            configs.append(LiveConfig(broker, args.rate, args.count, args.flood, interval, args.prefill))
+    return configs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -644,9 +676,9 @@ def main(argv: list[str] | None = None) -> int:
     for backend in args.backends:
         results["bulk"].append(run_bulk(backend, args.sizes, args.measure))
         write_results(results)
-    for broker in args.brokers:
-        config = LiveConfig(broker, args.rate, args.count, args.flood, args.polling_interval, args.prefill)
-        print(f"  live: {broker} ...", flush=True)
+    for config in live_configs(args):
+        label = f"{config.broker}" + (f" (polling {config.polling_interval} s)" if config.broker == "filesystem" else "")
+        print(f"  live: {label} ...", flush=True)
         results["live"].append(run_live(config))
         write_results(results)
     print()

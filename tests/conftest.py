@@ -110,3 +110,12 @@ def _isolated_defaults(tmp_path_factory) -> None:
     """No test writes into the working folder, whatever it forgets to set."""
     os.environ.setdefault("TRKV_HOME", str(tmp_path_factory.mktemp("default-home")))
     os.environ.setdefault("TRKV_DEMO", "0")
+
+
+@pytest.fixture(autouse=True)
+def _forget_settings() -> Iterator[None]:
+    """Settings are cached per process; a test that changed the environment must not leak them."""
+    yield
+    from trkv.settings import get_settings
+
+    get_settings.cache_clear()

@@ -1,0 +1,42 @@
+"""Settings come from TRKV_* variables and one optional trkv.toml; secrets never print."""
+
+from __future__ import annotations
+
+import logging
+
+from trkv.settings import reset_settings
+
+
+def test_the_config_file_fills_in_and_the_environment_wins(tmp_path, monkeypatch):
+    config = tmp_path / "trkv.toml"
+    config.write_text('web_port = 9100\nsupport_address = "help@example.com"\nsla_x_hours = 1.5\n')
+    monkeypatch.setenv("TRKV_CONFIG", str(config))
+    monkeypatch.setenv("TRKV_WEB_PORT", "9200")
+    settings = reset_settings()
+    assert settings.web_port == 9200
+    assert settings.support_address == "help@example.com"
+    assert settings.channel_sla_hours()["x"] == 1.5
+    monkeypatch.delenv("TRKV_CONFIG")
+    reset_settings()
+
+
+def test_the_defaults_are_the_one_machine_mode(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRKV_HOME", str(tmp_path))
+    monkeypatch.delenv("TRKV_DATABASE_URL", raising=False)
+    monkeypatch.delenv("TRKV_BROKER_URL", raising=False)
+    monkeypatch.delenv("TRKV_DEMO", raising=False)
+    settings = reset_settings()
+    assert settings.db_url == f"sqlite:///{tmp_path / 'trkv.db'}"
+    assert settings.is_embedded_broker and settings.demo_enabled
+    monkeypatch.setenv("TRKV_DISCORD_TOKEN", "abc")
+    assert not reset_settings().demo_enabled  # a live channel turns the demo off
+
+
+def test_secrets_never_reach_a_log_or_a_repr(monkeypatch, caplog):
+    monkeypatch.setenv("TRKV_X_BEARER_TOKEN", "AAAA-very-secret")
+    monkeypatch.setenv("TRKV_IMAP_PASSWORD", "hunter2-secret")
+    settings = reset_settings()
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("trkv").info("settings: %s", settings)
+    assert "very-secret" not in repr(settings) and "hunter2" not in caplog.text
+    assert settings.x_bearer_token.get_secret_value() == "AAAA-very-secret"
