@@ -227,9 +227,10 @@ def fill_to(store: Store, factory: MessageFactory, target: int, label: str) -> t
     progress = Progress(f"filling {label}", target, store.tickets)
     messages, seconds = 0, 0.0
     while store.tickets < target:
-        seconds += store.ingest(factory.batch(BATCH))
+        elapsed = store.ingest(factory.batch(BATCH))
         messages += BATCH
-        progress.show(store.tickets, messages / seconds)
+        seconds += elapsed
+        progress.show(store.tickets, BATCH / elapsed, messages / seconds)
     progress.done()
     return messages, seconds
 
@@ -252,15 +253,16 @@ class Progress:
         self.tty = sys.stderr.isatty()
         self.next_tenth = 1
 
-    def show(self, current: int, rate: float) -> None:
+    def show(self, current: int, batch_rate: float, mean_rate: float) -> None:
         if current >= self.start + (self.target - self.start) * self.next_tenth / 10:
             self.next_tenth += 1
         elif not self.tty:
             return
         done = (current - self.start) / max(1, self.target - self.start)
         elapsed = time.monotonic() - self.began
-        eta = elapsed / done - elapsed if done > 0 else 0
-        line = f"  {self.label}: {min(current, self.target):>9,}/{self.target:,} tickets, {rate:,.0f} msg/s, eta {eta:4.0f} s"
+        eta = max(0.0, elapsed / done - elapsed) if done > 0 else 0.0
+        line = (f"  {self.label}: {min(current, self.target):>9,}/{self.target:,} tickets, "
+                f"{batch_rate:,.0f} msg/s now, {mean_rate:,.0f} msg/s mean, eta {eta:5.0f} s")
         print(("\r" + line) if self.tty else line, end="" if self.tty else "\n", file=sys.stderr, flush=True)
 
     def done(self) -> None:

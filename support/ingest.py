@@ -14,14 +14,14 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connectors.base import Inbound
 from storage.db import session_factory
 from storage.models import Contact, Identity, Message, Outbox, Ticket, utcnow
-from storage.queries import chunked, insert_ignoring_conflicts
+from storage.queries import bulk_insert_returning_ids, chunked, insert_ignoring_conflicts, pairs_in
 from support import outbox as outbox_rows
 from triage import TriageInput, suggest_batch
 from triage.sla import first_response_due, resolution_due
@@ -119,7 +119,7 @@ def _mark_duplicates(session: Session, items: list[_Item]) -> list[_Item]:
     for chunk in chunked(keys, 400):
         rows = session.execute(
             select(Message.channel, Message.external_id, Message.ticket_id, Message.id).where(
-                tuple_(Message.channel, Message.external_id).in_(chunk)
+                pairs_in(Message.channel, Message.external_id, chunk)
             )
         )
         stored.update({(r.channel, r.external_id): (r.ticket_id, r.id) for r in rows})
@@ -144,13 +144,10 @@ def _upsert_identities(session: Session, inbounds: list[Inbound], now: datetime)
     found = _load_identities(session, list(wanted))
     missing = [inbound for key, inbound in wanted.items() if key not in found]
     if missing:
-        contact_ids = session.execute(
-            insert(Contact).returning(Contact.id, sort_by_parameter_order=True),
-            [
-                {"name": i.author_name or i.author_handle, "email": i.author_email, "created_at": now}
-                for i in missing
-            ],
-        ).scalars().all()
+        contact_ids = bulk_insert_returning_ids(
+            session, Contact,
+            [{"name": i.author_name or i.author_handle, "email": i.author_email, "created_at": now} for i in missing],
+        )
         session.execute(
             insert_ignoring_conflicts(session, Identity),
             [
@@ -174,7 +171,7 @@ def _load_identities(session: Session, keys: list[tuple[str, str]]) -> dict[tupl
     for chunk in chunked(keys, 400):
         rows = session.execute(
             select(Identity.channel, Identity.external_user_id, Identity.id, Identity.contact_id).where(
-                tuple_(Identity.channel, Identity.external_user_id).in_(chunk)
+                pairs_in(Identity.channel, Identity.external_user_id, chunk)
             )
         )
         found.update({(r.channel, r.external_user_id): (r.id, r.contact_id) for r in rows})
@@ -240,7 +237,7 @@ def _tickets_of_messages(session: Session, items: list[_Item]) -> dict:
         rows = session.execute(
             select(Message.channel, Message.external_id, *_TICKET_COLUMNS)
             .join(Ticket, Ticket.id == Message.ticket_id)
-            .where(tuple_(Message.channel, Message.external_id).in_(chunk))
+            .where(pairs_in(Message.channel, Message.external_id, chunk))
         )
         found.update({(r.channel, r.external_id): r for r in rows})
     return found
@@ -259,7 +256,7 @@ def _tickets_by_conversation(session: Session, items: list[_Item]) -> dict:
     for chunk in chunked(keys, 400):
         latest = (
             select(func.max(Ticket.id))
-            .where(tuple_(Ticket.channel, Ticket.conversation_key).in_(chunk))
+            .where(pairs_in(Ticket.channel, Ticket.conversation_key, chunk))
             .group_by(Ticket.channel, Ticket.conversation_key)
         )
         rows = session.execute(select(Ticket.channel, Ticket.conversation_key, *_TICKET_COLUMNS).where(Ticket.id.in_(latest)))
@@ -305,7 +302,7 @@ def _insert_tickets(
                 "resolution_due_at": resolution_due(now, settings.resolution_hours),
             }
         )
-    ids = session.execute(insert(Ticket).returning(Ticket.id, sort_by_parameter_order=True), rows).scalars().all()
+    ids = bulk_insert_returning_ids(session, Ticket, rows)
     for ticket, ticket_id, row in zip(new, ids, rows, strict=True):
         ticket.id = ticket_id
         ticket.priority = row["priority"]
@@ -347,7 +344,7 @@ def _insert_messages(session: Session, items: list[_Item], identity_ids: dict, n
                 "received_at": now,
             }
         )
-    return session.execute(insert(Message).returning(Message.id, sort_by_parameter_order=True), rows).scalars().all()
+    return bulk_insert_returning_ids(session, Message, rows)
 
 
 def _touch_tickets(session: Session, items: list[_Item], now: datetime) -> None:

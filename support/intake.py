@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import logging
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from connectors.base import Inbound
 from storage.db import session_factory
 from storage.models import InboundQueue, Quarantine, utcnow
+from storage.queries import bulk_insert_returning_ids
 from support import kick
 from support.ingest import IngestResult, ingest_in
 from support.sanitize import sanitize
@@ -37,9 +38,7 @@ def submit(inbounds: list[Inbound], *, live: bool = True, settings: Settings | N
         for i in inbounds
     ]
     with session_factory(settings.db_url)() as session, session.begin():
-        ids = session.execute(
-            insert(InboundQueue).returning(InboundQueue.id, sort_by_parameter_order=True), rows
-        ).scalars().all()
+        ids = bulk_insert_returning_ids(session, InboundQueue, rows)
     kick.ingest(list(ids))
     return list(ids)
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from connectors.base import Outbound
 from storage.models import Outbox
+from storage.queries import bulk_insert_returning_ids
 from support import templates
 from triage.sla import promised_response
 from trkv.settings import Settings
@@ -31,7 +31,7 @@ def for_new_tickets(session: Session, tickets: list, settings: Settings, now: da
             rows.append(_row(ticket.id, page(ticket, settings), CRITICAL_QUEUE, now))
     if not rows:
         return {}
-    ids = session.execute(insert(Outbox).returning(Outbox.id, sort_by_parameter_order=True), rows).scalars().all()
+    ids = bulk_insert_returning_ids(session, Outbox, rows)
     queued: dict[int, list[tuple[int, str]]] = {}
     for row, outbox_id in zip(rows, ids, strict=True):
         queued.setdefault(row["ticket_id"], []).append((outbox_id, row["queue"]))

@@ -24,12 +24,24 @@ _CRITICAL_RULES: dict[str, str] = {
     r"|\beverything\s+(is\s+)?(gone|deleted|wiped)\b",
 }
 _COMPILED = {name: re.compile(pattern, re.IGNORECASE | re.DOTALL) for name, pattern in _CRITICAL_RULES.items()}
+# A rule's regex runs only when one of its words is in the text: most messages have none,
+# and the substring checks cost a fraction of the regexes.
+_TRIGGERS = {
+    "outage": ("down", "outage", "offline", "unreachable", "not loading", "dead", "50", "nobody can", "no one can",
+               "anywhere", "completely"),
+    "security": ("leak", "expos", "compromis", "breach", "hack", "stolen", "security", "vulnerab", "xss",
+                 "injection", "unauthori", "public"),
+    "data_loss": ("gone", "lost", "delete", "wiped", "disappeared", "vanished", "missing", "data loss"),
+}
 
 
 def critical_reasons(text: str) -> list[str]:
     """The names of the Critical rules the text matches, with the matched words."""
     reasons = []
+    lowered = text.lower()
     for name, pattern in _COMPILED.items():
+        if not any(word in lowered for word in _TRIGGERS[name]):
+            continue
         match = pattern.search(text)
         if match:
             reasons.append(f"{name}: {match.group(0)[:80]}")
