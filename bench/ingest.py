@@ -317,17 +317,11 @@ def live_environment(config: LiveConfig) -> Iterator[dict[str, str]]:
 
 
 def repoint_celery(settings: Settings) -> None:
-    """Publish to this run's broker and queues from this process.
-
-    `worker.reconfigure` drops the app's connection pool but not the producer pool
-    (which keeps the old broker's connection) nor the cached queue map, so they are
-    reset here too."""
+    """Publish to this run's broker and queues from this process."""
     import worker  # after the variables are set: importing it configures the Celery app
 
     worker.reconfigure(settings)
-    amqp = worker.app.amqp
-    amqp._producer_pool = None
-    amqp.__dict__.pop("queues", None)
+    worker.app.amqp.__dict__.pop("queues", None)  # the queue map cached with the previous prefix
 
 
 class Worker:

@@ -50,15 +50,13 @@ class _Bad:
     payload: str
 
 
-def import_path(path: Path, *, live: bool = False, batch_size: int = 1000, settings: Settings | None = None,
-                progress: bool = True) -> ImportReport:
+def import_path(path: Path, *, live: bool = False, batch_size: int = 1000, settings: Settings | None = None) -> ImportReport:
     settings = settings or get_settings()
     report = ImportReport()
     started = datetime.now()
     items = _read(path)
     total = _count(path)
-    with click.progressbar(length=total, label=f"importing {path.name}", show_pos=True,
-                           file=None if progress else open("/dev/null", "w")) as bar:
+    with click.progressbar(length=total, label=f"importing {path.name}", show_pos=True, show_eta=True) as bar:
         batch: list[Inbound] = []
         for item in items:
             report.read += 1

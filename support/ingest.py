@@ -186,7 +186,7 @@ def _thread(session: Session, items: list[_Item], settings: Settings, now: datet
     batch_messages: dict[tuple[str, str], _Item] = {}
     batch_conversations: dict[tuple[str, str], _Item] = {}
     reopen_before = now - timedelta(days=settings.reopen_days)
-    for item in items:
+    for item in _parents_first(items):
         inbound = item.inbound
         earlier = _earlier_in_batch(inbound, batch_messages, batch_conversations)
         if earlier is not None:
@@ -204,6 +204,22 @@ def _thread(session: Session, items: list[_Item], settings: Settings, now: datet
         batch_messages[(inbound.channel, inbound.external_id)] = item
         if inbound.conversation_key:
             batch_conversations[(inbound.channel, inbound.conversation_key)] = item
+
+
+def _parents_first(items: list[_Item]) -> list[_Item]:
+    """Order a batch so that a message comes after those it replies to: archives (a
+    Maildir, above all) do not list a reply after its original."""
+    index = {(i.inbound.channel, i.inbound.external_id): i for i in items}
+    ordered: list[_Item] = []
+    placed: set[int] = set()
+    for item in items:
+        chain = []
+        while item is not None and id(item) not in placed and len(chain) < 100:
+            chain.append(item)
+            placed.add(id(item))
+            item = next((index[k] for r in item.inbound.references if (k := (item.inbound.channel, r)) in index), None)
+        ordered.extend(reversed(chain))
+    return ordered
 
 
 def _earlier_in_batch(inbound: Inbound, messages: dict, conversations: dict) -> _Item | None:

@@ -1,0 +1,66 @@
+"""`trkv import` of mail archives: mbox and Maildir through the bulk ingest path."""
+
+from __future__ import annotations
+
+import mailbox
+
+from sqlalchemy import func, select
+
+from storage.db import session_factory
+from storage.models import Message, Outbox, Ticket
+from support.importer import import_path
+
+FIRST = b"""From: Ada Lovelace <ada@example.com>
+To: support@trkv-web.app
+Subject: Export fails with a timeout
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <first@example.com>
+
+Exporting our projects to CSV times out after a minute.
+"""
+
+REPLY = b"""From: Ada Lovelace <ada@example.com>
+To: support@trkv-web.app
+Subject: Re: Export fails with a timeout
+Date: Mon, 23 Nov 2026 10:00:00 +0000
+Message-ID: <second@example.com>
+In-Reply-To: <first@example.com>
+References: <first@example.com>
+
+It also happens with the JSON export.
+"""
+
+OTHER = """From: =?utf-8?q?J=C3=BCrgen?= <juergen@example.de>
+To: someone-else@trkv-web.app
+Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=
+Date: Tue, 24 Nov 2026 08:00:00 +0100
+Message-ID: <third@example.de>
+Content-Type: text/plain; charset=utf-8
+
+Wie ändere ich die Rechnungsadresse?
+""".encode()
+
+
+def _counts(settings):
+    with session_factory(settings.db_url)() as session:
+        return [session.execute(select(func.count()).select_from(m)).scalar_one() for m in (Message, Ticket, Outbox)]
+
+
+def test_a_maildir_import_threads_replies_and_sends_nothing(sqlite_settings, tmp_path):
+    box = mailbox.Maildir(tmp_path / "Maildir", create=True)
+    for raw in (FIRST, REPLY, OTHER):
+        box.add(raw)
+    report = import_path(tmp_path / "Maildir", settings=sqlite_settings)
+    assert (report.read, report.stored, report.tickets) == (3, 3, 2)
+    assert _counts(sqlite_settings) == [3, 2, 0]  # historical: no acknowledgements
+
+
+def test_an_mbox_import_is_idempotent_and_live_imports_acknowledge(sqlite_settings, tmp_path):
+    box = mailbox.mbox(tmp_path / "support.mbox", create=True)
+    for raw in (FIRST, OTHER):
+        box.add(raw)
+    box.flush()
+    first = import_path(tmp_path / "support.mbox", live=True, settings=sqlite_settings)
+    again = import_path(tmp_path / "support.mbox", live=True, settings=sqlite_settings)
+    assert first.stored == 2 and again.duplicates == 2 and again.stored == 0
+    assert _counts(sqlite_settings) == [2, 2, 2]  # one acknowledgement per ticket, whatever address
