@@ -43,6 +43,18 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
+def _pg_connect_args(url: str) -> dict:
+    if not url.startswith("postgresql"):
+        return {}
+    args: dict = {"connect_timeout": 5}
+    if "psycopg2" not in url:
+        # psycopg 3 prepares a statement after 5 runs, and PostgreSQL then may pick a
+        # generic plan: for our IN lists of hundreds of keys that is a sequential scan,
+        # and ingest slowed down as the tables grew.
+        args["prepare_threshold"] = None
+    return args
+
+
 def get_engine(url: str | None = None) -> Engine:
     if url is None:
         from trkv.settings import get_settings
@@ -55,7 +67,7 @@ def get_engine(url: str | None = None) -> Engine:
                 engine = _sqlite_engine(url)
             else:
                 engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
-                                       connect_args={"connect_timeout": 5} if "postgresql" in url else {})
+                                       connect_args=_pg_connect_args(url))
             _engines[url] = engine
         return engine
 
