@@ -13,12 +13,16 @@ import logging
 from celery import Celery, Task
 from celery.signals import worker_process_init
 from kombu import Exchange, Queue, pools
+from kombu.transport import TRANSPORT_ALIASES
 
 from trkv.settings import Settings, get_settings
 
 log = logging.getLogger("trkv.worker")
 
 QUEUES = ("critical", "default", "bulk")
+
+# filesystem:// means our multi-process-safe variant of kombu's filesystem transport.
+TRANSPORT_ALIASES["filesystem"] = "trkv.broker:Transport"
 
 
 def queue_name(name: str, settings: Settings | None = None) -> str:

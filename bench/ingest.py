@@ -77,6 +77,17 @@ def machine_info(backends: list[str], brokers: list[str]) -> dict:
     return info
 
 
+def git_state() -> dict:
+    """The commit measured, and whether the working tree had changes (read-only git calls)."""
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    return {"commit": git("rev-parse", "--short", "HEAD") or None, "dirty": bool(git("status", "--porcelain"))}
+
+
 def _cpu_model() -> str:
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -665,10 +676,12 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join([".venv/bin/python", "bench/ingest.py", *(argv if argv is not None else sys.argv[1:])]),
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": machine_info(args.backends, args.brokers),
+        "git": git_state(),
         "bulk": [],
         "live": [],
     }
     print_machine(results["machine"])
+    print(f"Code: commit {results['git']['commit']}{' + uncommitted changes' if results['git']['dirty'] else ''}\n")
     for backend in args.backends:
         results["bulk"].append(run_bulk(backend, args.sizes, args.measure))
         write_results(results)

@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     home: Path = Path("var")
     database_url: str | None = None  # default: sqlite in $TRKV_HOME
     broker_url: str | None = None  # default: kombu's filesystem transport in $TRKV_HOME
-    broker_polling_interval: float = 0.1  # embedded transport only
+    broker_polling_interval: float = 0.02  # embedded transport only: a poll is one listdir
     queue_prefix: str = ""  # isolates several hubs (or test runs) on one broker
     web_host: str = "127.0.0.1"
     web_port: int = 8000
