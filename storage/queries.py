@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import json
 import re
-
 from collections import defaultdict
 
 from sqlalchemy import ColumnElement, Insert, and_, insert, or_, text
@@ -33,16 +33,39 @@ def bulk_insert_returning_ids(session: Session, model: type, rows: list[dict]) -
     if not rows:
         return []
     if session.get_bind().dialect.name == "postgresql":
-        # Take the ids from the sequence first; a plain executemany (psycopg's pipeline)
-        # is then much faster than INSERT ... RETURNING in parameter order.
+        # Take the ids from the sequence first, then COPY the rows: several times faster
+        # than INSERT ... RETURNING in parameter order.
         ids = session.execute(
             text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
             {"table": table.name, "n": len(rows)},
         ).scalars().all()
-        session.connection().execute(insert(table), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+        _copy(session, table, [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
         return list(ids)
     statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     return list(session.connection().execute(statement, rows).scalars().all())
+
+
+def _copy(session: Session, table, rows: list[dict]) -> None:
+    """COPY rows into a PostgreSQL table (psycopg 3), filling Python-side defaults as
+    an INSERT would; other drivers get a plain executemany."""
+    dbapi = session.connection().connection.dbapi_connection
+    if not hasattr(dbapi.cursor(), "copy"):
+        session.connection().execute(insert(table), rows)
+        return
+    columns = [c for c in table.columns if c.name in rows[0] or c.default is not None]
+    names = ", ".join(f'"{c.name}"' for c in columns)
+    with dbapi.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([_copy_value(row[c.name]) if c.name in row else _default(c) for c in columns])
+
+
+def _default(column):
+    default = column.default
+    return default.arg(None) if default.is_callable else default.arg
+
+
+def _copy_value(value):
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
 
 
 def ticket_id_from_ref(ref: str) -> int | None:
