@@ -5,13 +5,18 @@
 1. Bulk: `support.ingest.ingest_batch` (live=False, batches of 1,000 generated messages,
    see bench/synthetic.py) measured on ~20 k messages once 10 k, 100 k and 1 M tickets
    are stored (`--quick`: up to 100 k). The table is filled up to each size through the
-   same path, and the fill rate is reported too.
+   same path, and the fill rate is reported too. SQLite is a file under a temporary
+   TRKV_HOME; PostgreSQL a fresh database `trkv_bench_<random>`, dropped at the end.
 2. Live: `support.intake.submit([inbound])` at a steady rate through a real Celery worker
-   (a subprocess, SQLite data) on RabbitMQ and on the embedded filesystem transport;
-   latency = submit call -> `inbound_queue.updated_at`, which the worker writes in the
-   ingest transaction just before its commit. Then a flood of 2,000 submits.
+   (`celery -A worker worker -c 2` as a subprocess, SQLite data, a unique queue prefix)
+   on RabbitMQ and on the embedded filesystem transport (one run per
+   `--polling-intervals` value). Latency = submit call -> `inbound_queue.updated_at`,
+   which the worker writes in the ingest transaction just before its commit. Then a
+   flood (2,000 submits back to back while the worker runs) and a drain (2,000 queued
+   with no worker, then consumed by a fresh one).
 
-Figures are printed as tables and written to bench/results/ingest.json.
+Figures are printed as tables and written as JSON to bench/results/ingest.json (`--output`).
+bench/profile_ingest.py profiles one step further when a figure is off target.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import create_engine, func, select, text
@@ -479,9 +484,10 @@ def drain_run(env: dict, log: Path, factory: MessageFactory, submit, settings: S
     try:
         wait_done(worker, list(submitted), settings, timeout=600)
     finally:
-        worker.stop()
+        exit_code = worker.stop()
     commits = sorted(commit_times(list(submitted), settings).values())
     return {
+        "drain_worker_exit_code": exit_code,
         "drain_messages": count,
         "drain_seconds": round(commits[-1] - commits[0], 2),
         "drain_msgs_per_s": round((len(commits) - 1) / (commits[-1] - commits[0])),
@@ -655,7 +661,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=20.0, help="live: submits per second")
     parser.add_argument("--count", type=int, default=500, help="live: messages at the steady rate")
     parser.add_argument("--flood", type=int, default=2_000, help="live: messages submitted back to back")
-    parser.add_argument("--polling-intervals", default="0.1,0.01",
+    parser.add_argument("--polling-intervals", default="0.1,0.02",
                         help="live, filesystem transport: polling intervals (s) to try, comma-separated")
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default: {RESULTS.relative_to(ROOT)})")
     parser.add_argument("--prefill", type=int, default=10_000, help="live: tickets stored before measuring")

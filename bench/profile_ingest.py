@@ -1,10 +1,10 @@
-"""cProfile of `ingest_batch` on one batch of 1,000 generated messages.
+"""Where `ingest_batch` spends its time, on batches of 1,000 generated messages.
 
     .venv/bin/python bench/profile_ingest.py [--backend sqlite|postgresql] [--tickets 20000] [--sort tottime]
 
-Fills a scratch database with `--tickets` tickets first (same generator as
-bench/ingest.py), then profiles a few batches and prints the top functions, and the
-time spent in each step of `support.ingest.ingest_in`.
+Fills a scratch database with `--tickets` tickets first (same generator and database
+set-up as bench/ingest.py), then times each step of `support.ingest.ingest_in` over a
+few batches (no profiler), and prints a cProfile of a few more batches.
 """
 
 from __future__ import annotations

@@ -119,7 +119,7 @@ def _mark_duplicates(session: Session, items: list[_Item]) -> list[_Item]:
     for chunk in chunked(keys, 400):
         rows = session.execute(
             select(Message.channel, Message.external_id, Message.ticket_id, Message.id).where(
-                pairs_in(Message.channel, Message.external_id, chunk)
+                pairs_in(session, Message.channel, Message.external_id, chunk)
             )
         )
         stored.update({(r.channel, r.external_id): (r.ticket_id, r.id) for r in rows})
@@ -171,7 +171,7 @@ def _load_identities(session: Session, keys: list[tuple[str, str]]) -> dict[tupl
     for chunk in chunked(keys, 400):
         rows = session.execute(
             select(Identity.channel, Identity.external_user_id, Identity.id, Identity.contact_id).where(
-                pairs_in(Identity.channel, Identity.external_user_id, chunk)
+                pairs_in(session, Identity.channel, Identity.external_user_id, chunk)
             )
         )
         found.update({(r.channel, r.external_user_id): (r.id, r.contact_id) for r in rows})
@@ -253,7 +253,7 @@ def _tickets_of_messages(session: Session, items: list[_Item]) -> dict:
         rows = session.execute(
             select(Message.channel, Message.external_id, *_TICKET_COLUMNS)
             .join(Ticket, Ticket.id == Message.ticket_id)
-            .where(pairs_in(Message.channel, Message.external_id, chunk))
+            .where(pairs_in(session, Message.channel, Message.external_id, chunk))
         )
         found.update({(r.channel, r.external_id): r for r in rows})
     return found
@@ -272,7 +272,7 @@ def _tickets_by_conversation(session: Session, items: list[_Item]) -> dict:
     for chunk in chunked(keys, 400):
         latest = (
             select(func.max(Ticket.id))
-            .where(pairs_in(Ticket.channel, Ticket.conversation_key, chunk))
+            .where(pairs_in(session, Ticket.channel, Ticket.conversation_key, chunk))
             .group_by(Ticket.channel, Ticket.conversation_key)
         )
         rows = session.execute(select(Ticket.channel, Ticket.conversation_key, *_TICKET_COLUMNS).where(Ticket.id.in_(latest)))
