@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,11 @@ from tests.services import PG_HOST, require
 from trkv.settings import Settings, reset_settings
 
 BACKENDS = ["sqlite", "postgresql"]
+
+# Before any test module imports worker.py (which prepares the embedded broker's folders
+# under $TRKV_HOME): no test writes into the working folder, whatever it forgets to set.
+os.environ.setdefault("TRKV_HOME", tempfile.mkdtemp(prefix="trkv-tests-"))
+os.environ.setdefault("TRKV_DEMO", "0")
 
 
 @pytest.fixture(scope="session")
@@ -103,13 +109,6 @@ def settings(monkeypatch, tmp_path, db_url) -> Iterator[Settings]:
 def sqlite_settings(monkeypatch, tmp_path, sqlite_url) -> Iterator[Settings]:
     yield settings_for(monkeypatch, tmp_path, sqlite_url)
     dispose_engines()
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _isolated_defaults(tmp_path_factory) -> None:
-    """No test writes into the working folder, whatever it forgets to set."""
-    os.environ.setdefault("TRKV_HOME", str(tmp_path_factory.mktemp("default-home")))
-    os.environ.setdefault("TRKV_DEMO", "0")
 
 
 @pytest.fixture(autouse=True)
