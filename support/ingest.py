@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from connectors.base import Inbound
 from storage.db import session_factory
 from storage.models import Contact, Identity, Message, Outbox, Ticket, utcnow
-from storage.queries import bulk_insert_returning_ids, chunked, insert_ignoring_conflicts, pairs_in
+from storage.queries import bulk_insert_returning_ids, chunked, insert_many_ignoring_conflicts, pairs_in
 from support import outbox as outbox_rows
 from triage import TriageInput, suggest_batch
 from triage.sla import first_response_due, resolution_due
@@ -148,8 +148,8 @@ def _upsert_identities(session: Session, inbounds: list[Inbound], now: datetime)
             session, Contact,
             [{"name": i.author_name or i.author_handle, "email": i.author_email, "created_at": now} for i in missing],
         )
-        session.execute(
-            insert_ignoring_conflicts(session, Identity),
+        inserted = insert_many_ignoring_conflicts(
+            session, Identity,
             [
                 {
                     "contact_id": contact_id,
@@ -161,8 +161,12 @@ def _upsert_identities(session: Session, inbounds: list[Inbound], now: datetime)
                 }
                 for i, contact_id in zip(missing, contact_ids, strict=True)
             ],
+            returning=("channel", "external_user_id", "id", "contact_id"),
         )
-        found.update(_load_identities(session, [(i.channel, i.author_id) for i in missing]))
+        found.update({(r.channel, r.external_user_id): (r.id, r.contact_id) for r in inserted or []})
+        # Read back what was not returned: SQLite, or a concurrent writer got there first.
+        unresolved = [(i.channel, i.author_id) for i in missing if (i.channel, i.author_id) not in found]
+        found.update(_load_identities(session, unresolved))
     return found
 
 
