@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from storage.db import session_factory
+from storage.db import session_factory, transaction
 from storage.models import ROLES, ApiToken, User, utcnow
 from trkv.settings import Settings, get_settings
 
@@ -44,7 +44,7 @@ def create_user(email: str, role: str, password: str | None, *, name: str = "", 
         raise AccountError(f"{email!r} is not an email address")
     if password is not None and len(password) < 8:
         raise AccountError("the password needs at least 8 characters")
-    with session_factory(settings.db_url)() as session, session.begin():
+    with transaction(settings.db_url) as session:
         if session.execute(select(User.id).where(User.email == email)).first():
             raise AccountError(f"a user {email} already exists")
         user = User(email=email, role=normalize_role(role), name=name or email.split("@")[0],
@@ -71,7 +71,7 @@ def create_token(email: str, *, name: str = "", settings: Settings | None = None
     """A new API token for the user; only its hash is stored, so it is shown once."""
     settings = settings or get_settings()
     token = "trkv_" + secrets.token_urlsafe(32)
-    with session_factory(settings.db_url)() as session, session.begin():
+    with transaction(settings.db_url) as session:
         user = session.execute(select(User).where(User.email == email.strip().lower())).scalar()
         if user is None:
             raise AccountError(f"no user {email}")
@@ -92,7 +92,7 @@ def user_for_token(token: str, settings: Settings | None = None) -> User | None:
     now = utcnow()
     if last_used_at is None or last_used_at < now - timedelta(minutes=1):
         # At most one write a minute per token: API reads should not queue for the write lock.
-        with session_factory(settings.db_url)() as session, session.begin():
+        with transaction(settings.db_url) as session:
             session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
     return user
 

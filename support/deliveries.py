@@ -11,7 +11,7 @@ import logging
 
 from sqlalchemy import select, update
 
-from storage.db import session_factory
+from storage.db import transaction
 from storage.models import TaskDelivery, utcnow
 from storage.queries import insert_ignoring_conflicts
 from trkv.settings import Settings
@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 def allow_redelivery(task_id: str, name: str, settings: Settings) -> bool:
-    with session_factory(settings.db_url)() as session, session.begin():
+    with transaction(settings.db_url) as session:
         session.execute(insert_ignoring_conflicts(session, TaskDelivery).values(task_id=task_id, name=name, deliveries=0))
         session.execute(
             update(TaskDelivery)

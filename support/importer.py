@@ -18,7 +18,7 @@ import click
 from sqlalchemy import insert
 
 from connectors.base import Inbound
-from storage.db import session_factory
+from storage.db import transaction
 from storage.models import Quarantine
 from support import kick
 from support.ingest import ingest_batch
@@ -159,7 +159,7 @@ def _mails(box: mailbox.Mailbox) -> Iterator[Inbound | _Bad]:
 
 
 def _quarantine(settings: Settings, bad: list[_Bad]) -> None:
-    with session_factory(settings.db_url)() as session, session.begin():
+    with transaction(settings.db_url) as session:
         session.execute(insert(Quarantine), [{"channel": b.channel, "reason": b.reason, "payload": b.payload} for b in bad])
     for b in bad:
         log.warning("quarantined: %s", b.reason)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connectors.base import Inbound
-from storage.db import session_factory
+from storage.db import transaction
 from storage.models import Contact, Identity, Message, Outbox, Ticket, utcnow
 from storage.queries import bulk_insert_returning_ids, chunked, insert_many_ignoring_conflicts, pairs_in
 from support import outbox as outbox_rows
@@ -78,7 +78,7 @@ def ingest_batch(
     settings = settings or get_settings()
     for attempt in range(_MAX_RETRIES):
         try:
-            with session_factory(settings.db_url)() as session, session.begin():
+            with transaction(settings.db_url) as session:
                 return ingest_in(session, inbounds, live, settings)
         except IntegrityError:
             # A concurrent ingest stored one of these first: the next read sees it.

@@ -15,12 +15,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from connectors.base import Inbound
-from storage.db import session_factory
+from storage.db import session_factory, transaction
 from storage.models import InboundQueue, Quarantine, utcnow
 from storage.queries import bulk_insert_returning_ids
 from support import kick
 from support.ingest import IngestResult, ingest_in
-from support.sanitize import sanitize
+from support.sanitize import clean_json, sanitize
 from trkv.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def submit(inbounds: list[Inbound], *, live: bool = True, settings: Settings | N
          "status": "pending", "created_at": now, "updated_at": now}
         for i in inbounds
     ]
-    with session_factory(settings.db_url)() as session, session.begin():
+    with transaction(settings.db_url) as session:
         ids = bulk_insert_returning_ids(session, InboundQueue, rows)
     kick.ingest(list(ids))
     return list(ids)
@@ -45,8 +45,6 @@ def submit(inbounds: list[Inbound], *, live: bool = True, settings: Settings | N
 
 def _payload(inbound: Inbound) -> dict:
     # Round-trip through JSON so that what is staged is exactly what a worker will read.
-    from support.sanitize import clean_json
-
     return clean_json(json.loads(json.dumps(inbound.to_dict(), default=str)))
 
 
@@ -90,9 +88,13 @@ def _process(session: Session, staged_ids: list[int], settings: Settings) -> lis
 def _quarantine_staged(Session, staged_id: int, reason: str) -> None:
     with Session() as session, session.begin():
         row = session.get(InboundQueue, staged_id)
-        if row is None or row.status != "pending":
-            return
-        session.add(Quarantine(channel=row.channel, external_id=row.external_id, reason=reason,
-                               payload=json.dumps(row.payload, ensure_ascii=False, default=str)))
-        row.status, row.error, row.updated_at = "quarantined", reason, utcnow()
-    log.error("staged message %s (%s) quarantined: %s", staged_id, row.channel, reason)
+        if row is not None and row.status == "pending":
+            quarantine_staged(session, row, reason)
+
+
+def quarantine_staged(session: Session, row: InboundQueue, reason: str) -> None:
+    """Move a staged message to the quarantine with the reason, in the caller's transaction."""
+    session.add(Quarantine(channel=row.channel, external_id=row.external_id, reason=reason,
+                           payload=json.dumps(row.payload, ensure_ascii=False, default=str)))
+    row.status, row.error, row.updated_at = "quarantined", reason, utcnow()
+    log.error("staged message %s (%s) quarantined: %s", row.id, row.channel, reason)

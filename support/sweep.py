@@ -8,7 +8,6 @@ records SLA breaches and closes tickets resolved long ago.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -16,9 +15,10 @@ from datetime import timedelta
 from sqlalchemy import and_, insert, select, update
 
 from storage.db import session_factory
-from storage.models import InboundQueue, Outbox, Quarantine, Ticket, TicketEvent, utcnow
+from storage.models import InboundQueue, Outbox, Ticket, TicketEvent, utcnow
 from storage.queries import chunked
 from support import kick
+from support.intake import quarantine_staged
 from trkv.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -86,10 +86,7 @@ def _give_up(session, settings: Settings, now) -> None:
         select(InboundQueue).where(InboundQueue.status == "pending", InboundQueue.attempts >= settings.max_deliveries)
     ).scalars().all()
     for row in stuck:
-        reason = f"not ingested after {row.attempts} attempts"
-        session.add(Quarantine(channel=row.channel, external_id=row.external_id, reason=reason,
-                               payload=json.dumps(row.payload, ensure_ascii=False, default=str)))
-        row.status, row.error, row.updated_at = "quarantined", reason, now
+        quarantine_staged(session, row, f"not ingested after {row.attempts} attempts")
 
 
 def _record_breaches(session, now) -> list[int]:
