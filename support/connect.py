@@ -56,7 +56,9 @@ def receivers_for(settings: Settings, channels: list[str] | None = None) -> list
 
             receivers.append(DemoReplay(speed=settings.demo_speed))
         else:
-            log.warning("the %s connector cannot receive yet; it is not started", channel)
+            from support import channels
+
+            receivers.extend(channels.receivers(channel, settings))
     return receivers
 
 

@@ -1,7 +1,7 @@
 """Which connector sends a channel's outbox rows.
 
-Until a channel's connector can send (its own issue), its rows go to the `log`
-receiver in $TRKV_HOME/sent.jsonl, so that nothing is silently discarded.
+A channel without credentials sends to the `log` receiver in $TRKV_HOME/sent.jsonl,
+so that nothing is silently discarded.
 """
 
 from __future__ import annotations
@@ -24,4 +24,9 @@ def sender_for(channel: str, settings: Settings) -> Sender:
 
         secret = settings.oncall_webhook_secret
         return WebhookSender(settings.oncall_webhook_url, secret.get_secret_value() if secret else None)
+    from support import channels
+
+    live = channels.sender(channel, settings)
+    if live is not None:
+        return live
     return _log_sender(str(settings.home_path / "sent.jsonl"), channel)
