@@ -1,4 +1,4 @@
-"""Per-channel wiring: each module turns the settings into its connector's receivers
+"""Per-channel wiring (the api channel answers by email): each module turns the settings into its connector's receivers
 and sender. Connectors know nothing of settings or storage; these modules do.
 
 Each module exposes:
@@ -14,7 +14,7 @@ from types import ModuleType
 from connectors.base import Receiver, Sender
 from trkv.settings import Settings
 
-MODULES = {"email": "support.channels.email", "discord": "support.channels.discord", "x": "support.channels.x"}
+MODULES = {"email": "support.channels.email", "api": "support.channels.email", "discord": "support.channels.discord", "x": "support.channels.x"}
 
 
 def module(channel: str) -> ModuleType | None:
