@@ -114,6 +114,7 @@ class Ticket(Base):
         Index("ix_tickets_status_due", "status", "first_response_due_at"),
         Index("ix_tickets_resolution_due", "resolution_due_at"),
         Index("ix_tickets_created", "created_at"),
+        Index("ix_tickets_due_id", "first_response_due_at", "id"),  # the inbox's default order
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -221,6 +222,7 @@ class Quarantine(Base):
     payload: Mapped[str] = mapped_column(Text)  # JSON or the raw text, as received
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     released_at: Mapped[datetime | None]
+    discarded_at: Mapped[datetime | None]
 
 
 class ConnectorCursor(Base):
@@ -255,6 +257,41 @@ class TicketEvent(Base):
     model_version: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TicketNote(Base):
+    """An internal note on a ticket: seen by the team, never sent to the customer."""
+
+    __tablename__ = "ticket_notes"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SavedView(Base):
+    """A user's named set of inbox filters."""
+
+    __tablename__ = "saved_views"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_saved_views_user_name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    filters: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ContactBlock(Base):
+    """Who blocked a contact, when and why (Contact.blocked is the current state)."""
+
+    __tablename__ = "contact_blocks"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lifted_at: Mapped[datetime | None]
 
 
 class TaskDelivery(Base):
