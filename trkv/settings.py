@@ -96,12 +96,40 @@ class Settings(BaseSettings):
     x_access_token_secret: SecretStr | None = None
     x_api_base: str = "https://api.twitter.com"
     x_search_query: str = "trkv -is:retweet"
+    x_bot_username: str = "trkvbot"
+    # requests per 15-minute window for the account's API tier ("app" = bearer token,
+    # "user" = OAuth 1.0a keys); the x-rate-limit-* headers X returns take precedence
+    x_mentions_limit_app: int = 450
+    x_mentions_limit_user: int = 180
+    x_search_limit_app: int = 450
+    x_search_limit_user: int = 180
+    x_post_limit: int = 200
+    x_poll_min_seconds: float = 10.0  # poll intervals derive from the limits, within these bounds
+    x_poll_max_seconds: float = 120.0
+    x_backfill_hours: float = 2.0  # on the very first poll, mentions this recent are fetched
+    x_max_search_pages: int = 10  # pages of 100 fetched per search poll
+    x_timeout_seconds: float = 30.0
 
     # on-call
     oncall_webhook_url: str | None = None
     oncall_webhook_secret: SecretStr | None = None
     pagerduty_routing_key: SecretStr | None = None
     pagerduty_url: str = "https://events.pagerduty.com/v2/enqueue"
+
+    # on-call / SLA
+    sla_warning_share: float = 0.75  # warn the assignee and the lead at this share of a target
+    resolution_critical_hours: float | None = None  # None: resolution_hours
+    resolution_high_hours: float | None = None
+    resolution_medium_hours: float | None = None
+    resolution_low_hours: float | None = None
+    business_hours: str | None = None  # e.g. "mon-fri 09:00-17:00"; None: clocks run around the clock
+    business_timezone: str = "UTC"
+    business_holidays: str = ""  # comma-separated ISO dates, whole local days off
+    page_repeat_minutes: float = 5.0  # wait before a re-page or the next escalation step
+    alert_update_minutes: float = 5.0  # a grouped alert is updated at most this often
+    alert_group_window_minutes: float = 15.0  # critical messages this close together may group
+    alert_group_similarity: float = 0.5  # word-set likeness (Jaccard) that joins an alert
+    page_ack_link_hours: float = 24.0  # how long a signed acknowledgement link works
 
     # limits
     max_text_bytes: int = Field(default=1_000_000)
