@@ -1,0 +1,171 @@
+"""Dashboard figures: the seed's KPIs against their targets, SLA attainment, and ticket
+volume by day, channel, category and priority.
+
+Everything is computed by the database over a window of days (two aggregate queries
+on the created_at index), so the dashboard costs the same at 10 k or 10 M tickets
+outside the window. A KPI without data is None, and shown as "no data": never a
+made-up figure.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, select
+
+from storage.db import session_factory
+from storage.models import Ticket, utcnow
+from trkv.settings import Settings, get_settings
+
+DONE = ("resolved", "closed")
+
+
+@dataclass
+class Kpi:
+    key: str
+    label: str
+    value: float | None  # None: no data yet
+    unit: str  # "h" | "%"
+    target: float
+    better: str  # "below" | "above"
+    sample: int  # tickets the figure is computed from
+    note: str = ""
+
+    @property
+    def met(self) -> bool | None:
+        if self.value is None:
+            return None
+        return self.value < self.target if self.better == "below" else self.value > self.target
+
+
+@dataclass
+class Dashboard:
+    since: datetime
+    until: datetime
+    days: int
+    kpis: list[Kpi]
+    volume: dict[str, dict[str, dict[str, int]]]  # dimension -> value -> day -> count
+    day_list: list[str]
+    total: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _seconds(later, earlier, dialect: str):
+    if dialect == "postgresql":
+        return func.extract("epoch", later - earlier)
+    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+
+
+def _day(column, dialect: str):
+    if dialect == "postgresql":
+        return func.to_char(func.date_trunc("day", column), "YYYY-MM-DD")
+    return func.strftime("%Y-%m-%d", column)
+
+
+def dashboard(days: int = 30, settings: Settings | None = None, now: datetime | None = None) -> Dashboard:
+    settings = settings or get_settings()
+    days = max(1, min(days, 366))
+    now = now or utcnow()
+    since = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    in_window = Ticket.created_at >= since
+    with session_factory(settings.db_url, readonly=True)() as session:
+        dialect = session.get_bind().dialect.name
+        responded = Ticket.first_responded_at.is_not(None)
+        done_at = func.coalesce(Ticket.resolved_at, Ticket.closed_at)
+        first_response = _seconds(Ticket.first_responded_at, Ticket.created_at, dialect)
+        resolution = _seconds(done_at, Ticket.created_at, dialect)
+        fr_due_passed = Ticket.first_response_due_at < now
+        res_due_passed = Ticket.resolution_due_at < now
+        row = session.execute(
+            select(
+                func.count(),
+                func.avg(case((responded, first_response))),
+                func.count(case((responded, 1))),
+                func.avg(case((done_at.is_not(None), resolution))),
+                func.count(case((done_at.is_not(None), 1))),
+                func.count(case((Ticket.status.in_(DONE), 1))),
+                # SLA attainment counts tickets whose clock has run out or stopped:
+                # met = answered in time; missed = answered late, or not answered and overdue.
+                func.count(case((responded & (Ticket.first_responded_at <= Ticket.first_response_due_at), 1))),
+                func.count(case((responded | fr_due_passed, 1))),
+                func.count(case((done_at.is_not(None) & (done_at <= Ticket.resolution_due_at), 1))),
+                func.count(case((done_at.is_not(None) | res_due_passed, 1))),
+                func.count(case((Ticket.resolution_due_at < now, 1))),
+                func.count(case(((Ticket.resolution_due_at < now) & Ticket.status.in_(DONE), 1))),
+            ).where(in_window)
+        ).one()
+        volume_rows = session.execute(
+            select(_day(Ticket.created_at, dialect), Ticket.channel, Ticket.category, Ticket.priority, func.count())
+            .where(in_window).group_by(1, 2, 3, 4)
+        ).all()
+    (total, avg_fr, n_fr, avg_res, n_res, _n_done, fr_met, fr_due, res_met, res_due, rate_base, rate_done) = row
+    kpis = [
+        Kpi("first_response", "Average first response", _hours(avg_fr), "h", 2, "below", n_fr),
+        Kpi("resolution", "Average resolution time", _hours(avg_res), "h", 24, "below", n_res),
+        Kpi("satisfaction", "Customer satisfaction", None, "%", 90, "above", 0,
+            "no survey responses recorded yet"),
+        Kpi("resolution_rate", "Resolution rate", _share(rate_done, rate_base), "%", 95, "above", rate_base,
+            "of tickets whose resolution time has passed"),
+        Kpi("sla_first_response", "SLA attainment: first response", _share(fr_met, fr_due), "%", 95, "above", fr_due),
+        Kpi("sla_resolution", "SLA attainment: resolution", _share(res_met, res_due), "%", 95, "above", res_due),
+    ]
+    satisfaction = _satisfaction(settings, since)
+    if satisfaction is not None:
+        kpis[2].value, kpis[2].sample, kpis[2].note = satisfaction[0], satisfaction[1], ""
+    day_list = [(since + timedelta(days=i)).strftime("%Y-%m-%d") for i in range(days)]
+    volume: dict[str, dict[str, dict[str, int]]] = {d: defaultdict(lambda: defaultdict(int))
+                                                     for d in ("channel", "category", "priority")}
+    for day, channel, category, priority, count in volume_rows:
+        for dimension, value in (("channel", channel), ("category", category), ("priority", priority)):
+            volume[dimension][value][day] += count
+    return Dashboard(since, now, days, kpis, {k: {v: dict(d) for v, d in m.items()} for k, m in volume.items()},
+                     day_list, total)
+
+
+def _satisfaction(settings: Settings, since: datetime) -> tuple[float, int] | None:
+    """Survey results, when the survey workflow stores them (a `support.surveys.satisfaction`
+    function); until then there is no data."""
+    try:
+        from support import surveys  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    function = getattr(surveys, "satisfaction", None)
+    return function(since=since, settings=settings) if function else None
+
+
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else round(float(seconds) / 3600, 2)
+
+
+def _share(part: int, whole: int) -> float | None:
+    return None if not whole else round(100.0 * part / whole, 1)
+
+
+def kpis_csv(board: Dashboard) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["kpi", "value", "unit", "target", "target_met", "tickets", "since", "until", "note"])
+    for k in board.kpis:
+        writer.writerow([k.key, "" if k.value is None else k.value, k.unit,
+                         f"{'<' if k.better == 'below' else '>'} {k.target:g}",
+                         "" if k.met is None else str(k.met).lower(), k.sample,
+                         board.since.date().isoformat(), board.until.date().isoformat(),
+                         k.note or ("no data" if k.value is None else "")])
+    return out.getvalue()
+
+
+def volume_csv(board: Dashboard) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["day", "dimension", "value", "tickets"])
+    for dimension, values in board.volume.items():
+        for value, per_day in sorted(values.items()):
+            for day in board.day_list:
+                if per_day.get(day):
+                    writer.writerow([day, dimension, value, per_day[day]])
+    return out.getvalue()
