@@ -1,6 +1,7 @@
-"""Email: RFC 822 bytes in, `Inbound` out.
+"""Email: RFC 822 bytes in, `Inbound` out; IMAP receiving and SMTP sending.
 
-Only parsing lives here for now; IMAP receiving and SMTP sending come later. Mail
+The pure parser lives here; the IMAP receiver is in connectors/imap.py and the SMTP
+sender in connectors/smtp.py, both also importable from this module. Mail
 in the wild is broken in every way a standard allows and some it doesn't, so the
 parser never raises on a malformed message: what it could not read goes into
 `Inbound.problems`. Only input that is not an email at all raises ValueError.
@@ -12,6 +13,7 @@ raw strings that we decode ourselves with fallbacks.
 
 from __future__ import annotations
 
+import base64
 import codecs
 import email
 import email.policy
@@ -44,9 +46,30 @@ _NOREPLY_RE = re.compile(r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|bounces?)([-+_
 _DAEMON_LOCALPARTS = {"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"}
 
 
-def parse_email(raw: bytes | str, *, own_addresses: Iterable[str] = ()) -> Inbound:
+_LAZY = {
+    "ImapReceiver": "connectors.imap",
+    "SmtpSender": "connectors.smtp",
+    "build_message": "connectors.smtp",
+    "message_id_for": "connectors.smtp",
+}
+
+
+def __getattr__(name: str):
+    # connectors.imap imports this module, so its names are resolved on first use.
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def parse_email(raw: bytes | str, *, own_addresses: Iterable[str] = (), attachment_max_bytes: int = 0) -> Inbound:
     """Parse one RFC 822 message. `own_addresses` (the hub's support addresses)
-    marks our own mail looping back as not to be acknowledged."""
+    marks our own mail looping back as not to be acknowledged. Attachments up to
+    `attachment_max_bytes` keep their content, as a `data:` URL.
+
+    `text` is what the inbox shows: the new text of a reply, without the quoted
+    history and the signature; the full original stays in `raw` (and in `html`)."""
     data = _as_bytes(raw)
     msg = email.message_from_bytes(_fix_obsolete_colons(data), policy=email.policy.compat32)
     if not any(key.lower() in _KNOWN_HEADERS for key in msg):
@@ -58,12 +81,18 @@ def parse_email(raw: bytes | str, *, own_addresses: Iterable[str] = ()) -> Inbou
     _, reply_to = _address(msg, "Reply-To", problems)
     if msg.get("From") is None:
         problems.append("no From header")
-    body = _Body(problems)
+    body = _Body(problems, attachment_max_bytes)
     body.collect(msg)
+    full_text = _clean(body.text())
+    text = strip_reply(full_text)
+    hints = {"email_subject": subject} if subject else {}
+    ack_reason = no_ack_reason(msg, from_addr, own_addresses)
+    if ack_reason and _is_bounce(msg, from_addr):
+        hints.update(bounce_hints(msg, data))
     return Inbound(
         channel="email",
         external_id=_message_id(msg, data, problems),
-        text=_clean(body.text()),
+        text=text,
         author_id=from_addr,
         author_handle=from_addr,
         author_name=from_name or from_addr,
@@ -74,8 +103,8 @@ def parse_email(raw: bytes | str, *, own_addresses: Iterable[str] = ()) -> Inbou
         html=_clean(body.html) if body.html is not None else None,
         sent_at=_sent_at(msg, problems),
         attachments=body.attachments,
-        hints={"email_subject": subject} if subject else {},
-        no_ack_reason=no_ack_reason(msg, from_addr, own_addresses),
+        hints=hints,
+        no_ack_reason=ack_reason,
         problems=problems,
         raw=data.decode("utf-8", errors="replace"),
     )
@@ -264,8 +293,9 @@ def _auto_header_reason(msg: Message) -> str | None:
 class _Body:
     """Walks the MIME tree once, bounded by MAX_PARTS and MAX_DEPTH."""
 
-    def __init__(self, problems: list[str]):
+    def __init__(self, problems: list[str], attachment_max_bytes: int = 0):
         self.problems = problems
+        self.attachment_max_bytes = attachment_max_bytes
         self.plain: list[str] = []
         self.html: str | None = None
         self.attachments: list[Attachment] = []
@@ -281,7 +311,7 @@ class _Body:
     def collect(self, msg: Message) -> None:
         for part in self._leaves(msg, 0):
             if _is_attachment(part):
-                self.attachments.append(_attachment(part))
+                self.attachments.append(_attachment(part, self.attachment_max_bytes))
             elif part.get_content_type() == "text/plain":
                 self.plain.append(self._decode(part))
             elif part.get_content_type() == "text/html" and self.html is None:
@@ -337,17 +367,20 @@ def _filename(part: Message) -> str:
     return decode_words(name) if name else ""
 
 
-def _attachment(part: Message) -> Attachment:
+def _attachment(part: Message, max_content: int = 0) -> Attachment:
     content_type = part.get_content_type()
     size = None
+    url = None
     if not part.is_multipart():
         try:
             payload = part.get_payload(decode=True)
             size = len(payload) if payload is not None else None
         except Exception:  # the metadata is still useful without a size
-            size = None
+            payload, size = None, None
+        if payload is not None and 0 < size <= max_content:
+            url = f"data:{content_type};base64,{base64.b64encode(payload).decode('ascii')}"
     default = "message.eml" if content_type.startswith("message/") else "attachment"
-    return Attachment(filename=_clean(_filename(part) or default), content_type=content_type, size=size)
+    return Attachment(filename=_clean(_filename(part) or default), content_type=content_type, size=size, url=url)
 
 
 def _clean(text: str) -> str:
@@ -395,3 +428,124 @@ def html_to_text(html: str) -> str:
         pass
     lines = (re.sub(r"[ \t\r\f\v\xa0]+", " ", line).strip() for line in "".join(parser.out).split("\n"))
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+# --- bounces -----------------------------------------------------------------------
+
+_BOUNCE_SCAN_BYTES = 300_000
+_EMBEDDED_MSGID_RE = re.compile(rb"^Message-ID:[ \t]*(?:\r?\n[ \t]+)?<([^<>\s]+)>", re.I | re.M)
+_DSN_FIELD_RE = re.compile(rb"^(Diagnostic-Code|Status|Action):[ \t]*([^\r\n]*(?:\r?\n[ \t]+[^\r\n]*)*)", re.I | re.M)
+_SMTP_REPLY_RE = re.compile(rb"^\s*([45]\d\d[ -][45]\.\d{1,3}\.\d{1,3}\b[^\r\n]*)", re.M)
+
+
+def _is_bounce(msg: Message, from_addr: str) -> bool:
+    """A delivery failure report (not an auto-reply, not a list message)."""
+    if msg.get_content_type() == "multipart/report":
+        return (msg.get_param("report-type") or "").lower() in ("delivery-status", "")
+    if msg.get("X-Failed-Recipients") is not None:
+        return True
+    if msg.get("Return-Path") is not None and _unfold(str(msg.get("Return-Path"))).strip("<> ") == "":
+        return True
+    return from_addr.split("@", 1)[0].lower() in _DAEMON_LOCALPARTS
+
+
+def bounce_hints(msg: Message, data: bytes) -> dict[str, str]:
+    """What a bounce says about the mail it returns: {"bounce_of": Message-IDs, "bounce_reason": text}.
+    The returned mail's Message-ID is in In-Reply-To/References (rarely) or in the
+    enclosed original (a message/rfc822 or text/rfc822-headers part, or quoted text)."""
+    own_id = _unfold(str(msg.get("Message-ID") or "")).strip("<> ")
+    head_end = _BLANK_LINE_RE.search(data)
+    body = data[head_end.end() if head_end else 0 :][:_BOUNCE_SCAN_BYTES]
+    ids = [*_references(msg)]
+    for found in _EMBEDDED_MSGID_RE.findall(body):
+        msgid = found.decode("utf-8", "replace")
+        if msgid != own_id and msgid not in ids:
+            ids.append(msgid)
+    fields = {name.decode().lower(): _unfold(value.decode("utf-8", "replace")) for name, value in _DSN_FIELD_RE.findall(body)}
+    reason = fields.get("diagnostic-code") or ""
+    if not reason:
+        smtp = _SMTP_REPLY_RE.search(body)
+        reason = smtp.group(1).decode("utf-8", "replace").strip() if smtp else ""
+    if fields.get("status") and fields["status"] not in reason:
+        reason = f"{fields['status']} {reason}".strip()
+    if not reason:
+        reason = decode_words(str(msg.get("Subject") or "delivery failed"))
+    hints = {"bounce_reason": _clean(reason)[:500]}
+    if fields.get("action"):
+        hints["bounce_action"] = fields["action"].lower()[:40]
+    if ids:
+        hints["bounce_of"] = " ".join(ids[:20])
+    return hints
+
+
+# --- quoted history and signatures --------------------------------------------------
+
+_ATTRIBUTION_RE = re.compile(
+    r"^\s*(On\b.{0,300}\bwrote|Le\b.{0,300}\ba écrit|Am\b.{0,300}\bschrieb|El\b.{0,300}\bescribió"
+    r"|Op\b.{0,300}\bschreef|Il\b.{0,300}\bha scritto|\d{1,4}[./-]\d{1,2}[./-]\d{1,4}.{0,200}"
+    r"(wrote|написал|napisał|skrev|kirjoitti|schrieb))\s*:?\s*$",
+    re.I,
+)
+_SEPARATOR_RE = re.compile(
+    r"^\s*(-{2,}\s*(Original Message|Ursprüngliche Nachricht|Message d'origine|Mensaje original|Forwarded message)"
+    r"\s*-{2,}|_{20,}|Begin forwarded message:)\s*$",
+    re.I,
+)
+_HEADER_BLOCK_RE = re.compile(r"^\s*\**(From|De|Von|Van|Da)\**\s*:\s*\S", re.I)
+_HEADER_FOLLOW_RE = re.compile(r"^\s*\**(Sent|Date|Envoyé|Gesendet|To|Subject|Objet|Betreff|Cc)\**\s*:", re.I)
+_MOBILE_SIG_RE = re.compile(r"^\s*(Sent from my \w+|Sent from (Mail|Outlook|Yahoo Mail)\b|Get Outlook for \w+).*$", re.I)
+
+
+def strip_reply(text: str) -> str:
+    """The new part of a reply: quoted history and the signature removed. Interleaved
+    answers (quotes between new text) are kept whole; an all-quote text is kept as is."""
+    lines = text.split("\n")
+    cut = len(lines)
+    for index, line in enumerate(lines):
+        if _is_history_start(lines, index):
+            cut = index
+            break
+    kept = lines[:cut]
+    # A trailing run of quoted lines (and blank ones) is history too.
+    end = len(kept)
+    while end and (not kept[end - 1].strip() or kept[end - 1].lstrip().startswith(">")):
+        end -= 1
+    if any(line.lstrip().startswith(">") for line in kept[end:]):
+        kept = kept[:end]
+    kept = _strip_signature(kept)
+    result = "\n".join(kept).strip()
+    if not result and cut < len(lines):
+        # Bottom-posted: the quote comes first, the answer below it.
+        below = [x for x in lines[cut + 1 :] if not x.lstrip().startswith(">") and not _is_history_start([x], 0)]
+        result = "\n".join(_strip_signature(below)).strip()
+    return result if result else text.strip()
+
+
+def _is_history_start(lines: list[str], index: int) -> bool:
+    line = lines[index]
+    if _SEPARATOR_RE.match(line):
+        return True
+    joined = line if len(line) > 300 else " ".join(x.strip() for x in lines[index : index + 3] if x.strip())
+    if line.strip() and (_ATTRIBUTION_RE.match(line) or (_ATTRIBUTION_RE.match(joined) and not line.lstrip().startswith(">"))):
+        # "On Mon, ... wrote:" must end a line (or the two or three lines joined).
+        return _attribution_ends(lines, index)
+    if _HEADER_BLOCK_RE.match(line):
+        follow = [x for x in lines[index + 1 : index + 5] if x.strip()]
+        return sum(1 for x in follow if _HEADER_FOLLOW_RE.match(x)) >= 2
+    return False
+
+
+def _attribution_ends(lines: list[str], index: int) -> bool:
+    for offset in range(3):
+        if index + offset < len(lines) and lines[index + offset].rstrip().endswith(":"):
+            return True
+    return False
+
+
+def _strip_signature(lines: list[str]) -> list[str]:
+    for index in range(len(lines) - 1, -1, -1):
+        if lines[index].rstrip() in ("--", "-- ") and len(lines) - index <= 15:
+            return lines[:index]
+    while lines and (not lines[-1].strip() or _MOBILE_SIG_RE.match(lines[-1])):
+        lines = lines[:-1]
+    return lines

@@ -183,7 +183,11 @@ class Outbox(Base):
     idempotency key travels with the send so that a receiver can deduplicate."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_updated", "status", "updated_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_updated", "status", "updated_at"),
+        Index("ix_outbox_recipient_created", "recipient", "created_at"),  # acks per sender per window
+        Index("ix_outbox_channel_external_id", "channel", "external_id"),  # bounces find their row
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # ack | reply | page | status
@@ -199,6 +203,7 @@ class Outbox(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     alert_id: Mapped[int | None] = mapped_column(BigId, index=True)  # pages: the alert they are for
+    recipient: Mapped[str | None] = mapped_column(String(320))  # email: the address, lowercased
 
 
 class InboundQueue(Base):

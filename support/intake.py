@@ -18,7 +18,7 @@ from connectors.base import Inbound
 from storage.db import session_factory, transaction
 from storage.models import InboundQueue, Quarantine, utcnow
 from storage.queries import bulk_insert_returning_ids
-from support import kick
+from support import bounces, kick
 from support.ingest import IngestResult, ingest_in
 from support.sanitize import clean_json, sanitize
 from trkv.settings import Settings, get_settings
@@ -77,7 +77,8 @@ def _process(session: Session, staged_ids: list[int], settings: Settings) -> lis
         batch = [r for r in rows if r.live is live]
         if batch:
             inbounds = [sanitize(Inbound.from_dict(r.payload), max_text_bytes=settings.max_text_bytes) for r in batch]
-            results += ingest_in(session, inbounds, live, settings)
+            inbounds = bounces.absorb(session, inbounds)  # a bounce of our own mail fails its outbox row, opens no ticket
+            results += ingest_in(session, inbounds, live, settings) if inbounds else []
     if rows:
         session.execute(
             update(InboundQueue).where(InboundQueue.id.in_([r.id for r in rows])).values(status="done", updated_at=utcnow())

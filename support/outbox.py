@@ -4,9 +4,11 @@ ticket that needs it. Each row's idempotency key is derived from what it is for
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.base import Outbound
@@ -16,6 +18,8 @@ from support import templates
 from triage.sla import promised_response
 from trkv.settings import Settings
 
+log = logging.getLogger(__name__)
+
 CRITICAL_QUEUE = "critical"
 DEFAULT_QUEUE = "default"
 
@@ -23,8 +27,17 @@ DEFAULT_QUEUE = "default"
 def for_new_tickets(session: Session, tickets: list, settings: Settings, now: datetime) -> dict[int, list[tuple[int, str]]]:
     """Acknowledgements and pages for freshly opened tickets: {ticket id: [(outbox id, queue)]}."""
     rows: list[dict[str, Any]] = []
+    acks = {ticket.id: acknowledgement(ticket, settings, now) for ticket in tickets}
+    acknowledged = _recently_acknowledged(session, acks.values(), settings, now)
     for ticket in tickets:
-        ack = acknowledgement(ticket, settings, now)
+        ack = acks[ticket.id]
+        if ack is not None and ack.channel == "email":
+            # RFC 3834: at most one automatic answer per sender per window, whatever they send.
+            if ack.to.lower() in acknowledged:
+                log.info("TRKV-%s: %s was acknowledged recently; no second acknowledgement", ticket.id, ack.to)
+                ack = None
+            else:
+                acknowledged.add(ack.to.lower())
         if ack is not None:
             rows.append(_row(ticket.id, ack, DEFAULT_QUEUE, now))
         if ticket.priority == "critical":
@@ -50,7 +63,24 @@ def _row(ticket_id: int, outbound: Outbound, queue: str, now: datetime) -> dict[
         "status": "queued",
         "created_at": now,
         "updated_at": now,
+        "recipient": outbound.to.lower()[:320] if outbound.channel == "email" and outbound.to else None,
     }
+
+
+def _recently_acknowledged(session: Session, acks, settings: Settings, now: datetime) -> set[str]:
+    """The addresses among `acks` that got an acknowledgement within the window."""
+    addresses = sorted({a.to.lower() for a in acks if a is not None and a.channel == "email" and a.to})
+    if not addresses or settings.email_ack_window_minutes <= 0:
+        return set()
+    since = now - timedelta(minutes=settings.email_ack_window_minutes)
+    found: set[str] = set()
+    for start in range(0, len(addresses), 400):
+        found.update(session.execute(
+            select(Outbox.recipient).where(
+                Outbox.recipient.in_(addresses[start : start + 400]), Outbox.kind == "ack", Outbox.created_at >= since
+            )
+        ).scalars())
+    return found
 
 
 def acknowledgement(ticket, settings: Settings, now: datetime) -> Outbound | None:
@@ -66,13 +96,16 @@ def acknowledgement(ticket, settings: Settings, now: datetime) -> Outbound | Non
         address = first.author_email or (first.author_id if first.channel == "email" else None)
         if not address:
             return None  # an api author without an address cannot be reached
-        subject = f"Re: {first.subject or 'your request'} [{ref}]"
+        from support.channels.email import reply_subject
+
+        subject = reply_subject(first.subject, ref)
         text = templates.ACK_EMAIL.format(name=name, ref=ref, promise=promise, public_url=settings.public_url)
         return Outbound(
             channel="email", kind="ack", idempotency_key=key, text=text, to=address, subject=subject,
+            html=templates.ack_email_html(name, ref, promise, settings.public_url),
             in_reply_to=first.external_id if first.channel == "email" else None,
             references=[*first.references, first.external_id] if first.channel == "email" else [],
-            meta={"auto_submitted": "auto-replied"},
+            meta={"auto_submitted": "auto-replied", "ref": ref},
         )
     if first.channel == "discord":
         text = templates.ACK_DISCORD.format(mention=f"<@{first.author_id}>", ref=ref, priority=ticket.priority, promise=promise)

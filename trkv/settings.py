@@ -81,6 +81,14 @@ class Settings(BaseSettings):
     smtp_ssl: bool = False
     smtp_starttls: bool = True
     support_address: str = "support@trkv-web.app"
+    support_name: str = "TRKV Support"  # the From name of what the hub sends
+    support_aliases: str = ""  # more addresses of ours, comma-separated (mail from them is never acknowledged)
+    imap_idle_renew: float = 1500.0  # seconds; IDLE is re-issued before the 29-minute limit
+    imap_poll_interval: float = 60.0  # seconds between polls when the server has no IDLE
+    imap_timeout: float = 60.0
+    smtp_timeout: float = 30.0
+    email_ack_window_minutes: float = 60.0  # at most one acknowledgement per sender in this window
+    email_attachment_max_bytes: int = 262_144  # attachments up to this size keep their content
 
     # Discord
     discord_token: SecretStr | None = None
