@@ -1,18 +1,35 @@
-"""X (Twitter): API v2 tweet objects in, `Inbound` out.
+"""X (Twitter): API v2 tweet objects in, `Inbound` out; polling and posting with tweepy.
 
-Only the pure parsing lives here for now; polling mentions and posting replies
-come later. Tweets fetched without expansions carry no `includes` and often no
-`author_id`, so every field beyond `id` and `text` is optional here.
+Parsing is pure (`parse_tweet`, `parse_page`). Tweets fetched without expansions
+carry no `includes` and often no `author_id`, so every field beyond `id` and `text`
+is optional there.
+
+`XReceiver` polls the bot's mentions timeline and a recent search with the unmodified
+`tweepy.Client`, within a `RateBudget` (connectors/x_budget.py); `XSender` posts
+replies, status updates and direct messages. `make_client` points tweepy at another
+base URL (a proxy, a local test server) by rewriting URLs at the HTTP layer.
 """
 
 from __future__ import annotations
 
 import html
+import logging
 import re
-from datetime import UTC, datetime
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connectors.base import Inbound, clean_text, text_field
+import requests
+import requests.adapters
+import tweepy
+
+from connectors.base import ConnectorError, Inbound, Outbound, SendResult, Sink, clean_text, text_field
+from connectors.x_budget import RateBudget, Stopped
+
+log = logging.getLogger(__name__)
 
 
 def parse_tweet(tweet: dict, includes: dict | None = None, *, bot_username: str = "trkvbot") -> Inbound:
@@ -45,6 +62,36 @@ def parse_tweet(tweet: dict, includes: dict | None = None, *, bot_username: str 
         problems=problems,
         raw={"data": tweet, "includes": includes} if includes else tweet,
     )
+
+
+def parse_page(body: dict, *, bot_username: str = "trkvbot", bot_user_id: str | None = None) -> list[Inbound]:
+    """Every tweet of one v2 list response, once each. Our own posts are left out (dispatch
+    records them as outgoing), and a retweet stands for the tweet it retweets: the same
+    text retweeted ten times is one message, with the original's id."""
+    includes = body.get("includes") if isinstance(body.get("includes"), dict) else {}
+    originals = {str(t.get("id")): t for t in includes.get("tweets") or [] if isinstance(t, dict)}
+    found: dict[str, Inbound] = {}
+    for tweet in body.get("data") or []:
+        if not isinstance(tweet, dict):
+            continue
+        original = _retweeted(tweet, originals)
+        inbound = parse_tweet(original or tweet, includes, bot_username=bot_username)
+        if original is None and "retweeted" in _reference_types(tweet):
+            # the original is not in the includes: key the retweet by it, so that it is stored once
+            inbound.external_id = next(str(r["id"]) for r in tweet["referenced_tweets"] if r.get("type") == "retweeted")
+        if bot_user_id and inbound.author_id == bot_user_id or inbound.no_ack_reason == "our own post":
+            continue
+        found.setdefault(inbound.external_id, inbound)
+    return list(found.values())
+
+
+def _retweeted(tweet: dict, originals: dict[str, dict]) -> dict | None:
+    for ref in tweet.get("referenced_tweets") or []:
+        if isinstance(ref, dict) and ref.get("type") == "retweeted":
+            original = originals.get(str(ref.get("id")))
+            if isinstance(original, dict) and isinstance(original.get("text"), str) and original.get("id"):
+                return original
+    return None
 
 
 def _unwrap(tweet: Any, includes: Any) -> tuple[dict, dict]:
@@ -144,3 +191,416 @@ def _created_at(value: Any, problems: list[str]) -> datetime | None:
         problems.append(f"unparseable created_at {str(value)[:40]!r}")
         return None
     return sent if sent.tzinfo else sent.replace(tzinfo=UTC)
+
+
+# --- the network side ------------------------------------------------------------------
+
+TWITTER = "https://api.twitter.com"
+TWEET_FIELDS = ["author_id", "conversation_id", "created_at", "entities", "in_reply_to_user_id", "note_tweet",
+                "referenced_tweets"]
+# author, replied/quoted/retweeted tweets and their authors, the user replied to
+EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id", "in_reply_to_user_id"]
+USER_FIELDS = ["name", "username"]
+MENTIONS_KEPT = 800  # the mentions timeline returns only the newest 800
+TWITTER_EPOCH_MS = 1288834974657
+
+
+class _Redirect(requests.adapters.HTTPAdapter):
+    """tweepy writes https://api.twitter.com into every request; send it to `base` instead
+    (a proxy, a local test server). OAuth 1.0a signing has happened by then and is kept.
+    Also gives every request a timeout: tweepy sets none."""
+
+    def __init__(self, base: str, timeout: float):
+        super().__init__()
+        self.base = base.rstrip("/")
+        self.timeout = timeout
+
+    def send(self, request, **kwargs):
+        if request.url.startswith(TWITTER):
+            request.url = self.base + request.url[len(TWITTER):]
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        return super().send(request, **kwargs)
+
+
+def make_client(
+    *,
+    bearer_token: str | None = None,
+    consumer_key: str | None = None,
+    consumer_secret: str | None = None,
+    access_token: str | None = None,
+    access_token_secret: str | None = None,
+    api_base: str = TWITTER,
+    timeout: float = 30.0,
+) -> tweepy.Client:
+    """A tweepy.Client that returns raw responses (the budget needs their headers) and
+    never waits on rate limits by itself."""
+    client = tweepy.Client(
+        bearer_token, consumer_key, consumer_secret, access_token, access_token_secret,
+        return_type=requests.Response, wait_on_rate_limit=False,
+    )
+    client.session.mount(TWITTER, _Redirect(api_base, timeout))
+    return client
+
+
+class XRequestError(ConnectorError):
+    """X answered with a 4xx that retrying the same request cannot fix."""
+
+    def __init__(self, message: str, *, status: int, detail: str, permanent: bool):
+        super().__init__(message, permanent=permanent)
+        self.status = status
+        self.detail = detail
+
+
+class _Api:
+    """Requests through the budget: each waits for its endpoint's budget, tells the budget
+    what X said, and becomes a result, a retry with backoff, or a ConnectorError."""
+
+    def __init__(self, budget: RateBudget, *, sleep: Callable[[float], bool], attempts: int = 8,
+                 trouble: Callable[[str], None] | None = None):
+        self.budget = budget
+        self.sleep = sleep
+        self.attempts = attempts
+        self.trouble = trouble or (lambda detail: None)
+
+    def call(self, endpoint: str, method: Callable, *args, resend_safe: bool = True, **params) -> dict:
+        """`resend_safe=False` (creating a tweet): after a timeout or a 5xx the request may
+        have taken effect, so it is not repeated here; the caller's retry checks first."""
+        for _ in range(self.attempts):
+            self.budget.acquire(endpoint, self.sleep)
+            try:
+                response = method(*args, **params)
+            except tweepy.TooManyRequests as exc:
+                wait = self.budget.rate_limited(endpoint, exc.response.headers)
+                self.trouble(f"{endpoint}: rate limited by X (429); next request in {wait:.0f} s")
+                continue
+            except tweepy.TwitterServerError as exc:
+                self.budget.observe(endpoint, exc.response.headers)
+                wait = self.budget.failed(endpoint)
+                self.trouble(f"{endpoint}: X answered {exc.response.status_code}; retrying in {wait:.0f} s")
+                if not resend_safe:
+                    raise ConnectorError(f"{endpoint}: X answered {exc.response.status_code}") from exc
+                continue
+            except (requests.Timeout, requests.ConnectionError) as exc:
+                wait = self.budget.failed(endpoint)
+                self.trouble(f"{endpoint}: {type(exc).__name__} talking to X; retrying in {wait:.0f} s")
+                if not resend_safe:
+                    raise ConnectorError(f"{endpoint}: {type(exc).__name__} talking to X") from exc
+                continue
+            except tweepy.HTTPException as exc:
+                raise _request_error(endpoint, exc) from exc
+            self.budget.observe(endpoint, response.headers)
+            self.budget.succeeded(endpoint)
+            return response.json() if response.content else {}
+        raise ConnectorError(f"{endpoint}: X kept failing after {self.attempts} attempts")
+
+
+def _request_error(endpoint: str, exc: tweepy.HTTPException) -> XRequestError:
+    status = exc.response.status_code
+    detail = "; ".join(exc.api_messages) or _problem_detail(exc.response) or exc.response.reason or ""
+    if status == 401:
+        what = "X refused the credentials (401)"
+    elif status == 403:
+        what = "X forbids this (403: suspended account, missing access level, or not allowed)"
+    else:
+        what = f"X rejected the request ({status})"
+    # 401/403 are the account's problem: permanent. Other 4xx are this request's problem.
+    return XRequestError(f"{endpoint}: {what}: {detail}", status=status, detail=detail, permanent=True)
+
+
+def _problem_detail(response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    return str(body.get("detail") or body.get("title") or "") if isinstance(body, dict) else ""
+
+
+def snowflake_time(tweet_id: str) -> float:
+    """When a tweet id was made (epoch seconds): X ids carry their creation time."""
+    return ((int(tweet_id) >> 22) + TWITTER_EPOCH_MS) / 1000
+
+
+class XReceiver:
+    """Polls the bot's mentions timeline and a recent search for the brand, oldest first
+    into the sink; the `since_id` cursors move only after the sink has committed."""
+
+    def __init__(
+        self,
+        client: tweepy.Client,
+        budget: RateBudget,
+        *,
+        bot_username: str,
+        search_query: str = "",
+        user_auth: bool = False,
+        bot_user_id: str | None = None,
+        page_size: int = 100,
+        max_search_pages: int = 10,
+        backfill_hours: float = 2.0,
+        min_interval: float = 10.0,
+        max_interval: float = 120.0,
+        name: str = "x",
+    ):
+        self.client, self.budget, self.name = client, budget, name
+        self.bot_username, self.search_query = bot_username, search_query.strip()
+        self.user_auth, self.bot_user_id = user_auth, bot_user_id
+        self.page_size, self.max_search_pages = page_size, max_search_pages
+        self.backfill_hours = backfill_hours
+        self.min_interval, self.max_interval = min_interval, max_interval
+        self.sleep: Callable[[float], bool] = lambda seconds: threading.Event().wait(seconds)
+        self._seen: OrderedDict[str, None] = OrderedDict()  # recently submitted ids
+        self._requests: dict[str, int] = {}  # requests the last poll made, per endpoint
+        self._health: tuple[str, str] | None = None
+        self._notice: tuple[float, str] | None = None  # a warning that stays visible for a while
+
+    def run(self, sink: Sink, stop: threading.Event) -> None:
+        self.sleep = stop.wait
+        while not stop.is_set():
+            try:
+                self.poll_once(sink)
+            except Stopped:
+                return
+            if stop.wait(self.interval()):
+                return
+
+    def interval(self) -> float:
+        """Seconds to the next poll, derived from what the budget allows."""
+        endpoints = ["mentions", *(["search"] if self.search_query else [])]
+        pace = max(self.budget.poll_interval(e) * max(self._requests.get(e, 1), 1) for e in endpoints)
+        return min(self.max_interval, max(self.min_interval, pace))
+
+    def poll_once(self, sink: Sink) -> int:
+        """One round of both queries; returns how many messages were submitted."""
+        api = _Api(self.budget, sleep=self.sleep, trouble=lambda detail: self._report(sink, "degraded", detail))
+        if self.bot_user_id is None:
+            self.bot_user_id = self._whoami(api)
+        self._requests = {}
+        found: dict[str, Inbound] = {}
+        cursors: dict[str, str] = {}
+        for query in ("mentions", "search"):
+            if query == "search" and not self.search_query:
+                continue
+            since_id = sink.load_cursor(self._cursor(query))
+            pages = self._fetch(api, sink, query, since_id)
+            for body in pages:
+                for inbound in parse_page(body, bot_username=self.bot_username, bot_user_id=self.bot_user_id):
+                    if inbound.external_id in found:  # found by both queries: stored once
+                        found[inbound.external_id].hints["x_query"] = "both"
+                        continue
+                    inbound.hints["x_query"] = query
+                    if query == "search" and inbound.hints.get("mentions_bot") != "true" and not inbound.no_ack_reason:
+                        # brand monitoring: a ticket to look at, but no unsolicited automatic reply
+                        inbound.no_ack_reason = "a brand mention not addressed to us"
+                    found[inbound.external_id] = inbound
+            newest = _newest_id(pages)
+            if newest and (since_id is None or int(newest) > int(since_id)):
+                cursors[query] = newest
+        submitted = 0
+        for inbound in sorted(found.values(), key=lambda i: _id_order(i.external_id)):
+            if inbound.external_id in self._seen:
+                continue
+            sink.submit(inbound)
+            self._remember(inbound.external_id)
+            submitted += 1
+        for query, newest in cursors.items():  # only now is everything up to `newest` committed
+            sink.save_cursor(self._cursor(query), newest)
+        if submitted:
+            log.info("x: %d new tweet(s) stored", submitted)
+        self._report(sink, "ok", f"polling as @{self.bot_username}")
+        return submitted
+
+    def _cursor(self, query: str) -> str:
+        return f"{self.name}:{query}:since_id"
+
+    def _whoami(self, api: _Api) -> str:
+        if self.user_auth:
+            body = api.call("users/me", self.client.get_me, user_auth=True)
+        else:
+            body = api.call("users", self.client.get_user, username=self.bot_username)
+        data = body.get("data") or {}
+        if not data.get("id"):
+            raise ConnectorError(f"X does not know the account @{self.bot_username}", permanent=True)
+        self.bot_username = data.get("username") or self.bot_username
+        return str(data["id"])
+
+    def _fetch(self, api: _Api, sink: Sink, query: str, since_id: str | None) -> list[dict]:
+        params: dict[str, Any] = dict(
+            expansions=EXPANSIONS, tweet_fields=TWEET_FIELDS, user_fields=USER_FIELDS,
+            max_results=self.page_size, user_auth=self.user_auth,
+        )
+        if since_id:
+            params["since_id"] = since_id
+        else:  # the very first poll: what is recent enough to answer within the SLA
+            params["start_time"] = datetime.fromtimestamp(self.budget.clock(), UTC) - timedelta(hours=self.backfill_hours)
+        if query == "mentions":
+            method, args, token_param, max_pages = self.client.get_users_mentions, (self.bot_user_id,), "pagination_token", None
+        else:
+            method, args, token_param, max_pages = self.client.search_recent_tweets, (self.search_query,), "next_token", self.max_search_pages
+        pages: list[dict] = []
+        token = None
+        while True:
+            try:
+                body = api.call(query, method, *args, **params, **({token_param: token} if token else {}))
+            except XRequestError as exc:
+                if exc.status in (401, 403):
+                    raise
+                if since_id and "since_id" in exc.detail and not pages:
+                    # too old for the search's 7 days: start again from the backfill window
+                    log.warning("x: %s cursor %s rejected (%s); starting from the backfill window", query, since_id, exc.detail)
+                    return self._fetch(api, sink, query, None)
+                self._report(sink, "degraded", str(exc))
+                return pages
+            self._requests[query] = self._requests.get(query, 0) + 1
+            pages.append(body)
+            token = (body.get("meta") or {}).get("next_token")
+            if not token:
+                break
+            if max_pages and len(pages) >= max_pages:
+                self._warn(sink, f"{query}: more than {len(pages) * self.page_size} new matches since the last poll; "
+                                 "older ones were skipped (narrow TRKV_X_SEARCH_QUERY)")
+                break
+        if query == "mentions":
+            self._check_gap(sink, pages, since_id)
+        return pages
+
+    def _check_gap(self, sink: Sink, pages: list[dict], since_id: str | None) -> None:
+        """The mentions timeline keeps the newest 800: after a long outage, say what may be lost."""
+        ids = [str(t["id"]) for body in pages for t in body.get("data") or [] if isinstance(t, dict) and t.get("id")]
+        if not since_id or len(ids) < MENTIONS_KEPT:
+            return
+        oldest, newest = min(ids, key=int), max(ids, key=int)
+        gap = snowflake_time(oldest) - snowflake_time(since_id)
+        span = snowflake_time(newest) - snowflake_time(oldest)
+        estimate = f"about {round(len(ids) * gap / span)}" if span > 0 else "an unknown number of"
+        fmt = "%Y-%m-%d %H:%M UTC"
+        self._warn(sink, (
+            f"mentions: {len(ids)} fetched after an outage, but X keeps only the newest {MENTIONS_KEPT}: "
+            f"{estimate} mentions posted between {datetime.fromtimestamp(snowflake_time(since_id), UTC):{fmt}} and "
+            f"{datetime.fromtimestamp(snowflake_time(oldest), UTC):{fmt}} may be missing (estimated from the rate of "
+            "those fetched); the brand search may still have some of them"
+        ))
+
+    def _warn(self, sink: Sink, detail: str) -> None:
+        log.warning("x: %s", detail)
+        self._notice = (self.budget.clock(), detail)
+        self._report(sink, "degraded", detail)
+
+    def _report(self, sink: Sink, state: str, detail: str) -> None:
+        if state == "ok" and self._notice is not None:
+            since, notice = self._notice
+            if self.budget.clock() - since < 3600:  # a warning stays on /healthz for an hour
+                state, detail = "degraded", notice
+            else:
+                self._notice = None
+        if self._health != (state, detail):
+            self._health = (state, detail)
+            sink.report(self.name, state, detail)
+
+    def _remember(self, external_id: str) -> None:
+        self._seen[external_id] = None
+        if len(self._seen) > 10_000:
+            self._seen.popitem(last=False)
+
+
+def _newest_id(pages: list[dict]) -> str | None:
+    ids = [str(t["id"]) for body in pages for t in body.get("data") or [] if isinstance(t, dict) and t.get("id")]
+    ids += [str(m["newest_id"]) for body in pages if isinstance(m := body.get("meta"), dict) and m.get("newest_id")]
+    ids = [i for i in ids if i.isdigit()]
+    return max(ids, key=int) if ids else None
+
+
+def _id_order(external_id: str) -> tuple[int, str]:
+    return (int(external_id), "") if external_id.isdigit() else (0, external_id)
+
+
+class XSender:
+    """Posts acknowledgements and replies as reply tweets, status updates as tweets, and
+    private follow-ups as direct messages (`meta["dm"]`).
+
+    X has no idempotency key. A row that is sent again after an attempt that may have
+    reached X (`is_retry(key)`: a crash, a timeout) is first looked up among the bot's
+    newest tweets: a tweet answering the same tweet with the same text is taken as
+    already sent. X also refuses duplicate text from one account with a 403, which is
+    treated the same way."""
+
+    channel = "x"
+
+    def __init__(
+        self,
+        client: tweepy.Client,
+        budget: RateBudget,
+        *,
+        is_retry: Callable[[str], bool] = lambda key: False,
+        report: Callable[[str, str], None] | None = None,
+        max_wait: float = 60.0,
+    ):
+        self.client, self.budget = client, budget
+        self.is_retry = is_retry
+        self.report = report or (lambda state, detail: None)
+        self.max_wait = max_wait
+        self._me: str | None = None
+
+    def send(self, outbound: Outbound) -> SendResult:
+        api = _Api(self.budget, sleep=self._sleep, attempts=3)
+        try:
+            result = self._dm(api, outbound) if outbound.meta.get("dm") else self._tweet(api, outbound)
+        except XRequestError as exc:
+            self.report("down" if exc.status == 401 else "degraded", str(exc))
+            raise
+        except Stopped as exc:
+            raise ConnectorError(f"{exc}: over the posting budget; will retry") from exc
+        self.report("ok", "sending")
+        return result
+
+    def _tweet(self, api: _Api, outbound: Outbound) -> SendResult:
+        reply_to = outbound.in_reply_to if outbound.kind != "status" else None
+        if self.is_retry(outbound.idempotency_key):
+            existing = self._find_sent(api, outbound.text, reply_to)
+            if existing:
+                log.info("x: %s was already posted as %s; not posting again", outbound.idempotency_key, existing)
+                return SendResult(existing)
+        try:
+            body = api.call("post", self.client.create_tweet, text=outbound.text, in_reply_to_tweet_id=reply_to,
+                            user_auth=True, resend_safe=False)
+        except XRequestError as exc:
+            if exc.status == 403 and "duplicate" in exc.detail.lower():
+                existing = self._find_sent(api, outbound.text, reply_to)
+                log.info("x: %s is a duplicate of our tweet %s; taken as sent", outbound.idempotency_key, existing)
+                return SendResult(existing)
+            raise
+        return SendResult(str((body.get("data") or {}).get("id") or "") or None)
+
+    def _dm(self, api: _Api, outbound: Outbound) -> SendResult:
+        if not outbound.to:
+            raise ConnectorError("a direct message needs the recipient's user id", permanent=True)
+        body = api.call("dm", self.client.create_direct_message, participant_id=outbound.to, text=outbound.text,
+                        user_auth=True, resend_safe=False)
+        return SendResult(str((body.get("data") or {}).get("dm_event_id") or "") or None)
+
+    def _find_sent(self, api: _Api, text: str, reply_to: str | None) -> str | None:
+        """Our tweet with this text answering `reply_to`, among the bot's newest 100."""
+        if self._me is None:
+            self._me = str((api.call("users/me", self.client.get_me, user_auth=True).get("data") or {}).get("id"))
+        body = api.call("timeline", self.client.get_users_tweets, self._me, max_results=100,
+                        tweet_fields=["referenced_tweets", "conversation_id"], user_auth=True)
+        wanted = _comparable(text)
+        for tweet in body.get("data") or []:
+            replied = _replied_to(tweet)
+            if (replied[:1] == [reply_to] if reply_to else not replied) and _comparable(tweet.get("text", "")) == wanted:
+                return str(tweet["id"])
+        return None
+
+    def _sleep(self, seconds: float) -> bool:
+        # A worker does not sit out a long rate-limit window: the row is retried later.
+        if seconds > self.max_wait:
+            raise Stopped(f"posting to X blocked for {seconds:.0f} s")
+        time.sleep(seconds)
+        return False
+
+
+def _comparable(text: str) -> str:
+    """Text as X shows it back: links become t.co links, leading @names may be added."""
+    text = html.unescape(text)
+    text = re.sub(r"https?://\S+", "<link>", text)
+    text = re.sub(r"^(@\w+\s+)+", "", text.strip())
+    return " ".join(text.split())

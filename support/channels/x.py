@@ -1,19 +1,161 @@
-"""Wiring of the x channel: receivers and sender from the settings."""
+"""Wiring of the x channel: receivers and sender from the settings, and how a reply,
+a status update or a private follow-up is addressed on X.
+
+Reads use the app's bearer token when it is set (higher limits: 450 requests per 15
+minutes for mentions and search), else the OAuth 1.0a user keys (180). Posting needs
+the user keys; with only a bearer token, outgoing X messages go to the log sender.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
+import threading
 
-from connectors.base import Receiver, Sender
+from sqlalchemy import select
+
+from connectors.base import Outbound, Receiver, Sender
+from connectors.twitter import XReceiver, XSender, make_client
+from connectors.x_budget import RateBudget
 from trkv.settings import Settings
 
 log = logging.getLogger(__name__)
 
+SENDER_HEALTH = "x-sender"
+_senders: dict[tuple, XSender] = {}
+_lock = threading.Lock()
+
+
+def _secret(value) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+def _has_user_keys(settings: Settings) -> bool:
+    keys = (settings.x_consumer_key, settings.x_consumer_secret, settings.x_access_token, settings.x_access_token_secret)
+    return all(k is not None for k in keys)
+
+
+def client(settings: Settings, *, app: bool):
+    """tweepy.Client for reads with the bearer token (`app`) or for the user's keys."""
+    return make_client(
+        bearer_token=_secret(settings.x_bearer_token) if app else None,
+        consumer_key=_secret(settings.x_consumer_key),
+        consumer_secret=_secret(settings.x_consumer_secret),
+        access_token=_secret(settings.x_access_token),
+        access_token_secret=_secret(settings.x_access_token_secret),
+        api_base=settings.x_api_base,
+        timeout=settings.x_timeout_seconds,
+    )
+
+
+def read_budget(settings: Settings, *, app: bool, clock=None) -> RateBudget:
+    limits = {
+        "mentions": settings.x_mentions_limit_app if app else settings.x_mentions_limit_user,
+        "search": settings.x_search_limit_app if app else settings.x_search_limit_user,
+        "users": 300, "users/me": 75,
+    }
+    return RateBudget(limits, **({"clock": clock} if clock else {}))
+
 
 def receivers(settings: Settings) -> list[Receiver]:
-    log.warning("the x connector cannot receive yet; it is not started")
-    return []
+    app = settings.x_bearer_token is not None
+    if not app and not _has_user_keys(settings):
+        log.warning("x: set TRKV_X_BEARER_TOKEN or all four OAuth 1.0a user keys; the x connector is not started")
+        return []
+    return [
+        XReceiver(
+            client(settings, app=app), read_budget(settings, app=app),
+            bot_username=settings.x_bot_username, search_query=settings.x_search_query, user_auth=not app,
+            max_search_pages=settings.x_max_search_pages, backfill_hours=settings.x_backfill_hours,
+            min_interval=settings.x_poll_min_seconds, max_interval=settings.x_poll_max_seconds,
+        )
+    ]
 
 
 def sender(settings: Settings) -> Sender | None:
-    return None
+    if not _has_user_keys(settings):
+        if settings.x_bearer_token is not None:
+            log.warning("x: posting needs the OAuth 1.0a user keys; replies go to the log sender")
+        return None
+    # One sender per process and account, so that its posting budget lasts between sends.
+    key = (settings.x_api_base, settings.db_url, _secret(settings.x_access_token))
+    with _lock:
+        if key not in _senders:
+            budget = RateBudget({"post": settings.x_post_limit, "dm": 200, "users/me": 75, "timeline": 900})
+            _senders[key] = XSender(
+                client(settings, app=False), budget,
+                is_retry=lambda idempotency_key: was_attempted(idempotency_key, settings),
+                report=lambda state, detail: _report(settings, state, detail),
+            )
+        return _senders[key]
+
+
+def was_attempted(idempotency_key: str, settings: Settings) -> bool:
+    """True when an earlier claim of this outbox row may have reached X (the claim that
+    is sending now counted one attempt)."""
+    from storage.db import session_factory
+    from storage.models import Outbox
+
+    with session_factory(settings.db_url)() as session:
+        attempts = session.execute(select(Outbox.attempts).where(Outbox.idempotency_key == idempotency_key)).scalar()
+    return (attempts or 0) > 1
+
+
+_last_report: dict[str, tuple[str, str]] = {}
+
+
+def _report(settings: Settings, state: str, detail: str) -> None:
+    if _last_report.get(settings.db_url) == (state, detail):
+        return
+    _last_report[settings.db_url] = (state, detail)
+    from support.connect import DatabaseSink
+
+    DatabaseSink(settings).report(SENDER_HEALTH, state, detail)
+
+
+def reply_outbound(ticket, last_in, text: str, key: str, settings: Settings) -> Outbound:
+    """An agent's reply: a reply tweet to the customer's last tweet, or a DM when they wrote by DM."""
+    from support import templates
+
+    if last_in is not None and _is_dm(last_in):
+        return Outbound(channel="x", kind="reply", idempotency_key=key, text=text,
+                        to=_dm_partner(last_in), conversation_key=last_in.conversation_key, meta={"dm": True})
+    handle = _handle(last_in)
+    if handle and not text.lower().startswith(f"@{handle.lower()}"):
+        text = f"@{handle} {text}"
+    return Outbound(
+        channel="x", kind="reply", idempotency_key=key, text=templates.fit_x(text),
+        conversation_key=ticket.conversation_key, in_reply_to=last_in.external_id if last_in is not None else None,
+        meta={"ref": ticket.ref},
+    )
+
+
+def dm_outbound(user_id: str, text: str, key: str) -> Outbound:
+    """A private follow-up (order numbers, e-mail addresses) as a direct message."""
+    return Outbound(channel="x", kind="reply", idempotency_key=key, text=text, to=user_id, meta={"dm": True})
+
+
+def status_outbound(status: str, impact: str, next_update: str, key: str) -> Outbound:
+    """A status update as a tweet of its own, for the incidents work to put in the outbox."""
+    from support import templates
+
+    text = templates.fit_x(templates.STATUS_X.format(status=status, impact=impact, next_update=next_update))
+    return Outbound(channel="x", kind="status", idempotency_key=key, text=text)
+
+
+def _is_dm(message) -> bool:
+    raw = message.raw or {}
+    data = raw.get("data", raw) if isinstance(raw, dict) else {}
+    return isinstance(data, dict) and "event_type" in data
+
+
+def _dm_partner(message) -> str | None:
+    raw = message.raw or {}
+    data = raw.get("data", raw)
+    return str(data.get("sender_id") or "") or None
+
+
+def _handle(message) -> str:
+    """The customer's @name, from the permalink X gave their tweet (the stored author is their display name)."""
+    match = re.match(r"https://x\.com/(\w+)/status/", (message.permalink or "") if message is not None else "")
+    return match.group(1) if match and match.group(1) != "i" else ""
