@@ -112,10 +112,12 @@ def acknowledgement(ticket, settings: Settings, now: datetime) -> Outbound | Non
         return Outbound(channel="discord", kind="ack", idempotency_key=key, text=text,
                         conversation_key=first.conversation_key, in_reply_to=first.external_id)
     if first.channel == "x":
+        if ticket.category == "spam":
+            return None
         handle = first.author_handle.lstrip("@") or first.author_id
         text = templates.fit_x(templates.ACK_X.format(handle=handle, ref=ref, promise=promise))
         return Outbound(channel="x", kind="ack", idempotency_key=key, text=text, in_reply_to=first.external_id,
-                        conversation_key=first.conversation_key)
+                        conversation_key=first.conversation_key, meta={"ref": ref})
     return Outbound(channel="log", kind="ack", idempotency_key=key, text=f"{ref} acknowledged")
 
 

@@ -6,6 +6,8 @@ X form fits 280 characters.
 
 from __future__ import annotations
 
+import re
+
 ACK_EMAIL = """Hi {name},
 
 Thanks for contacting TRKV Support. We have logged your request as {ref} and a member of our team will respond {promise}.
@@ -63,8 +65,53 @@ Next Update: {next_update}"""
 
 PAGE = "[{priority}] {ref} on {channel}: {snippet}\n{link}"
 
+STATUS_X = "[Status] TRKV: {status}. Impact: {impact}. Next update: {next_update}."
+
 X_LIMIT = 280
+X_URL_LENGTH = 23  # X counts every link as a t.co link of 23 characters
+_X_URL = re.compile(r"https?://\S+")
 
 
-def fit_x(text: str) -> str:
-    return text if len(text) <= X_LIMIT else text[: X_LIMIT - 1] + "…"
+def x_length(text: str) -> int:
+    """The length X counts: links 23 each, most characters 1, CJK and emoji 2."""
+    length = 0
+    for part, is_url in _x_parts(text):
+        length += X_URL_LENGTH if is_url else sum(_x_weight(c) for c in part)
+    return length
+
+
+def fit_x(text: str, limit: int = X_LIMIT) -> str:
+    """`text` shortened with an ellipsis to fit one post; a link is kept whole or dropped."""
+    if x_length(text) <= limit:
+        return text
+    budget, out = limit - _x_weight("…"), []
+    for part, is_url in _x_parts(text):
+        if is_url:
+            if budget < X_URL_LENGTH:
+                break
+            out.append(part)
+            budget -= X_URL_LENGTH
+            continue
+        for char in part:
+            budget -= _x_weight(char)
+            if budget < 0:
+                break
+            out.append(char)
+        if budget < 0:
+            break
+    return "".join(out).rstrip() + "…"
+
+
+def _x_parts(text: str) -> list[tuple[str, bool]]:
+    parts, last = [], 0
+    for match in _X_URL.finditer(text):
+        parts += [(text[last : match.start()], False), (match.group(), True)]
+        last = match.end()
+    return [*parts, (text[last:], False)]
+
+
+def _x_weight(char: str) -> int:
+    # twitter-text: these ranges weigh 1, everything else 2
+    code = ord(char)
+    light = code <= 0x10FF or 0x2000 <= code <= 0x200D or 0x2010 <= code <= 0x201F or 0x2032 <= code <= 0x2037
+    return 1 if light else 2
