@@ -324,7 +324,8 @@ class Alert(Base):
     step: Mapped[int] = mapped_column(Integer, default=0)  # escalation step last notified
     rounds: Mapped[int] = mapped_column(Integer, default=0)  # notifications so far (keys the outbox rows)
     notified_count: Mapped[int] = mapped_column(Integer, default=0)  # count the last notification told
-    notified_at: Mapped[datetime | None]
+    notified_at: Mapped[datetime | None]  # last page of an escalation step
+    last_sent_at: Mapped[datetime | None]  # last notification of any kind (pages and updates)
     next_action_at: Mapped[datetime | None] = mapped_column(index=True)
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[str | None] = mapped_column(String(320))

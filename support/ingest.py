@@ -23,8 +23,8 @@ from storage.db import transaction
 from storage.models import Contact, Identity, Message, Outbox, Ticket, utcnow
 from storage.queries import bulk_insert_returning_ids, chunked, insert_many_ignoring_conflicts, pairs_in
 from support import outbox as outbox_rows
+from support import sla
 from triage import TriageInput, suggest_batch
-from triage.sla import first_response_due, resolution_due
 from trkv.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ def ingest_in(session: Session, inbounds: list[Inbound], live: bool, settings: S
     _thread(session, fresh, settings, now)
     new_tickets = _insert_tickets(session, fresh, identity_ids, settings, now)
     message_ids = _insert_messages(session, fresh, identity_ids, now)
-    _touch_tickets(session, fresh, now)
+    _touch_tickets(session, fresh, now, settings)
     queued = outbox_rows.for_new_tickets(session, new_tickets, settings, now) if live else {}
     for item, message_id in zip(fresh, message_ids, strict=True):
         ticket_id = item.new_ticket.id if item.new_ticket else item.ticket_id
@@ -316,10 +316,7 @@ def _insert_tickets(
                 "created_at": now,
                 "updated_at": now,
                 "last_message_at": now,
-                "first_response_due_at": first_response_due(
-                    now, suggestion.priority, first.channel, settings.sla_hours(), settings.channel_sla_hours()
-                ),
-                "resolution_due_at": resolution_due(now, settings.resolution_hours),
+                **sla.clock_fields(now, suggestion.priority, first.channel, settings),  # due times, sweep time
             }
         )
     ids = bulk_insert_returning_ids(session, Ticket, rows)
@@ -367,7 +364,7 @@ def _insert_messages(session: Session, items: list[_Item], identity_ids: dict, n
     return bulk_insert_returning_ids(session, Message, rows)
 
 
-def _touch_tickets(session: Session, items: list[_Item], now: datetime) -> None:
+def _touch_tickets(session: Session, items: list[_Item], now: datetime, settings: Settings) -> None:
     """Follow-ups: bump activity, and reopen a resolved or pending ticket."""
     existing = {i.ticket_id for i in items if i.ticket_id is not None}
     reopen = {i.ticket_id for i in items if i.reopen}
@@ -376,6 +373,7 @@ def _touch_tickets(session: Session, items: list[_Item], now: datetime) -> None:
             update(Ticket).where(Ticket.id.in_(sorted(existing - reopen))).values(last_message_at=now, updated_at=now)
         )
     if reopen:
+        sla.resume_many(session, sorted(reopen), settings, now)  # the customer answered: clocks run again
         session.execute(
             update(Ticket)
             .where(Ticket.id.in_(sorted(reopen)))

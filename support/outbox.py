@@ -40,14 +40,12 @@ def for_new_tickets(session: Session, tickets: list, settings: Settings, now: da
                 acknowledged.add(ack.to.lower())
         if ack is not None:
             rows.append(_row(ticket.id, ack, DEFAULT_QUEUE, now))
-        if ticket.priority == "critical":
-            rows.append(_row(ticket.id, page(ticket, settings), CRITICAL_QUEUE, now))
-    if not rows:
-        return {}
-    ids = bulk_insert_returning_ids(session, Outbox, rows)
     queued: dict[int, list[tuple[int, str]]] = {}
+    ids = bulk_insert_returning_ids(session, Outbox, rows) if rows else []
     for row, outbox_id in zip(rows, ids, strict=True):
         queued.setdefault(row["ticket_id"], []).append((outbox_id, row["queue"]))
+    for ticket_id, pages in page([t for t in tickets if t.priority == "critical"], session, settings, now).items():
+        queued.setdefault(ticket_id, []).extend(pages)
     return queued
 
 
@@ -121,10 +119,11 @@ def acknowledgement(ticket, settings: Settings, now: datetime) -> Outbound | Non
     return Outbound(channel="log", kind="ack", idempotency_key=key, text=f"{ref} acknowledged")
 
 
-def page(ticket, settings: Settings) -> Outbound:
-    first = ticket.first
-    ref = f"TRKV-{ticket.id}"
-    link = f"{settings.public_url.rstrip('/')}/tickets/{ref}"
-    text = templates.PAGE.format(priority="CRITICAL", ref=ref, channel=first.channel, snippet=first.text[:200], link=link)
-    return Outbound(channel="oncall", kind="page", idempotency_key=f"page:{ticket.id}", text=text,
-                    meta={"ref": ref, "link": link, "channel": first.channel})
+def page(tickets: list, session: Session, settings: Settings, now: datetime) -> dict[int, list[tuple[int, str]]]:
+    """Critical tickets page the on-call at once, from the critical queue; alike ones
+    join one alert (support/paging.py)."""
+    if not tickets:
+        return {}
+    from support import paging
+
+    return paging.page_new_tickets(session, tickets, settings, now)

@@ -19,11 +19,10 @@ def _log_sender(path: str, channel: str) -> LogSender:
 
 
 def sender_for(channel: str, settings: Settings) -> Sender:
-    if channel == "oncall" and settings.oncall_webhook_url:
-        from connectors.webhook import WebhookSender
+    if channel == "oncall":  # pages: the webhook or PagerDuty each row names (support/notifiers.py)
+        from support.notifiers import sender
 
-        secret = settings.oncall_webhook_secret
-        return WebhookSender(settings.oncall_webhook_url, secret.get_secret_value() if secret else None)
+        return sender(settings)
     from support import channels
 
     live = channels.sender(channel, settings)

@@ -3,27 +3,28 @@ kicks, so whatever a lost kick left undone is found here by an indexed query.
 
 It re-kicks staged inbound rows and queued outbox rows that waited too long, hands
 back rows stuck in `sending` after a lease (the resend keeps its idempotency key),
-records SLA breaches and closes tickets resolved long ago.
+warns at 75 % of an SLA target and records breaches (support/sla.py: one indexed
+range read on `tickets.sla_next_at`), and re-pages or escalates unacknowledged
+alerts (support/paging.py: the same on `alerts.next_action_at`).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import select, update
 
 from storage.db import session_factory
-from storage.models import InboundQueue, Outbox, Ticket, TicketEvent, utcnow
+from storage.models import InboundQueue, Outbox, utcnow
 from storage.queries import chunked
-from support import kick
+from support import kick, paging, sla
 from support.intake import quarantine_staged
 from trkv.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-OPEN_STATUSES = ("new", "open")
 _LIMIT = 5000
 
 
@@ -33,12 +34,15 @@ class SweepReport:
     rekicked_outbox: int = 0
     reclaimed_sending: int = 0
     breaches: list[int] = field(default_factory=list)
+    warnings: list[int] = field(default_factory=list)
+    pages: int = 0  # re-pages, escalations and held-back alert updates queued
 
 
-def sweep(settings: Settings | None = None) -> SweepReport:
+def sweep(settings: Settings | None = None, now: datetime | None = None) -> SweepReport:
+    """One pass; `now` is injectable so tests can move the clock."""
     settings = settings or get_settings()
     Session = session_factory(settings.db_url)
-    now = utcnow()
+    now = now or utcnow()
     report = SweepReport()
     stale = now - timedelta(seconds=settings.requeue_after)
     with Session() as session, session.begin():
@@ -56,12 +60,14 @@ def sweep(settings: Settings | None = None) -> SweepReport:
         ).all()
         _bump(session, InboundQueue, staged, now)
         _bump(session, Outbox, [r.id for r in outbox], now)
-        report.breaches = _record_breaches(session, now)
+        clocks = sla.sweep_clocks(session, settings, now)
+        pages = paging.sweep_alerts(session, settings, now)
+    report.breaches, report.warnings, report.pages = clocks.breaches, clocks.warnings, len(pages)
     for ids in chunked(list(staged), 100):
         kick.ingest(ids)
-    kick.dispatch([(r.id, r.queue) for r in outbox])
+    kick.dispatch([(r.id, r.queue) for r in outbox] + pages + clocks.outbox)
     report.rekicked_inbound, report.rekicked_outbox = len(staged), len(outbox)
-    if staged or outbox or report.reclaimed_sending or report.breaches:
+    if staged or outbox or report.reclaimed_sending or report.breaches or report.warnings or pages:
         log.info("sweep: %s", report)
     return report
 
@@ -88,33 +94,3 @@ def _give_up(session, settings: Settings, now) -> None:
     for row in stuck:
         quarantine_staged(session, row, f"not ingested after {row.attempts} attempts")
 
-
-def _record_breaches(session, now) -> list[int]:
-    first = session.execute(
-        select(Ticket.id, Ticket.first_response_due_at).where(
-            Ticket.status.in_(OPEN_STATUSES),
-            Ticket.first_response_due_at < now,
-            Ticket.first_responded_at.is_(None),
-            Ticket.first_response_breached_at.is_(None),
-        ).limit(_LIMIT)
-    ).all()
-    resolution = session.execute(
-        select(Ticket.id, Ticket.resolution_due_at).where(
-            and_(Ticket.status.in_(OPEN_STATUSES + ("pending",)), Ticket.resolution_due_at < now),
-            Ticket.resolution_breached_at.is_(None),
-        ).limit(_LIMIT)
-    ).all()
-    events = []
-    for rows, column, target in ((first, "first_response_breached_at", "first_response"),
-                                 (resolution, "resolution_breached_at", "resolution")):
-        ids = [r.id for r in rows]
-        for chunk in chunked(ids, 500):
-            session.execute(update(Ticket).where(Ticket.id.in_(chunk)).values({column: now}))
-        events += [
-            {"ticket_id": r.id, "kind": "sla_breach", "field": target, "created_at": now,
-             "detail": {"due_at": r[1].isoformat(), "late_by_seconds": int((now - r[1]).total_seconds())}}
-            for r in rows
-        ]
-    if events:
-        session.execute(insert(TicketEvent), events)
-    return [e["ticket_id"] for e in events]

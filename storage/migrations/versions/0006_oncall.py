@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("rounds", sa.Integer(), nullable=False),
         sa.Column("notified_count", sa.Integer(), nullable=False),
         sa.Column("notified_at", When(), nullable=True),
+        sa.Column("last_sent_at", When(), nullable=True),
         sa.Column("next_action_at", When(), nullable=True),
         sa.Column("acknowledged_at", When(), nullable=True),
         sa.Column("acknowledged_by", sa.String(320), nullable=True),
