@@ -111,7 +111,11 @@ class ImapReceiver:
             client.login(self.user, self._password)
         except LoginError as exc:
             self._logout(client)
-            raise ConnectorError(f"IMAP login failed for {self.user} on {self.host}: {_text(exc)}", permanent=True) from exc
+            detail = _text(exc)
+            # RFC 5530: [UNAVAILABLE] is the server's own trouble, not our credentials.
+            temporary = "[UNAVAILABLE]" in detail.upper() or "TEMPORARY" in detail.upper()
+            raise ConnectorError(f"IMAP login failed for {self.user} on {self.host}: {detail}",
+                                 permanent=not temporary) from exc
         except ssl_module.SSLCertVerificationError as exc:
             self._logout(client)
             raise ConnectorError(f"IMAP server {self.host}: TLS certificate rejected: {exc}", permanent=True) from exc

@@ -1,0 +1,156 @@
+"""A real Dovecot IMAP server on loopback, for the email connector's tests.
+
+Started with a config of its own in a temporary folder (plain IMAP on a free port,
+a passwd-file with test users, Maildir storage), stopped by its PID. Tests deliver
+mail with IMAP APPEND from a second client, as a mail server's delivery agent would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from imapclient import IMAPClient
+
+from tests.services import missing
+
+DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+USER = "support@example.test"
+PASSWORD = "secret"
+
+CONFIG = """\
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+base_dir = {tmp}/run
+state_dir = {tmp}/state
+log_path = {tmp}/dovecot.log
+info_log_path = {tmp}/dovecot.log
+default_login_user = nobody
+default_internal_user = nobody
+default_internal_group = nogroup
+mail_location = maildir:~/Maildir
+mail_uid = nobody
+mail_gid = nogroup
+first_valid_uid = 0
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN {tmp}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid=nobody gid=nogroup home={tmp}/mail/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Dovecot:
+    host: str
+    port: int
+    user: str
+    password: str
+    folder: Path
+    process: subprocess.Popen
+
+    def client(self) -> IMAPClient:
+        client = IMAPClient(self.host, port=self.port, ssl=False, timeout=10)
+        client.login(self.user, self.password)
+        return client
+
+    def deliver(self, raw: bytes, folder: str = "INBOX") -> None:
+        """Put a message into a folder, as the mail server's delivery would."""
+        with self.client() as client:  # logs out at the end
+            if not client.folder_exists(folder):
+                client.create_folder(folder)
+            client.append(folder, raw)
+
+    def log(self) -> str:
+        path = self.folder / "dovecot.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@contextlib.contextmanager
+def running(users: dict[str, str] | None = None) -> Iterator[Dovecot]:
+    """A Dovecot process serving `users` ({address: password}) until the block ends.
+    Its folder is a fresh one under /tmp that Dovecot's unprivileged processes can
+    reach (pytest's own temporary folders are private to root)."""
+    tmp = Path(tempfile.mkdtemp(prefix="trkv-dovecot-"))
+    try:
+        with _running(tmp, users) as server:
+            yield server
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _running(tmp: Path, users: dict[str, str] | None) -> Iterator[Dovecot]:
+    if not os.path.exists(DOVECOT):
+        missing("dovecot", f"{DOVECOT} not found")
+    if os.geteuid() != 0:
+        missing("dovecot", "the test server runs as root (it switches to nobody for mail)")
+    users = users or {USER: PASSWORD}
+    for name in ("run", "state", "mail"):
+        (tmp / name).mkdir(parents=True, exist_ok=True)
+    (tmp / "passwd").write_text("".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in users.items()))
+    port = free_port()
+    conf = tmp / "dovecot.conf"
+    conf.write_text(CONFIG.format(tmp=tmp, port=port))
+    subprocess.run(["chown", "-R", "nobody:nogroup", str(tmp / "mail")], check=True)
+    os.chmod(tmp, 0o755)
+    process = subprocess.Popen([DOVECOT, "-F", "-c", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    server = Dovecot("127.0.0.1", port, next(iter(users)), users[next(iter(users))], tmp, process)
+    try:
+        _wait_listening(server)
+        yield server
+    finally:
+        server.stop()
+
+
+def _wait_listening(server: Dovecot) -> None:
+    for _ in range(200):
+        if server.process.poll() is not None:
+            output = server.process.stdout.read().decode(errors="replace") if server.process.stdout else ""
+            missing("dovecot", f"it exited at start: {output[-500:]} {server.log()[-500:]}")
+        try:
+            with socket.create_connection((server.host, server.port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    server.stop()
+    missing("dovecot", f"it did not listen on {server.port}: {server.log()[-500:]}")

@@ -1,0 +1,286 @@
+"""The IMAP receiver against a real Dovecot on loopback, through the unmodified
+imapclient library, into a real database."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from email.message import EmailMessage
+from email.utils import format_datetime, localtime
+
+import pytest
+from sqlalchemy import func, select
+
+from connectors.base import ConnectorError
+from connectors.imap import ImapReceiver
+from connectors.runner import run_receivers
+from storage.db import session_factory
+from storage.models import ConnectorCursor, InboundQueue, Message, Ticket
+from support import health, intake
+from support.channels import email as email_channel
+from support.connect import DatabaseSink
+from tests import dovecot
+from tests.conftest import settings_for
+
+WAIT = 30.0  # how long to wait for something that happens in well under a second
+
+
+class InlineSink(DatabaseSink):
+    """The hub's sink, with the worker's half run inline: submit commits the staged
+    row (as in production) and then ingests it, so tests can watch tickets appear."""
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        self.submitted: list[str] = []
+
+    def submit(self, inbound) -> None:
+        staged = intake.submit([inbound], live=self.live, settings=self.settings)
+        intake.process(staged, self.settings)
+        self.submitted.append(inbound.external_id)
+
+
+def mail(n: int, subject: str | None = None, sender: str = "ada@example.com", **headers: str) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = f"Ada Lovelace <{sender}>"
+    msg["To"] = dovecot.USER
+    msg["Subject"] = subject or f"Export problem number {n}"
+    msg["Date"] = format_datetime(localtime())
+    msg["Message-ID"] = f"<msg-{n}@mail.example>"
+    for name, value in headers.items():
+        msg[name.replace("_", "-")] = value
+    msg.set_content(f"Hello, exporting project {n} to CSV fails with an error. Can you help?\n")
+    return msg.as_bytes()
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.05)
+
+
+def count(settings, model, *where) -> int:
+    with session_factory(settings.db_url)() as session:
+        return session.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
+
+
+def cursor(settings, name: str) -> str | None:
+    with session_factory(settings.db_url)() as session:
+        return session.execute(select(ConnectorCursor.value).where(ConnectorCursor.name == name)).scalar()
+
+
+@pytest.fixture
+def server() -> Iterator[dovecot.Dovecot]:
+    with dovecot.running() as running:
+        yield running
+
+
+@pytest.fixture
+def mail_settings(monkeypatch, tmp_path, sqlite_url, server):
+    return settings_for(
+        monkeypatch, tmp_path, sqlite_url, imap_host=server.host, imap_port=str(server.port), imap_user=server.user,
+        imap_password=server.password, imap_ssl="0", imap_starttls="0", imap_folders="INBOX", imap_timeout="10",
+    )
+
+
+class Running:
+    """A receiver in a thread, supervised by the real runner (backoff, health)."""
+
+    def __init__(self, receivers, sink):
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=run_receivers, args=(receivers, sink, self.stop_event), daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.thread.join(WAIT)
+        assert not self.thread.is_alive(), "the receiver did not stop when asked"
+
+
+def receiver(server, **kw) -> ImapReceiver:
+    kw.setdefault("ssl", False)
+    kw.setdefault("timeout", 10)
+    return ImapReceiver(server.host, server.port, server.user, server.password, **kw)
+
+
+def test_mail_delivered_while_the_connector_idles_becomes_tickets(server, mail_settings):
+    sink = InlineSink(mail_settings)
+    [imap] = email_channel.receivers(mail_settings)
+    assert imap.name == "email:INBOX"
+    running = Running([imap], sink)
+    try:
+        server.deliver(mail(1))
+        server.deliver(mail(2, "Ünïcode in the subject"))
+        wait_for(lambda: count(mail_settings, Ticket) == 2, "two tickets")
+    finally:
+        running.stop()
+    with session_factory(mail_settings.db_url)() as session:
+        subjects = set(session.execute(select(Ticket.subject)).scalars())
+        authors = set(session.execute(select(Message.author)).scalars())
+    assert subjects == {"Export problem number 1", "Ünïcode in the subject"}
+    assert authors == {"Ada Lovelace"}
+    validity = server.client().select_folder("INBOX")[b"UIDVALIDITY"]
+    assert cursor(mail_settings, "email:INBOX") == f"{validity}:2"
+    assert health.check(mail_settings)[1]["connectors"]["email:INBOX"]["state"] == "ok"
+
+
+def test_a_restarted_connector_fetches_nothing_twice_and_skips_nothing(server, mail_settings):
+    sink = InlineSink(mail_settings)
+    for n in (1, 2, 3):
+        server.deliver(mail(n))
+    running = Running([receiver(server)], sink)
+    try:
+        wait_for(lambda: count(mail_settings, Message) == 3, "the first three messages")
+    finally:
+        running.stop()
+    for n in (4, 5):  # arrive while the connector is down
+        server.deliver(mail(n))
+    running = Running([receiver(server)], sink)
+    try:
+        server.deliver(mail(6))  # arrives while it runs again
+        wait_for(lambda: count(mail_settings, Message) == 6, "all six messages")
+    finally:
+        running.stop()
+    assert sink.submitted == [f"msg-{n}@mail.example" for n in range(1, 7)]  # each fetched once, in order
+    assert count(mail_settings, InboundQueue) == 6
+
+
+def test_the_cursor_only_moves_after_the_sink_has_committed(server, mail_settings):
+    class FailingSink(InlineSink):
+        def submit(self, inbound) -> None:
+            if inbound.external_id == "msg-2@mail.example":
+                raise ConnectorError("database unavailable")
+            super().submit(inbound)
+
+    for n in (1, 2, 3):
+        server.deliver(mail(n))
+    imap = receiver(server)
+    stop = threading.Event()
+    with pytest.raises(ConnectorError):
+        imap.run(FailingSink(mail_settings), stop)
+    # Message 1 was stored, but the chunk's cursor was never saved: a retry redelivers, ingest deduplicates.
+    assert cursor(mail_settings, "email:INBOX") is None
+    sink = InlineSink(mail_settings)
+    running = Running([receiver(server)], sink)
+    try:
+        wait_for(lambda: count(mail_settings, Message) == 3, "all three messages")
+    finally:
+        running.stop()
+    assert count(mail_settings, Message) == 3 and count(mail_settings, Ticket) == 3
+
+
+def test_a_uidvalidity_change_resyncs_and_stores_nothing_twice(server, mail_settings):
+    server.deliver(mail(1), folder="Support")
+    server.deliver(mail(2), folder="Support")
+    sink = InlineSink(mail_settings)
+    running = Running([receiver(server, folder="Support")], sink)
+    try:
+        wait_for(lambda: count(mail_settings, Message) == 2, "the first two messages")
+    finally:
+        running.stop()
+    old = cursor(mail_settings, "email:Support")
+    # The folder is re-created (a server migration, a restore): same mail, new UIDs, new UIDVALIDITY.
+    with server.client() as client:
+        client.delete_folder("Support")
+        client.create_folder("Support")
+        for n in (1, 2, 3):
+            client.append("Support", mail(n))
+        validity = client.select_folder("Support")[b"UIDVALIDITY"]
+    assert old.split(":")[0] != str(validity)
+    running = Running([receiver(server, folder="Support")], sink)
+    try:
+        wait_for(lambda: count(mail_settings, Message) == 3, "the new message")
+        wait_for(lambda: cursor(mail_settings, "email:Support") == f"{validity}:3", "the new cursor")
+    finally:
+        running.stop()
+    assert count(mail_settings, Message) == 3 and count(mail_settings, Ticket) == 3
+
+
+def test_polling_when_idle_is_not_used(server, mail_settings):
+    sink = InlineSink(mail_settings)
+    running = Running([receiver(server, use_idle=False, poll_interval=0.2)], sink)
+    try:
+        server.deliver(mail(1))
+        wait_for(lambda: count(mail_settings, Ticket) == 1, "a ticket from a poll")
+        server.deliver(mail(2))
+        wait_for(lambda: count(mail_settings, Ticket) == 2, "a ticket from the next poll")
+    finally:
+        running.stop()
+
+
+def test_idle_is_reissued_and_mail_keeps_arriving(server, mail_settings):
+    sink = InlineSink(mail_settings)
+    imap = receiver(server, idle_renew=0.2)
+    running = Running([imap], sink)
+    try:
+        server.deliver(mail(1))
+        wait_for(lambda: count(mail_settings, Ticket) == 1, "the first ticket")
+        threading.Event().wait(1.0)  # several IDLE renewals pass
+        server.deliver(mail(2))
+        wait_for(lambda: count(mail_settings, Ticket) == 2, "a ticket after the renewals")
+    finally:
+        running.stop()
+
+
+def test_several_folders_each_get_a_receiver_and_a_cursor(server, monkeypatch, tmp_path, sqlite_url):
+    settings = settings_for(
+        monkeypatch, tmp_path, sqlite_url, imap_host=server.host, imap_port=str(server.port), imap_user=server.user,
+        imap_password=server.password, imap_ssl="0", imap_folders="INBOX, Billing",
+    )
+    server.deliver(mail(1))
+    server.deliver(mail(2), folder="Billing")
+    receivers = email_channel.receivers(settings)
+    assert [r.name for r in receivers] == ["email:INBOX", "email:Billing"]
+    running = Running(receivers, InlineSink(settings))
+    try:
+        wait_for(lambda: count(settings, Ticket) == 2, "a ticket from each folder")
+        wait_for(lambda: bool(cursor(settings, "email:INBOX") and cursor(settings, "email:Billing")), "two cursors")
+    finally:
+        running.stop()
+
+
+def test_a_wrong_password_is_permanent_and_shows_in_healthz_and_the_log(server, monkeypatch, tmp_path, sqlite_url, caplog):
+    settings = settings_for(
+        monkeypatch, tmp_path, sqlite_url, imap_host=server.host, imap_port=str(server.port), imap_user=server.user,
+        imap_password="wrong", imap_ssl="0",
+    )
+    caplog.set_level(logging.ERROR, logger="connectors.runner")
+    stop = threading.Event()
+    thread = threading.Thread(target=run_receivers, args=(email_channel.receivers(settings), InlineSink(settings), stop))
+    thread.start()
+    thread.join(WAIT)  # a permanent error ends the receiver: no retry loop against the server
+    assert not thread.is_alive()
+    state = health.check(settings)[1]["connectors"]["email:INBOX"]
+    assert state["state"] == "down" and "login failed" in state["detail"]
+    assert "wrong" not in state["detail"]  # the password is never shown
+    assert any("login failed" in r.getMessage() for r in caplog.records)
+
+
+def test_an_unreachable_server_is_a_transient_error(mail_settings):
+    imap = ImapReceiver("127.0.0.1", dovecot.free_port(), "u", "p", ssl=False, timeout=5)
+    with pytest.raises(ConnectorError) as failure:
+        imap.run(InlineSink(mail_settings), threading.Event())
+    assert not failure.value.permanent
+
+
+def test_a_missing_folder_is_a_permanent_error(server, mail_settings):
+    with pytest.raises(ConnectorError) as failure:
+        receiver(server, folder="Nope").run(InlineSink(mail_settings), threading.Event())
+    assert failure.value.permanent and "Nope" in str(failure.value)
+
+
+def test_bytes_that_are_not_mail_are_stored_with_the_reason_not_dropped(server, mail_settings):
+    server.deliver(b"\r\n\r\njust some bytes, no header at all\r\n")
+    server.deliver(mail(1))
+    sink = InlineSink(mail_settings)
+    running = Running([receiver(server)], sink)
+    try:
+        wait_for(lambda: count(mail_settings, Message) == 2, "both messages")
+    finally:
+        running.stop()
+    with session_factory(mail_settings.db_url)() as session:
+        odd = session.execute(select(Message).where(Message.external_id.like("imap:%"))).scalar_one()
+    assert "not an email" in odd.text and odd.problems
