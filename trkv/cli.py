@@ -149,6 +149,10 @@ main.add_command(import_command)
 main.add_command(user)
 main.add_command(token)
 main.add_command(mail)
+from trkv.cli_oncall import oncall, page  # noqa: E402
+
+main.add_command(page)
+main.add_command(oncall)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,140 @@
+"""On-call and SLA over HTTP: acknowledging a page by its signed link, and the JSON
+views of alerts, who is on call, and tickets' SLA state (due in, at risk, breached,
+paged, acknowledged by whom).
+
+The signed link opens a page with one button: a GET never acknowledges, because chat
+apps and mail scanners fetch links on their own.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import and_, or_, select
+
+from inbox.auth import api_user
+from storage.db import session_factory
+from storage.models import Alert, OncallSchedule, Ticket, User, utcnow
+from support import oncall, paging, sla
+from support.tickets import get_ticket
+
+links = APIRouter(tags=["on-call"])
+api = APIRouter(prefix="/api", tags=["on-call"], dependencies=[Depends(api_user)])
+
+
+def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+                        f"</head><body><h1>{html.escape(title)}</h1>{body}</body></html>", status_code=status)
+
+
+@links.get("/oncall/ack/{alert_id}", response_class=HTMLResponse)
+def ack_form(request: Request, alert_id: int, who: str = "", exp: int = 0, sig: str = "") -> HTMLResponse:
+    """The page a signed acknowledgement link opens: one button that acknowledges."""
+    settings = request.app.state.settings
+    problem = paging.verify(alert_id, who, exp, sig, settings, utcnow())
+    if problem:
+        return _page("Link not valid", f"<p>{html.escape(problem)}</p>", 403)
+    fields = "".join(f"<input type='hidden' name='{k}' value='{html.escape(str(v))}'>"
+                     for k, v in (("who", who), ("exp", exp), ("sig", sig)))
+    return _page(f"Acknowledge alert {alert_id}?",
+                 f"<form method='post' action='/oncall/ack/{alert_id}'>{fields}<button>Acknowledge</button></form>")
+
+
+@links.post("/oncall/ack/{alert_id}", response_class=HTMLResponse)
+def ack_by_link(request: Request, alert_id: int, who: str = Form(""), exp: int = Form(0),
+                sig: str = Form("")) -> HTMLResponse:
+    settings = request.app.state.settings
+    problem = paging.verify(alert_id, who, exp, sig, settings, utcnow())
+    if problem:
+        return _page("Link not valid", f"<p>{html.escape(problem)}</p>", 403)
+    with session_factory(settings.db_url, readonly=True)() as session:
+        by = paging.who_label(session, who)
+    result = paging.acknowledge(alert_id, by, "link", settings)
+    if result.outcome == "unknown":
+        return _page("No such alert", "", 404)
+    alert = result.alert
+    said = "Acknowledged" if result.outcome == "acknowledged" else "Already acknowledged"
+    return _page(f"{said}: alert {alert_id}",
+                 f"<p>By {html.escape(alert['acknowledged_by'] or '')} at {alert['acknowledged_at']}. "
+                 f"Paging has stopped.</p>")
+
+
+@api.get("/oncall/alerts")
+def alerts(request: Request, status: str | None = Query(None, description="triggered, acknowledged or resolved"),
+           limit: int = Query(50, ge=1, le=200)) -> dict[str, Any]:
+    """Alerts newest first: count, paged step, acknowledged by whom."""
+    return {"items": paging.list_alerts(request.app.state.settings, status, limit)}
+
+
+@api.get("/oncall/alerts/{alert_id}")
+def alert(request: Request, alert_id: int) -> dict[str, Any]:
+    settings = request.app.state.settings
+    with session_factory(settings.db_url, readonly=True)() as session:
+        found = session.get(Alert, alert_id)
+        if found is None:
+            raise HTTPException(404, f"no alert {alert_id}")
+        refs = session.execute(select(Ticket.id).where(Ticket.alert_id == alert_id).order_by(Ticket.id).limit(200))
+        return {**paging.serialize(found, utcnow()), "tickets": [f"TRKV-{i}" for i in refs.scalars()]}
+
+
+@api.post("/oncall/alerts/{alert_id}/ack")
+def acknowledge(request: Request, alert_id: int, user: User = Depends(api_user)) -> dict[str, Any]:
+    """Acknowledge as the token's user; paging stops."""
+    result = paging.acknowledge(alert_id, user.email, "api", request.app.state.settings)
+    if result.outcome == "unknown":
+        raise HTTPException(404, f"no alert {alert_id}")
+    return {"outcome": result.outcome, "alert": result.alert}
+
+
+@api.get("/oncall/now")
+def on_call_now(request: Request) -> dict[str, Any]:
+    """Who each schedule has on call right now."""
+    settings = request.app.state.settings
+    now = utcnow()
+    with session_factory(settings.db_url, readonly=True)() as session:
+        items = []
+        for schedule in session.execute(select(OncallSchedule).order_by(OncallSchedule.id)).scalars():
+            user_id = oncall.on_call(session, schedule, now)
+            user = session.get(User, user_id) if user_id else None
+            items.append({"schedule": schedule.name, "timezone": schedule.timezone,
+                          "on_call": user.email if user else None})
+    return {"items": items}
+
+
+@api.get("/sla/tickets/{ref}")
+def ticket_sla(request: Request, ref: str) -> dict[str, Any]:
+    """One ticket's clocks (due in, at risk, breached, paused) and its alert (paged, acknowledged by whom)."""
+    settings = request.app.state.settings
+    found = get_ticket(ref, settings, with_messages=False)
+    if found is None:
+        raise HTTPException(404, f"no ticket {ref[:40]}")
+    with session_factory(settings.db_url, readonly=True)() as session:
+        ticket = session.get(Ticket, int(found["ref"].split("-", 1)[1]))
+        now = utcnow()
+        page = session.get(Alert, ticket.alert_id) if ticket.alert_id else None
+        return {"ref": ticket.ref, "priority": ticket.priority, "status": ticket.status,
+                "sla": sla.state(ticket, settings, now),
+                "alert": paging.serialize(page, now) if page is not None else None}
+
+
+@api.get("/sla/at-risk")
+def at_risk(request: Request, limit: int = Query(100, ge=1, le=500)) -> dict[str, Any]:
+    """Open tickets the sweep warned about or found late, earliest due first."""
+    settings = request.app.state.settings
+    now = utcnow()
+    first_late = and_(Ticket.first_responded_at.is_(None),
+                      or_(Ticket.first_response_warned_at.is_not(None), Ticket.first_response_due_at < now))
+    resolution_late = or_(Ticket.resolution_warned_at.is_not(None), Ticket.resolution_due_at < now)
+    query = (select(Ticket).where(Ticket.status.in_(sla.RUNNING), or_(first_late, resolution_late))
+             .order_by(Ticket.first_response_due_at).limit(limit))
+    with session_factory(settings.db_url, readonly=True)() as session:
+        return {"items": [{"ref": t.ref, "priority": t.priority, "channel": t.channel, "subject": t.subject,
+                           "sla": sla.state(t, settings, now)} for t in session.execute(query).scalars()]}
+
+
+router = APIRouter()  # what inbox/app.py includes: the signed links and the JSON API
+router.include_router(links)
+router.include_router(api)
