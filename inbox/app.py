@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from inbox.ratelimit import TokenBuckets
 from support import health
 from trkv.settings import Settings, get_settings
 
@@ -18,7 +20,7 @@ STATIC = Path(__file__).parent / "static"
 # Customer text is shown in these pages: a strict policy means that even an
 # escaping bug cannot run a script (no inline scripts, no third-party origins).
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; object-src 'none'; "
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; img-src 'self' data:; object-src 'none'; "
     "base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -27,18 +29,43 @@ SECURITY_HEADERS = {
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from inbox import api, web
+    from inbox import api, web, web_admin, web_ticket
+    from inbox.pages import LoginRequired
 
     settings = settings or get_settings()
     # /docs and /redoc load scripts from a CDN and inline, which the CSP forbids.
     app = FastAPI(title="TRKV support hub", version="0.1.0", docs_url=None, redoc_url=None)
     app.state.settings = settings
+    app.state.inbound_buckets = TokenBuckets(settings.web_inbound_rate, settings.web_inbound_burst)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"])
     app.include_router(api.router)
+    app.include_router(__import__("inbox.api_oncall", fromlist=["router"]).router)  # on-call / SLA
     app.include_router(web.router)
+    app.include_router(web_ticket.router)
+    app.include_router(web_admin.router)
+    app.add_exception_handler(LoginRequired, _login_required)
+    app.add_exception_handler(HTTPException, _http_error)
     return app
+
+
+async def _login_required(request: Request, exc: Exception) -> Response:
+    if request.url.path == "/inbox/rows":
+        return HTMLResponse("", status_code=401)  # the page's script sends the browser to /login
+    return RedirectResponse("/login", status_code=303)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """JSON for the API (FastAPI's own form), a small page for the web pages."""
+    assert isinstance(exc, HTTPException)
+    if request.url.path.startswith("/api") or not isinstance(exc.detail, str):
+        return await http_exception_handler(request, exc)
+    from inbox.pages import render
+    from inbox.session import current_user
+
+    return render(request, "error.html", {"user": current_user(request), "status": exc.status_code,
+                                          "message": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
 def healthz(request: Request) -> JSONResponse:
@@ -64,7 +91,9 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
-                    headers[name] = value
+                    # A page may widen its own policy (a ticket shown with remote images).
+                    if name != "Content-Security-Policy" or name not in headers:
+                        headers[name] = value
                 if not static:
                     headers["Cache-Control"] = "no-store"
             await send(message)

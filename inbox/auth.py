@@ -1,14 +1,16 @@
-"""API authentication: `Authorization: Bearer <token>`, a token from `trkv token create`."""
+"""API authentication: `Authorization: Bearer <token>`, a token from `trkv token create`,
+and the role each route needs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import HTTPException, Request, Security
+from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from storage.models import User
-from support.accounts import user_for_token
+from support.accounts import has_role, user_for_token
 
 # auto_error=False: we answer 401 (with WWW-Authenticate) ourselves, never 403, for a missing token.
 _bearer = HTTPBearer(auto_error=False, description="An API token from `trkv token create EMAIL`")
@@ -20,7 +22,19 @@ def api_user(request: Request, credentials: Annotated[HTTPAuthorizationCredentia
     user = user_for_token(credentials.credentials.strip(), request.app.state.settings)
     if user is None:
         raise _unauthorized("the bearer token is not valid")
+    request.state.api_token = credentials.credentials.strip()
     return user
+
+
+def api_role(minimum: str) -> Callable[..., User]:
+    """A dependency: the token's user, with at least this role (403 otherwise)."""
+
+    def dependency(user: Annotated[User, Depends(api_user)]) -> User:
+        if not has_role(user, minimum):
+            raise HTTPException(403, f"this route needs the {minimum.replace('_', ' ')} role")
+        return user
+
+    return dependency
 
 
 def _unauthorized(detail: str) -> HTTPException:

@@ -1,45 +1,29 @@
-"""The web inbox's pages. Every page needs a logged-in user; every POST form carries
-a CSRF token. Templates autoescape everything: customer content is never marked safe."""
+"""The web inbox: login, the ticket list (filters, search, saved views, live refresh,
+bulk actions). Ticket pages are in web_ticket.py, the dashboard and operations in
+web_admin.py. Every page checks the user's role; every POST form carries a CSRF token."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
-import jinja2
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
 
 from inbox import session
+from inbox.pages import CSRF, Agent, render
+from storage.db import session_factory
+from storage.models import CATEGORIES, PRIORITIES, STATUSES, User
+from support import ticket_actions, views
 from support.accounts import authenticate
-from support.tickets import get_ticket, list_tickets
+from support.sanitize import clean_text
+from support.tickets import ACTIVE_STATUSES, InvalidCursor, TicketFilters, list_tickets
 
 INBOX_SIZE = 50
+FILTER_KEYS = ("channel", "status", "priority", "category", "assignee", "sla", "triage", "q")
 
-_env = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=True,  # for every template, whatever its file name
-    undefined=jinja2.StrictUndefined,
-)
-templates = Jinja2Templates(env=_env)
 router = APIRouter(include_in_schema=False)
-
-
-def when(value: str | None) -> str:
-    """'2024-05-01 14:03 UTC' from an ISO 8601 UTC time."""
-    return f"{value[:16].replace('T', ' ')} UTC" if value else "—"
-
-
-_env.filters["when"] = when
-
-
-def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
-    token, new_browser_value = session.csrf_token(request)
-    response = templates.TemplateResponse(request, name, {**context, "csrf_token": token}, status_code=status_code)
-    if new_browser_value:
-        session.set_csrf_cookie(response, request, new_browser_value)
-    return response
 
 
 def _to_login() -> RedirectResponse:
@@ -50,18 +34,17 @@ def _to_login() -> RedirectResponse:
 def login_form(request: Request) -> Response:
     if session.current_user(request) is not None:
         return RedirectResponse("/", status_code=303)
-    return render(request, "login.html", {"user": None, "error": None, "email": ""})
+    return render(request, "login.html", {"error": None, "email": ""})
 
 
 @router.post("/login")
 def login(request: Request, email: str = Form(""), password: str = Form(""), csrf_token: str = Form("")) -> Response:
     if not session.csrf_ok(request, csrf_token):
-        return render(request, "login.html", {"user": None, "error": "The form expired; please try again.",
-                                              "email": email}, status_code=403)
+        return render(request, "login.html", {"error": "The form expired; please try again.", "email": email},
+                      status_code=403)
     user = authenticate(email, password, request.app.state.settings) if email and password else None
     if user is None:
-        return render(request, "login.html", {"user": None, "error": "Wrong email or password.", "email": email},
-                      status_code=400)
+        return render(request, "login.html", {"error": "Wrong email or password.", "email": email}, status_code=400)
     response = RedirectResponse("/", status_code=303)
     session.log_in(response, request, user)
     return response
@@ -76,30 +59,138 @@ def logout(request: Request, csrf_token: str = Form("")) -> Response:
     return response
 
 
+# the list ------------------------------------------------------------------------------
+
+
+def filters_from(params: dict[str, list[str]], user: User) -> tuple[TicketFilters, dict[str, list[str]]]:
+    """Filters from the query string (or a saved view): (the filters, the cleaned params)."""
+    def values(key: str, allowed: tuple[str, ...] | None = None) -> list[str]:
+        found = []
+        for raw in params.get(key, []):
+            for value in clean_text(str(raw))[0].split(","):
+                value = value.strip()
+                if value and (allowed is None or value in allowed) and value not in found:
+                    found.append(value)
+        return found[:20]
+
+    kept = {key: values(key) for key in FILTER_KEYS}
+    status = values("status", (*STATUSES, "all")) or list(ACTIVE_STATUSES)
+    assignee_ids, unassigned = [], False
+    for value in values("assignee"):
+        if value == "me":
+            assignee_ids.append(user.id)
+        elif value == "none":
+            unassigned = True
+        elif value.isdigit() and len(value) < 10:
+            assignee_ids.append(int(value))
+    sla = (values("sla", ("at_risk", "breached")) or [None])[0]
+    triage = values("triage", ("needs",))
+    filters = TicketFilters(
+        channel=values("channel") or None,
+        status=None if "all" in status else status,
+        priority=values("priority", PRIORITIES) or None,
+        category=values("category", CATEGORIES) or None,
+        q=(values("q") or [""])[0][:200] or None,
+        assignee_ids=assignee_ids or None, unassigned=unassigned, sla=sla,
+        needs_triage=True if triage else None,
+    )
+    return filters, {k: v for k, v in kept.items() if v}
+
+
+def _params(request: Request) -> dict[str, list[str]]:
+    params: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        params.setdefault(key, []).append(value)
+    return params
+
+
+def _inbox_context(request: Request, user: User) -> dict[str, Any]:
+    settings = request.app.state.settings
+    params = _params(request)
+    view_id = params.get("view", [""])[0]
+    current_view = None
+    if view_id.isdigit() and len(view_id) < 10:
+        current_view = views.get_view(user.id, int(view_id), settings)
+        if current_view is not None:
+            params = {k: (v if isinstance(v, list) else [str(v)]) for k, v in current_view["filters"].items()}
+    filters, kept = filters_from(params, user)
+    cursor = request.query_params.get("cursor") or None
+    try:
+        page = list_tickets(filters, INBOX_SIZE, cursor, settings, sort="due")
+        error = None
+    except InvalidCursor as exc:
+        page, error = list_tickets(filters, INBOX_SIZE, None, settings, sort="due"), str(exc)
+    query = urlencode([(k, v) for k, vs in kept.items() for v in vs])
+    return {
+        "user": user, "tickets": page.items, "filters": kept, "query": query, "cursor": cursor or "",
+        "next_cursor": page.next_cursor, "views": views.list_views(user.id, settings), "current_view": current_view,
+        "agents": _agents(settings), "error": error,
+        "poll_seconds": settings.web_poll_seconds,
+    }
+
+
+def _agents(settings) -> list[dict[str, Any]]:
+    with session_factory(settings.db_url, readonly=True)() as session:
+        rows = session.execute(select(User.id, User.email).where(User.active.is_(True)).order_by(User.email)).all()
+    return [{"id": uid, "email": email} for uid, email in rows]
+
+
 @router.get("/")
-def inbox_page(request: Request) -> Response:
-    user = session.current_user(request)
-    if user is None:
-        return _to_login()
-    page = list_tickets(limit=INBOX_SIZE, settings=request.app.state.settings)
-    return render(request, "inbox.html", {"user": user, "tickets": page.items})
+def inbox_page(request: Request, user: User = Agent) -> Response:
+    return render(request, "inbox.html", _inbox_context(request, user))
 
 
 @router.get("/inbox/rows")
-def inbox_rows(request: Request) -> Response:
-    """The inbox table's rows, for the page's periodic refresh."""
-    if session.current_user(request) is None:
-        return HTMLResponse("", status_code=401)  # the script sends the browser to /login
-    page = list_tickets(limit=INBOX_SIZE, settings=request.app.state.settings)
-    return render(request, "_rows.html", {"tickets": page.items})
+def inbox_rows(request: Request, user: User = Agent) -> Response:
+    """The table's rows for the page's live refresh (same filters and cursor as the page)."""
+    return render(request, "_rows.html", _inbox_context(request, user))
 
 
-@router.get("/tickets/{ref}")
-def ticket_page(ref: str, request: Request) -> Response:
-    user = session.current_user(request)
-    if user is None:
-        return _to_login()
-    ticket = get_ticket(ref, request.app.state.settings)
-    if ticket is None:
-        return render(request, "not_found.html", {"user": user, "ref": ref[:40]}, status_code=404)
-    return render(request, "ticket.html", {"user": user, "ticket": ticket})
+@router.post("/views")
+async def save_view(request: Request, user: User = Agent, _: None = CSRF) -> Response:
+    form = await request.form()
+    params: dict[str, list[str]] = {}
+    for key, value in form.multi_items():
+        if key in FILTER_KEYS and str(value).strip():
+            params.setdefault(key, []).append(str(value))
+    _, kept = filters_from(params, user)
+    try:
+        view_id = views.save_view(user.id, str(form.get("name", "")), kept, request.app.state.settings)
+    except views.ViewError as exc:
+        return _back("/", str(exc))
+    return RedirectResponse(f"/?view={view_id}", status_code=303)
+
+
+@router.post("/views/{view_id}/delete")
+def delete_view(view_id: int, request: Request, user: User = Agent, _: None = CSRF) -> Response:
+    views.delete_view(user.id, view_id, request.app.state.settings)
+    return RedirectResponse("/", status_code=303)
+
+
+@router.post("/bulk")
+async def bulk(request: Request, user: User = Agent, _: None = CSRF) -> Response:
+    form = await request.form()
+    refs = [str(r) for r in form.getlist("ref")][:200]
+    action, value = str(form.get("action", "")), str(form.get("value", "")) or None
+    if action == "assign_me":
+        action, value = "assign", str(user.id)
+    if action == "resolve":
+        action, value = "status", "resolved"
+    if not refs:
+        return _back(str(form.get("back", "/")), "Select tickets first.")
+    try:
+        result = ticket_actions.bulk(refs, action, value, user_id=user.id, settings=request.app.state.settings)
+    except ticket_actions.ActionError as exc:
+        return _back(str(form.get("back", "/")), str(exc))
+    message = f"{len(result.done)} updated"
+    if result.failed:
+        message += "; failed: " + "; ".join(f"{ref}: {why}" for ref, why in list(result.failed.items())[:5])
+    return _back(str(form.get("back", "/")), message)
+
+
+def _back(path: str, message: str) -> RedirectResponse:
+    """Back to a page of ours (never an open redirect), with a message to show."""
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        path = "/"
+    separator = "&" if "?" in path else "?"
+    return RedirectResponse(f"{path}{separator}{urlencode({'flash': message[:200]})}", status_code=303)

@@ -8,7 +8,6 @@ from sqlalchemy import delete, select
 
 from storage.db import session_factory, transaction
 from storage.models import SavedView
-from support.tickets import TicketFilters
 from trkv.settings import Settings, get_settings
 
 MAX_NAME = 100
@@ -18,8 +17,9 @@ class ViewError(ValueError):
     pass
 
 
-def save_view(user_id: int, name: str, filters: TicketFilters, settings: Settings | None = None) -> int:
-    """Create or replace the user's view of that name; returns its id."""
+def save_view(user_id: int, name: str, filters: dict[str, list[str]], settings: Settings | None = None) -> int:
+    """Create or replace the user's view of that name; returns its id. The filters are kept in
+    their query-string form, so "assignee=me" means whoever opens the view."""
     settings = settings or get_settings()
     name = " ".join(name.split())[:MAX_NAME]
     if not name:
@@ -29,10 +29,10 @@ def save_view(user_id: int, name: str, filters: TicketFilters, settings: Setting
             select(SavedView).where(SavedView.user_id == user_id, SavedView.name == name)
         ).scalar_one_or_none()
         if view is None:
-            view = SavedView(user_id=user_id, name=name, filters=filters.to_dict())
+            view = SavedView(user_id=user_id, name=name, filters=filters)
             session.add(view)
         else:
-            view.filters = filters.to_dict()
+            view.filters = filters
         session.flush()
         return view.id
 

@@ -64,7 +64,7 @@ def test_posting_a_message_creates_a_ticket_and_an_acknowledgement(client, setti
     body = response.json()
     assert body["ref"].startswith("TRKV-") and body["duplicate"] is False
     assert body["ticket"]["ref"] == body["ref"]
-    assert body["ticket"]["contact"] == {"name": "Ann Customer", "email": "ann@example.com"}
+    assert {k: body["ticket"]["contact"][k] for k in ("name", "email")} == {"name": "Ann Customer", "email": "ann@example.com"}
     with transaction(settings.db_url) as session:
         ack = session.execute(select(Outbox).where(Outbox.kind == "ack")).scalar_one()
     assert f"TRKV-{ack.ticket_id}" == body["ref"]

@@ -139,6 +139,11 @@ class Settings(BaseSettings):
     alert_group_similarity: float = 0.5  # word-set likeness (Jaccard) that joins an alert
     page_ack_link_hours: float = 24.0  # how long a signed acknowledgement link works
 
+    # web
+    web_poll_seconds: float = 5.0  # how often an open inbox asks for new rows
+    web_inbound_rate: float = 10.0  # POST /api/inbound: sustained requests per second per token
+    web_inbound_burst: int = 100  # ... and how many may come at once
+
     # limits
     max_text_bytes: int = Field(default=1_000_000)
 

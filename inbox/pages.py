@@ -1,0 +1,95 @@
+"""What every web page shares: templates, rendering with a CSRF token, and the role
+checks. Templates autoescape everything: customer content is never marked safe
+(the one exception, sanitized email HTML, goes through inbox.html_mail)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from inbox import session
+from storage.models import CATEGORIES, PRIORITIES, STATUSES, User
+from support.accounts import has_role
+
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True,  # for every template, whatever its file name
+    undefined=jinja2.StrictUndefined,
+)
+templates = Jinja2Templates(env=_env)
+
+CHANNEL_ICONS = {"email": "✉", "discord": "◆", "x": "𝕏", "api": "⇄"}
+CHANNEL_LIMITS = {"x": 280, "discord": 2000}
+
+
+def when(value: str | datetime | None) -> str:
+    """'2024-05-01 14:03 UTC' from an ISO 8601 UTC time."""
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    return f"{value[:16].replace('T', ' ')} UTC" if value else "—"
+
+
+def countdown(seconds: int | None) -> str:
+    """'1 h 20 min left' / '35 min late'."""
+    if seconds is None:
+        return "—"
+    minutes = abs(seconds) // 60
+    text = f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+    return f"{text} left" if seconds >= 0 else f"{text} late"
+
+
+def label(value: str | None) -> str:
+    return (value or "—").replace("_", " ")
+
+
+_env.filters.update(when=when, countdown=countdown, label=label)
+_env.globals.update(channel_icons=CHANNEL_ICONS, priorities=PRIORITIES, categories=CATEGORIES, statuses=STATUSES,
+                    has_role=has_role)
+
+
+def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200,
+           headers: dict[str, str] | None = None) -> HTMLResponse:
+    token, new_browser_value = session.csrf_token(request)
+    context = {"user": None, "flash": request.query_params.get("flash", "")[:200], **context, "csrf_token": token}
+    response = templates.TemplateResponse(request, name, context, status_code=status_code, headers=headers)
+    if new_browser_value:
+        session.set_csrf_cookie(response, request, new_browser_value)
+    return response
+
+
+class LoginRequired(Exception):
+    """Raised by a page's role check for an anonymous visitor: app.py answers with a
+    redirect to /login (401 for the inbox's background refresh)."""
+
+
+def page_user(minimum: str = "community_manager") -> Callable[..., User]:
+    """A dependency: the logged-in user with at least this role (403 otherwise)."""
+
+    def dependency(request: Request) -> User:
+        user = session.current_user(request)
+        if user is None:
+            raise LoginRequired()
+        if not has_role(user, minimum):
+            raise HTTPException(403, f"this page needs the {label(minimum)} role")
+        return user
+
+    return dependency
+
+
+async def _csrf(request: Request) -> None:
+    form = await request.form()
+    if not session.csrf_ok(request, str(form.get("csrf_token", ""))):
+        raise HTTPException(403, "The form expired; go back, reload and try again.")
+
+
+CSRF = Depends(_csrf)
+Agent = Depends(page_user("community_manager"))
+Engineer = Depends(page_user("engineer"))
+Lead = Depends(page_user("lead"))

@@ -1,0 +1,159 @@
+"""A ticket's page and what an agent does there: confirm or change the triage, assign,
+change the status, add notes, reply, merge tickets and contacts, block a contact."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import RedirectResponse
+
+from inbox import canned, html_mail
+from inbox.pages import CHANNEL_LIMITS, CSRF, Agent, Engineer, render
+from inbox.web import _agents, _back
+from storage.models import User
+from support import ticket_actions
+from support.replies import ReplyError, reply
+from support.tickets import get_ticket
+
+router = APIRouter(include_in_schema=False)
+
+# With remote images allowed, the page's policy must let <img> load them (nothing else).
+IMAGES_CSP = ("default-src 'self'; script-src 'self'; img-src 'self' https: http:; object-src 'none'; "
+              "base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+
+
+def _page(ref: str) -> str:
+    return f"/tickets/{ref}"
+
+
+@router.get("/tickets/{ref}")
+def ticket_page(ref: str, request: Request, user: User = Agent) -> Response:
+    settings = request.app.state.settings
+    ticket = get_ticket(ref, settings, with_details=True)
+    if ticket is None:
+        return render(request, "not_found.html", {"user": user, "ref": ref[:40]}, status_code=404)
+    remote_images = request.query_params.get("images") == "1"
+    held_back = 0
+    for message in ticket["messages"]:
+        message["safe_html"] = None
+        if message.get("html"):
+            message["safe_html"], count = html_mail.clean(message["html"], remote_images=remote_images)
+            held_back += count
+    reply_channel = next((m["channel"] for m in reversed(ticket["messages"]) if m["direction"] == "in"),
+                         ticket["channel"])
+    name = (ticket["contact"] or {}).get("name") or ""
+    context: dict[str, Any] = {
+        "user": user, "ticket": ticket, "agents": _agents(settings), "held_back": held_back,
+        "remote_images": remote_images, "reply_key": uuid.uuid4().hex, "reply_channel": reply_channel,
+        "limit": CHANNEL_LIMITS.get(reply_channel),
+        "canned": [(key, canned.TITLES[key], canned.fill(key, name=name.split(" ")[0], ref=ticket["ref"]))
+                   for key in canned.REPLIES],
+    }
+    headers = {"Content-Security-Policy": IMAGES_CSP} if remote_images else None
+    return render(request, "ticket.html", context, headers=headers)
+
+
+def _act(ref: str, action, *args, **kwargs) -> Response:
+    try:
+        message = action(*args, **kwargs)
+    except (ticket_actions.ActionError, ReplyError) as exc:
+        return _back(_page(ref), str(exc))
+    return _back(_page(ref), message if isinstance(message, str) else "Saved.")
+
+
+@router.post("/tickets/{ref}/triage")
+def triage(ref: str, request: Request, user: User = Agent, _: None = CSRF, action: str = Form("set"),
+           field: str = Form(""), value: str = Form("")) -> Response:
+    settings = request.app.state.settings
+    if action == "accept":
+        fields = ("priority", "category") if field not in ("priority", "category") else (field,)
+        return _act(ref, ticket_actions.accept_suggestion, ref, user_id=user.id, fields=fields, settings=settings)
+    return _act(ref, ticket_actions.set_triage, ref, field, value, user_id=user.id, settings=settings)
+
+
+@router.post("/tickets/{ref}/assign")
+def assign(ref: str, request: Request, user: User = Agent, _: None = CSRF, assignee: str = Form("")) -> Response:
+    if assignee == "me":
+        assignee_id = user.id
+    elif assignee.isdigit() and len(assignee) < 10:
+        assignee_id = int(assignee)
+    else:
+        assignee_id = None
+    return _act(ref, ticket_actions.assign, ref, assignee_id, user_id=user.id, settings=request.app.state.settings)
+
+
+@router.post("/tickets/{ref}/status")
+def status(ref: str, request: Request, user: User = Agent, _: None = CSRF, status: str = Form("")) -> Response:
+    return _act(ref, ticket_actions.set_status, ref, status, user_id=user.id, settings=request.app.state.settings)
+
+
+@router.post("/tickets/{ref}/notes")
+def note(ref: str, request: Request, user: User = Agent, _: None = CSRF, text: str = Form("")) -> Response:
+    return _act(ref, ticket_actions.add_note, ref, text, user_id=user.id, settings=request.app.state.settings)
+
+
+@router.post("/tickets/{ref}/reply")
+def send_reply(ref: str, request: Request, user: User = Agent, _: None = CSRF, text: str = Form(""),
+               channel: str = Form(""), reply_key: str = Form(""), then: str = Form("")) -> Response:
+    settings = request.app.state.settings
+    text = text.strip()
+    limit = CHANNEL_LIMITS.get(channel)
+    if limit is not None and len(text) > limit:
+        # Never cut an agent's words silently: they shorten it themselves.
+        return _back(_page(ref), f"The reply has {len(text)} characters; {channel} allows {limit}.")
+
+    def send() -> str:
+        reply(ref, text, user_id=user.id, key=reply_key[:64] or None, settings=settings)
+        if then in ("resolved", "pending"):
+            ticket_actions.set_status(ref, then, user_id=user.id, settings=settings)
+        return "Reply queued." + (f" Ticket {then}." if then in ("resolved", "pending") else "")
+
+    return _act(ref, send)
+
+
+@router.post("/tickets/{ref}/merge")
+def merge(ref: str, request: Request, user: User = Engineer, _: None = CSRF, into: str = Form("")) -> Response:
+    into = into.strip().upper()
+    if into.isdigit():
+        into = f"TRKV-{into}"
+    try:
+        target = ticket_actions.merge_tickets(ref, into, user_id=user.id, settings=request.app.state.settings)
+    except ticket_actions.ActionError as exc:
+        return _back(_page(ref), str(exc))
+    return _back(_page(target), f"{ref} merged into {target}.")
+
+
+@router.post("/contacts/merge")
+def merge_contacts(request: Request, user: User = Engineer, _: None = CSRF, source: str = Form(""),
+                   target: str = Form(""), back: str = Form("/")) -> Response:
+    if not (source.isdigit() and target.isdigit() and len(source) < 19 and len(target) < 19):
+        return _back(back, "Give two contact numbers.")
+    try:
+        ticket_actions.merge_contacts(int(source), int(target), user_id=user.id, settings=request.app.state.settings)
+    except ticket_actions.ActionError as exc:
+        return _back(back, str(exc))
+    return _back(back, f"Contact {source} merged into {target}.")
+
+
+@router.post("/contacts/{contact_id}/block")
+def block(contact_id: int, request: Request, user: User = Engineer, _: None = CSRF, reason: str = Form(""),
+          back: str = Form("/")) -> Response:
+    try:
+        closed = ticket_actions.block_contact(contact_id, reason, user_id=user.id, settings=request.app.state.settings)
+    except ticket_actions.ActionError as exc:
+        return _back(back, str(exc))
+    return _back(back, f"Contact {contact_id} blocked; {closed} open ticket(s) closed.")
+
+
+@router.post("/contacts/{contact_id}/unblock")
+def unblock(contact_id: int, request: Request, user: User = Engineer, _: None = CSRF, back: str = Form("/")) -> Response:
+    try:
+        ticket_actions.unblock_contact(contact_id, user_id=user.id, settings=request.app.state.settings)
+    except ticket_actions.ActionError as exc:
+        return _back(back, str(exc))
+    return _back(back, f"Contact {contact_id} unblocked.")
+
+
+__all__ = ["router", "RedirectResponse"]
