@@ -1,8 +1,10 @@
-"""Discord: gateway MESSAGE_CREATE payloads in, `Inbound` out.
+"""Discord: gateway MESSAGE_CREATE payloads in, `Inbound` out; messages out.
 
-Only the pure parsing lives here for now. The live client (discord.py) comes
-later and will hand `message` payloads plus the channel they arrived in to
-`parse_message`, so the rest of the hub never sees a discord.py object.
+`parse_message` is a pure function over the raw message payload (as the gateway and
+the history API deliver it) plus a small dict describing the channel it arrived in.
+`route` decides whether a message is a customer's at all (the seed's categories).
+The live parts, built on the unmodified discord.py, are in `connectors.discord_live`:
+the gateway receiver with resume and backfill, and the sender.
 """
 
 from __future__ import annotations
@@ -26,6 +28,19 @@ CATEGORY_HINTS = {
     "support tickets": "support_question",
     "documentation": "documentation",
     "general discussion": "general",
+}
+
+HINT_VALUES = set(CATEGORY_HINTS.values())
+MENTION_ONLY = "mention"  # a route: a ticket only when the message mentions the bot
+IGNORE = "ignore"  # a route: never ingested
+# With no mapping configured: the seed's categories (a channel's own name may match too).
+DEFAULT_ROUTES = {
+    "bug reports": "bug_report",
+    "feature requests": "feature_request",
+    "support tickets": "support_question",
+    "documentation": "documentation",
+    "general discussion": MENTION_ONLY,
+    "announcements": IGNORE,
 }
 
 _USER_MENTION_RE = re.compile(r"<@!?(\d+)>")
@@ -125,8 +140,10 @@ def _conversation_key(payload: dict, channel: dict | None, message_id: str, chan
     kind = _channel_type(payload, channel)
     if kind in THREAD_TYPES | FORUM_TYPES | DM_TYPES:
         return channel_id
-    # In a plain channel every message opens its own conversation.
-    return f"msg:{message_id}"
+    # In a plain channel every message opens its own conversation. Its key is the
+    # message id because a thread started from a message takes that same id, so the
+    # thread the bot opens on it (and every follow-up there) keys to the same ticket.
+    return message_id
 
 
 def _channel_type(payload: dict, channel: dict | None) -> int | None:
@@ -159,7 +176,9 @@ def _hints(payload: dict, channel: dict | None, bot_user_id: str | None, problem
     hints: dict[str, str] = {}
     if channel is not None:
         category = text_field(channel.get("category"), problems, "channel.category").strip().lower()
-        if category in CATEGORY_HINTS:
+        if isinstance(channel.get("hint"), str) and channel["hint"] in HINT_VALUES:
+            hints["category"] = channel["hint"]  # the configured mapping wins
+        elif category in CATEGORY_HINTS:
             hints["category"] = CATEGORY_HINTS[category]
         name = text_field(channel.get("parent_name") or channel.get("name"), problems, "channel.name")
         if name:
@@ -208,3 +227,73 @@ def _attachments(items: Any) -> list[Attachment]:
             )
         )
     return found
+
+
+# --- routing -------------------------------------------------------------------------
+
+
+def normalize_routes(mapping: dict[str, str] | None) -> dict[str, str]:
+    """Channel/category names or ids -> a hint, "mention" or "ignore". Names match
+    case-insensitively and ignore '#', dashes and underscores ("#bug-reports" is
+    "Bug Reports"). An empty mapping means the seed's defaults."""
+    routes = {}
+    for key, value in (mapping or DEFAULT_ROUTES).items():
+        value = str(value).strip().lower()
+        if value not in HINT_VALUES | {MENTION_ONLY, IGNORE}:
+            raise ValueError(f"Discord channel mapping {key!r}: {value!r} is not a category, 'mention' or 'ignore'")
+        routes[_name_key(str(key))] = value
+    return routes
+
+
+def _name_key(name: str) -> str:
+    return re.sub(r"[\s_\-]+", " ", name.strip().lstrip("#").lower()).strip()
+
+
+def channel_route(channel: dict, routes: dict[str, str]) -> str:
+    """The route of a channel: looked up by the channel, then (for a thread) its parent,
+    then the category, each by id and then by name. Unmapped guild channels are ignored."""
+    if channel.get("type") in DM_TYPES:
+        return "support_question"
+    for id_key, name_key in (("id", "name"), ("parent_id", "parent_name"), ("category_id", "category")):
+        for key in (channel.get(id_key), channel.get(name_key)):
+            if key and _name_key(str(key)) in routes:
+                return routes[_name_key(str(key))]
+    return IGNORE
+
+
+def route(payload: dict, channel: dict, routes: dict[str, str], bot_user_id: str | None) -> tuple[str | None, str]:
+    """(hint, "") when the message is a customer's to ingest; (None, why not) otherwise."""
+    author = payload.get("author") if isinstance(payload.get("author"), dict) else {}
+    if bot_user_id and str(author.get("id")) == str(bot_user_id):
+        return None, "our own message"
+    if author.get("bot") or payload.get("webhook_id"):
+        return None, "sent by a bot or webhook"
+    if payload.get("type", 0) not in USER_MESSAGE_TYPES:
+        return None, f"system message (type {payload.get('type')})"
+    decided = channel_route(channel, routes)
+    if decided == IGNORE:
+        return None, "not a support channel"
+    if decided == MENTION_ONLY:
+        mentioned = {str(u.get("id")) for u in payload.get("mentions") or [] if isinstance(u, dict)}
+        in_our_thread = bool(bot_user_id) and str(channel.get("owner_id")) == str(bot_user_id)
+        if not in_our_thread and str(bot_user_id) not in mentioned:
+            return None, "does not mention the bot"
+        return "general", ""
+    return decided, ""
+
+
+def parse_change(event: str, data: dict) -> list[dict]:
+    """MESSAGE_UPDATE / MESSAGE_DELETE / MESSAGE_DELETE_BULK -> plain change records:
+    {"kind": "edit"|"delete", "external_id", "channel_id", "text"?, "at"?, "raw"}."""
+    channel_id = str(data.get("channel_id") or "")
+    if event == "MESSAGE_UPDATE":
+        if "content" not in data or not data.get("id"):
+            return []  # an embed unfurl or a pin: the text did not change
+        problems: list[str] = []
+        text = _resolve_mentions(clean_text(text_field(data.get("content"), problems, "content"), problems), data)
+        edited = data.get("edited_timestamp")
+        return [{"kind": "edit", "external_id": str(data["id"]), "channel_id": channel_id, "text": text,
+                 "at": edited if isinstance(edited, str) else None, "raw": data}]
+    ids = data.get("ids") if event == "MESSAGE_DELETE_BULK" else [data.get("id")]
+    return [{"kind": "delete", "external_id": str(i), "channel_id": channel_id, "raw": data}
+            for i in ids or [] if i]
