@@ -99,9 +99,10 @@ def dashboard(days: int = 30, settings: Settings | None = None, now: datetime | 
                 func.count(case(((Ticket.resolution_due_at < now) & Ticket.status.in_(DONE), 1))),
             ).where(in_window)
         ).one()
+        day = _day(Ticket.created_at, dialect).label("day")
         volume_rows = session.execute(
-            select(_day(Ticket.created_at, dialect), Ticket.channel, Ticket.category, Ticket.priority, func.count())
-            .where(in_window).group_by(1, 2, 3, 4)
+            select(day, Ticket.channel, Ticket.category, Ticket.priority, func.count())
+            .where(in_window).group_by(day, Ticket.channel, Ticket.category, Ticket.priority)
         ).all()
     (total, avg_fr, n_fr, avg_res, n_res, _n_done, fr_met, fr_due, res_met, res_due, rate_base, rate_done) = row
     kpis = [

@@ -93,17 +93,22 @@ def _set_triage(session: Session, ticket: Ticket, field: str, value: str, user_i
     ticket.needs_triage = False  # a person has looked at it
     ticket.updated_at = utcnow()
     if field == "priority" and old != value:
-        _priority_changed(session, ticket, old, settings)
+        _priority_changed(session, ticket, old, settings, user_id)
 
 
-def _priority_changed(session: Session, ticket: Ticket, old: str, settings: Settings) -> None:
-    """Due times follow the new priority. The SLA workflow owns the rule when it exists."""
+def _sla():
     try:
         from support import sla
     except ImportError:
-        sla = None
+        return None
+    return sla
+
+
+def _priority_changed(session: Session, ticket: Ticket, old: str, settings: Settings, user_id: int | None) -> None:
+    """Due times follow the new priority. The SLA workflow (support.sla) owns the rule."""
+    sla = _sla()
     if sla is not None and hasattr(sla, "priority_changed"):
-        sla.priority_changed(session, ticket, old, settings=settings)
+        sla.priority_changed(session, ticket, old, settings=settings, user_id=user_id)
         return
     from triage.sla import first_response_due
 
@@ -142,15 +147,16 @@ def _assign(session: Session, ticket: Ticket, assignee_id: int | None, user_id: 
 def set_status(ref: str, status: str, *, user_id: int | None, settings: Settings | None = None) -> None:
     settings = settings or get_settings()
     with transaction(settings.db_url) as session:
-        _set_status(session, _ticket(session, ref), status, user_id)
+        _set_status(session, _ticket(session, ref), status, user_id, settings=settings)
 
 
-def _set_status(session: Session, ticket: Ticket, status: str, user_id: int | None, detail: dict | None = None) -> None:
+def _set_status(session: Session, ticket: Ticket, status: str, user_id: int | None, detail: dict | None = None,
+                settings: Settings | None = None) -> None:
     if status not in STATUSES:
         raise ActionError(f"{status!r} is not a status: use one of {', '.join(STATUSES)}")
     if ticket.status == status:
         return
-    now = utcnow()
+    now, old = utcnow(), ticket.status
     session.add(TicketEvent(ticket_id=ticket.id, kind="status", old_value=ticket.status, new_value=status,
                             user_id=user_id, detail=detail))
     ticket.status = status
@@ -162,6 +168,9 @@ def _set_status(session: Session, ticket: Ticket, status: str, user_id: int | No
         ticket.resolved_at = ticket.resolved_at or now
     else:  # reopened
         ticket.resolved_at = ticket.closed_at = None
+    sla = _sla()
+    if sla is not None and hasattr(sla, "status_changed"):  # pending pauses the clocks, resolving stops them
+        sla.status_changed(session, ticket, old, settings=settings or get_settings(), now=now)
 
 
 def add_note(ref: str, text: str, *, user_id: int | None, settings: Settings | None = None) -> None:
@@ -197,8 +206,8 @@ def merge_tickets(source_ref: str, target_ref: str, *, user_id: int | None, sett
         target.last_message_at = max(target.last_message_at, source.last_message_at)
         target.updated_at = utcnow()
         if target.status in ("resolved", "closed") and source.status in ACTIVE_STATUSES:
-            _set_status(session, target, "open", user_id, {"reason": f"merged {source.ref}"})
-        _set_status(session, source, "closed", user_id, {"reason": f"merged into {target.ref}"})
+            _set_status(session, target, "open", user_id, {"reason": f"merged {source.ref}"}, settings)
+        _set_status(session, source, "closed", user_id, {"reason": f"merged into {target.ref}"}, settings)
         source.parent_id = target.id
         for ticket, other in ((source, target), (target, source)):
             session.add(TicketEvent(ticket_id=ticket.id, kind="merge", old_value=source.ref, new_value=target.ref,
@@ -271,7 +280,7 @@ def block_contact(contact_id: int, reason: str, *, user_id: int | None, settings
             select(Ticket).where(Ticket.contact_id == contact.id, Ticket.status.in_(ACTIVE_STATUSES))
         ).scalars().all()
         for ticket in tickets:
-            _set_status(session, ticket, "closed", user_id, {"reason": "contact blocked"})
+            _set_status(session, ticket, "closed", user_id, {"reason": "contact blocked"}, settings)
         return len(tickets)
 
 
