@@ -367,7 +367,8 @@ class XReceiver:
         """Seconds to the next poll, derived from what the budget allows."""
         endpoints = ["mentions", *(["search"] if self.search_query else [])]
         pace = max(self.budget.poll_interval(e) * max(self._requests.get(e, 1), 1) for e in endpoints)
-        return min(self.max_interval, max(self.min_interval, pace))
+        blocked = max(self.budget.wait_time(e) for e in endpoints)  # used up: no use waking before the reset
+        return max(blocked, min(self.max_interval, max(self.min_interval, pace)))
 
     def poll_once(self, sink: Sink) -> int:
         """One round of both queries; returns how many messages were submitted."""
@@ -381,7 +382,7 @@ class XReceiver:
             if query == "search" and not self.search_query:
                 continue
             since_id = sink.load_cursor(self._cursor(query))
-            pages = self._fetch(api, sink, query, since_id)
+            pages, complete = self._fetch(api, sink, query, since_id)
             for body in pages:
                 for inbound in parse_page(body, bot_username=self.bot_username, bot_user_id=self.bot_user_id):
                     if inbound.external_id in found:  # found by both queries: stored once
@@ -393,7 +394,8 @@ class XReceiver:
                         inbound.no_ack_reason = "a brand mention not addressed to us"
                     found[inbound.external_id] = inbound
             newest = _newest_id(pages)
-            if newest and (since_id is None or int(newest) > int(since_id)):
+            # after a page failed midway the older pages were not seen: fetch them all again next time
+            if complete and newest and (since_id is None or int(newest) > int(since_id)):
                 cursors[query] = newest
         submitted = 0
         for inbound in sorted(found.values(), key=lambda i: _id_order(i.external_id)):
@@ -423,7 +425,8 @@ class XReceiver:
         self.bot_username = data.get("username") or self.bot_username
         return str(data["id"])
 
-    def _fetch(self, api: _Api, sink: Sink, query: str, since_id: str | None) -> list[dict]:
+    def _fetch(self, api: _Api, sink: Sink, query: str, since_id: str | None) -> tuple[list[dict], bool]:
+        """The pages of one query since `since_id`, newest first, and whether they are all there."""
         params: dict[str, Any] = dict(
             expansions=EXPANSIONS, tweet_fields=TWEET_FIELDS, user_fields=USER_FIELDS,
             max_results=self.page_size, user_auth=self.user_auth,
@@ -449,7 +452,7 @@ class XReceiver:
                     log.warning("x: %s cursor %s rejected (%s); starting from the backfill window", query, since_id, exc.detail)
                     return self._fetch(api, sink, query, None)
                 self._report(sink, "degraded", str(exc))
-                return pages
+                return pages, False
             self._requests[query] = self._requests.get(query, 0) + 1
             pages.append(body)
             token = (body.get("meta") or {}).get("next_token")
@@ -461,7 +464,7 @@ class XReceiver:
                 break
         if query == "mentions":
             self._check_gap(sink, pages, since_id)
-        return pages
+        return pages, True
 
     def _check_gap(self, sink: Sink, pages: list[dict], since_id: str | None) -> None:
         """The mentions timeline keeps the newest 800: after a long outage, say what may be lost."""
@@ -471,7 +474,8 @@ class XReceiver:
         oldest, newest = min(ids, key=int), max(ids, key=int)
         gap = snowflake_time(oldest) - snowflake_time(since_id)
         span = snowflake_time(newest) - snowflake_time(oldest)
-        estimate = f"about {round(len(ids) * gap / span)}" if span > 0 else "an unknown number of"
+        # at the pace of the fetched ones (n tweets, n - 1 intervals), how many fit in the gap
+        estimate = f"about {max(0, round(gap * (len(ids) - 1) / span) - 1)}" if span > 0 else "an unknown number of"
         fmt = "%Y-%m-%d %H:%M UTC"
         self._warn(sink, (
             f"mentions: {len(ids)} fetched after an outage, but X keeps only the newest {MENTIONS_KEPT}: "

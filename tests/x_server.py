@@ -1,0 +1,383 @@
+"""A local server that speaks the X API v2 over HTTP, for the unmodified tweepy client.
+
+It keeps a small world (users, tweets, direct messages) and answers the routes the hub
+uses: users/me, user by username, the mentions timeline and a user's tweets (with
+expansions, tweet.fields, since_id/until_id/start_time and next_token pagination, the
+mentions timeline keeping only its newest 800), recent search (a subset of the query
+language), creating tweets (replies thread by conversation_id; duplicate text is
+refused with a 403, as X does) and direct messages.
+
+Every endpoint has a 15-minute window with a limit and answers with
+`x-rate-limit-limit/-remaining/-reset`; a request past the limit is counted in
+`over_budget` and answered 429. Failures can be queued per endpoint: "429" (with the
+headers, which also close the window until the reset), "429-bare" (no headers),
+"503", "401", "403", "drop" (the connection closes without an answer). `script`
+serves a recorded body (from ../shared/data/tweepy-cassettes/decoded_v2/) verbatim.
+The clock is injectable: windows and created_at follow it.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import math
+import re
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from tests.shared_data import shared_data
+
+TWITTER_EPOCH_MS = 1288834974657
+WINDOW = 900
+MENTIONS_KEPT = 800
+DEFAULT_LIMITS = {"mentions": 450, "search": 450, "post": 200, "users": 300, "users/me": 75, "timeline": 900, "dm": 200}
+DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
+
+
+def recorded(name: str, index: int = 0) -> dict:
+    """The JSON body of one recorded interaction in tweepy's cassettes."""
+    interactions = json.loads(shared_data("tweepy-cassettes", "decoded_v2", f"{name}.json").read_text())
+    body = interactions[index]["response_json"]
+    return json.loads(body) if isinstance(body, str) else body
+
+
+class XServer:
+    def __init__(self, *, bot_username: str = "trkvbot", clock: Callable[[], float] = time.time,
+                 limits: dict[str, int] | None = None):
+        self.clock = clock
+        self.limits = {**DEFAULT_LIMITS, **(limits or {})}
+        self.lock = threading.RLock()
+        self.users: dict[str, dict] = {}
+        self.tweets: dict[str, dict] = {}
+        self.dms: list[dict] = []
+        self.requests: list[dict] = []  # every request: endpoint, method, path, query, at, status
+        self.over_budget = 0  # requests that arrived when the endpoint's window was used up
+        self.failures: dict[str, deque] = defaultdict(deque)
+        self.scripted: dict[str, deque] = defaultdict(deque)
+        self._windows: dict[str, list[float]] = {}  # endpoint -> [reset_at, used]
+        self._ids = itertools.count(1)
+        self._last_id = 0
+        self.bot = self.user(bot_username, "TRKV Support")
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+    def __enter__(self) -> XServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    # --- the world -------------------------------------------------------------------
+
+    def user(self, username: str, name: str | None = None) -> dict:
+        with self.lock:
+            user_id = str(10_000 + next(self._ids))
+            self.users[user_id] = {"id": user_id, "name": name or username.title(), "username": username}
+            return self.users[user_id]
+
+    def tweet(self, author: dict, text: str, *, reply_to: str | None = None, retweet_of: str | None = None) -> dict:
+        """A tweet posted on X by `author` (a user dict)."""
+        with self.lock:
+            tweet_id = self._snowflake()
+            tweet = {
+                "id": tweet_id, "text": text, "edit_history_tweet_ids": [tweet_id], "author_id": author["id"],
+                "conversation_id": tweet_id,
+                "created_at": datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            }
+            mentions = [{"start": m.start(), "end": m.end(), "username": m.group(1)} for m in re.finditer(r"@(\w+)", text)]
+            if mentions:
+                tweet["entities"] = {"mentions": mentions}
+            if reply_to:
+                parent = self.tweets[reply_to]
+                tweet["conversation_id"] = parent["conversation_id"]
+                tweet["in_reply_to_user_id"] = parent["author_id"]
+                tweet["referenced_tweets"] = [{"type": "replied_to", "id": reply_to}]
+            if retweet_of:
+                original = self.tweets[retweet_of]
+                owner = self.users[original["author_id"]]["username"]
+                prefix = f"RT @{owner}: "
+                tweet["text"] = (prefix + original["text"])[:140]
+                tweet["referenced_tweets"] = [{"type": "retweeted", "id": retweet_of}]
+                shifted = [{**m, "start": m["start"] + len(prefix), "end": m["end"] + len(prefix)}
+                           for m in original.get("entities", {}).get("mentions", [])]
+                tweet["entities"] = {"mentions": [{"start": 3, "end": 4 + len(owner), "username": owner}, *shifted]}
+            self.tweets[tweet_id] = tweet
+            return tweet
+
+    def fail(self, endpoint: str, *kinds: str) -> None:
+        """Answer the next requests to `endpoint` with these failures, in order."""
+        with self.lock:
+            self.failures[endpoint].extend(kinds)
+
+    def script(self, endpoint: str, body: dict) -> None:
+        """Answer the next request to `endpoint` with this body (a recorded one) as it is."""
+        with self.lock:
+            self.scripted[endpoint].append(body)
+
+    def count(self, endpoint: str, status: int | None = None) -> int:
+        return sum(1 for r in self.requests if r["endpoint"] == endpoint and (status is None or r["status"] == status))
+
+    def replies_to(self, tweet_id: str) -> list[dict]:
+        return [t for t in self.tweets.values() if {"type": "replied_to", "id": tweet_id} in t.get("referenced_tweets", [])]
+
+    def _snowflake(self) -> str:
+        value = max(self._last_id + 1, (int(self.clock() * 1000) - TWITTER_EPOCH_MS) << 22)
+        self._last_id = value
+        return str(value)
+
+    # --- requests --------------------------------------------------------------------
+
+    def handle(self, method: str, path: str, query: dict[str, str], body: dict | None, auth: str) -> tuple:
+        """(status, headers, body or None to drop the connection)"""
+        endpoint, route_args = _route(method, path)
+        with self.lock:
+            now = self.clock()
+            record = {"endpoint": endpoint, "method": method, "path": path, "query": query, "at": now, "auth": auth}
+            self.requests.append(record)
+            if endpoint is None:
+                record["status"] = 404
+                return 404, {}, {"title": "Not Found Error", "detail": f"no route {path}", "status": 404}
+            window = self._window(endpoint, now)
+            window[1] += 1
+            headers = self._rate_headers(endpoint, window)
+            if window[1] > self.limits[endpoint]:
+                self.over_budget += 1
+                record["status"] = 429
+                return 429, headers, {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429}
+            if self.failures[endpoint]:
+                status, headers, answer = self._failure(endpoint, self.failures[endpoint].popleft(), window, now, headers)
+                record["status"] = status
+                return status, headers, answer
+            if self.scripted[endpoint]:
+                record["status"] = 200
+                return 200, headers, self.scripted[endpoint].popleft()
+            status, answer = getattr(self, "_" + endpoint.replace("/", "_"))(route_args, query, body)
+            record["status"] = status
+            return status, headers, answer
+
+    def _window(self, endpoint: str, now: float) -> list[float]:
+        window = self._windows.get(endpoint)
+        if window is None or now >= window[0]:
+            window = self._windows[endpoint] = [now + WINDOW, 0]
+        return window
+
+    def _rate_headers(self, endpoint: str, window: list[float]) -> dict[str, str]:
+        limit = self.limits[endpoint]
+        return {"x-rate-limit-limit": str(limit), "x-rate-limit-remaining": str(max(0, limit - int(window[1]))),
+                "x-rate-limit-reset": str(math.ceil(window[0]))}
+
+    def _failure(self, endpoint: str, kind: str, window: list[float], now: float, headers: dict) -> tuple:
+        problem = {"type": "about:blank", "status": 0, "title": "", "detail": ""}
+        if kind == "429":  # X says: used up until the reset (a short one here)
+            window[0], window[1] = now + 60, self.limits[endpoint]
+            return 429, self._rate_headers(endpoint, window), {**problem, "status": 429, "title": "Too Many Requests", "detail": "Too Many Requests"}
+        if kind == "429-bare":
+            return 429, {}, {**problem, "status": 429, "title": "Too Many Requests", "detail": "Too Many Requests"}
+        if kind == "503":
+            return 503, {}, {**problem, "status": 503, "title": "Service Unavailable", "detail": "Service Unavailable"}
+        if kind == "401":
+            return 401, {}, {**problem, "status": 401, "title": "Unauthorized", "detail": "Unauthorized"}
+        if kind == "403":
+            return 403, {}, {**problem, "status": 403, "title": "Forbidden", "detail": "Your account is suspended and is not permitted to access this feature."}
+        if kind == "drop":
+            return 0, {}, None
+        raise ValueError(kind)
+
+    # --- routes ----------------------------------------------------------------------
+
+    def _users_me(self, args, query, body):
+        return 200, {"data": dict(self.bot)}
+
+    def _users(self, args, query, body):
+        found = [u for u in self.users.values() if u["username"].lower() == args[0].lower()]
+        if not found:
+            return 200, {"errors": [{"detail": f"Could not find user with username: [{args[0]}].", "title": "Not Found Error"}]}
+        return 200, {"data": dict(found[0])}
+
+    def _mentions(self, args, query, body):
+        user = self.users[args[0]]["username"].lower()
+        tweets = [t for t in self.tweets.values()
+                  if any(m["username"].lower() == user for m in t.get("entities", {}).get("mentions", []))]
+        tweets = sorted(tweets, key=lambda t: int(t["id"]), reverse=True)[:MENTIONS_KEPT]
+        return self._answer(self._page(tweets, query, "pagination_token"))
+
+    def _timeline(self, args, query, body):
+        tweets = sorted((t for t in self.tweets.values() if t["author_id"] == args[0]), key=lambda t: int(t["id"]), reverse=True)
+        return self._answer(self._page(tweets[:3200], query, "pagination_token"))
+
+    def _search(self, args, query, body):
+        match = _search_matcher(query.get("query", ""), self.users)
+        tweets = sorted((t for t in self.tweets.values() if match(t)), key=lambda t: int(t["id"]), reverse=True)
+        return self._answer(self._page(tweets, query, "next_token"))
+
+    def _post(self, args, query, body):
+        text = (body or {}).get("text") or ""
+        if any(t["author_id"] == self.bot["id"] and t["text"] == text for t in self.tweets.values()):
+            return 403, {"detail": DUPLICATE, "type": "about:blank", "title": "Forbidden", "status": 403}
+        reply_to = ((body or {}).get("reply") or {}).get("in_reply_to_tweet_id")
+        if reply_to and reply_to not in self.tweets:
+            return 400, {"errors": [{"parameters": {"reply.in_reply_to_tweet_id": [reply_to]},
+                                     "message": "The tweet you are replying to does not exist"}],
+                         "title": "Invalid Request", "detail": "One or more parameters to your request was invalid.",
+                         "type": "https://api.twitter.com/2/problems/invalid-request"}
+        tweet = self.tweet(self.bot, text, reply_to=reply_to)
+        return 201, {"data": {"id": tweet["id"], "text": tweet["text"]}}
+
+    def _dm(self, args, query, body):
+        event_id = self._snowflake()
+        self.dms.append({"id": event_id, "to": args[0], "text": (body or {}).get("text")})
+        return 201, {"data": {"dm_conversation_id": f"{args[0]}-{self.bot['id']}", "dm_event_id": event_id}}
+
+    @staticmethod
+    def _answer(body: dict) -> tuple[int, dict]:
+        return body.pop("status", 200), body
+
+    def _page(self, tweets: list[dict], query: dict[str, str], token_param: str) -> dict:
+        tweets = [t for t in tweets if _in_range(t, query)]
+        try:
+            start = int(base64.b32decode(query[token_param]).decode()) if query.get(token_param) else 0
+        except ValueError:
+            return {"errors": [{"parameters": {token_param: [query[token_param]]}, "message": "Invalid pagination token"}],
+                    "title": "Invalid Request", "detail": "One or more parameters to your request was invalid.",
+                    "type": "https://api.twitter.com/2/problems/invalid-request", "status": 400}
+        size = int(query.get("max_results", 10))
+        page = tweets[start : start + size]
+        if not page:
+            return {"meta": {"result_count": 0}}
+        fields = set(filter(None, query.get("tweet.fields", "").split(",")))
+        data = [_select(t, fields) for t in page]
+        meta = {"result_count": len(page), "newest_id": page[0]["id"], "oldest_id": page[-1]["id"]}
+        if start + size < len(tweets):
+            meta["next_token"] = base64.b32encode(str(start + size).encode()).decode()
+        answer = {"data": data, "meta": meta}
+        includes = self._includes(page, set(filter(None, query.get("expansions", "").split(","))), fields)
+        if includes:
+            answer["includes"] = includes
+        return answer
+
+    def _includes(self, page: list[dict], expansions: set[str], fields: set[str]) -> dict:
+        users: dict[str, dict] = {}
+        tweets: dict[str, dict] = {}
+        for tweet in page:
+            if "author_id" in expansions:
+                users[tweet["author_id"]] = self.users[tweet["author_id"]]
+            if "in_reply_to_user_id" in expansions and tweet.get("in_reply_to_user_id") in self.users:
+                users[tweet["in_reply_to_user_id"]] = self.users[tweet["in_reply_to_user_id"]]
+            if "referenced_tweets.id" in expansions:
+                for ref in tweet.get("referenced_tweets", []):
+                    if ref["id"] in self.tweets:
+                        tweets[ref["id"]] = _select(self.tweets[ref["id"]], fields)
+                        if "referenced_tweets.id.author_id" in expansions:
+                            author = self.tweets[ref["id"]]["author_id"]
+                            users[author] = self.users[author]
+        includes = {}
+        if users:
+            includes["users"] = [dict(u) for u in users.values()]
+        if tweets:
+            includes["tweets"] = list(tweets.values())
+        return includes
+
+
+def _route(method: str, path: str) -> tuple[str | None, tuple]:
+    routes = [
+        ("GET", r"/2/users/me", "users/me"),
+        ("GET", r"/2/users/by/username/(\w+)", "users"),
+        ("GET", r"/2/users/(\d+)/mentions", "mentions"),
+        ("GET", r"/2/users/(\d+)/tweets", "timeline"),
+        ("GET", r"/2/tweets/search/recent", "search"),
+        ("POST", r"/2/tweets", "post"),
+        ("POST", r"/2/dm_conversations/with/(\d+)/messages", "dm"),
+    ]
+    for verb, pattern, endpoint in routes:
+        match = re.fullmatch(pattern, path)
+        if verb == method and match:
+            return endpoint, match.groups()
+    return None, ()
+
+
+def _select(tweet: dict, fields: set[str]) -> dict:
+    """What X returns: id, text and edit history, plus the tweet.fields asked for."""
+    return {k: v for k, v in tweet.items() if k in ("id", "text", "edit_history_tweet_ids") or k in fields}
+
+
+def _in_range(tweet: dict, query: dict[str, str]) -> bool:
+    tweet_id = int(tweet["id"])
+    if query.get("since_id") and tweet_id <= int(query["since_id"]):
+        return False
+    if query.get("until_id") and tweet_id >= int(query["until_id"]):
+        return False
+    if query.get("start_time") and tweet["created_at"][:19] < query["start_time"][:19]:
+        return False
+    return True
+
+
+def _search_matcher(query: str, users: dict[str, dict]) -> Callable[[dict], bool]:
+    """A subset of X's query language: words (all must appear), @name, from:name, is:retweet,
+    is:reply, conversation_id:ID, each negatable with a leading minus."""
+    tests = []
+    for term in query.split():
+        negate = term.startswith("-")
+        term = term.lstrip("-").lower()
+        if term == "is:retweet":
+            test = lambda t: any(r["type"] == "retweeted" for r in t.get("referenced_tweets", []))  # noqa: E731
+        elif term == "is:reply":
+            test = lambda t: any(r["type"] == "replied_to" for r in t.get("referenced_tweets", []))  # noqa: E731
+        elif term.startswith("from:"):
+            test = lambda t, name=term[5:]: users[t["author_id"]]["username"].lower() == name  # noqa: E731
+        elif term.startswith("conversation_id:"):
+            test = lambda t, cid=term[16:]: t["conversation_id"] == cid  # noqa: E731
+        else:
+            test = lambda t, word=term: word in t["text"].lower()  # noqa: E731
+        tests.append((negate, test))
+    return lambda tweet: all(test(tweet) != negate for negate, test in tests)
+
+
+def _handler(server: XServer):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:  # quiet
+            pass
+
+        def _serve(self, method: str) -> None:
+            url = urlsplit(self.path)
+            query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length)) if length else None
+            auth = (self.headers.get("Authorization") or "").split(" ", 1)[0]
+            status, headers, answer = server.handle(method, url.path, query, body, auth)
+            if answer is None:  # "drop": close without an answer
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            payload = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def do_GET(self) -> None:
+            self._serve("GET")
+
+        def do_POST(self) -> None:
+            self._serve("POST")
+
+    return Handler
