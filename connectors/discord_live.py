@@ -146,6 +146,7 @@ class DiscordReceiver:
         self.sink = sink
         self.queue: asyncio.Queue = asyncio.Queue()
         self.cursors: dict[str, str | None] = {}
+        self.changes_pending = False
         self.dm_channels: set[str] = set(json.loads(sink.load_cursor("discord:dm_channels") or "[]"))
         intents = discord.Intents.none()
         intents.guilds = intents.guild_messages = intents.dm_messages = intents.message_content = True
@@ -259,6 +260,8 @@ class DiscordReceiver:
         if inbounds:
             await asyncio.to_thread(self._submit, inbounds)
         await asyncio.to_thread(self._save_cursors, advanced)
+        if self.changes_pending and self.apply_changes is not None:  # an edit that arrived before its message
+            self.changes_pending = bool(await asyncio.to_thread(self.apply_changes, []))
 
     def _submit(self, inbounds: list[Inbound]) -> None:
         if self.submit_batch is not None:
@@ -292,7 +295,7 @@ class DiscordReceiver:
         if self.apply_changes is None:
             log.warning("Discord: %d edit(s)/deletion(s) not recorded: no handler configured", len(wanted))
             return
-        await asyncio.to_thread(self.apply_changes, wanted)
+        self.changes_pending = bool(await asyncio.to_thread(self.apply_changes, wanted))
 
     def _bot_id(self) -> str | None:
         user = self.client.user
@@ -414,8 +417,8 @@ class DiscordSender:
             params = handle_message_parameters(
                 content=sanitize_mentions(outbound.text)[:CONTENT_LIMIT],
                 nonce=nonce_for(outbound.idempotency_key),  # discord.py adds enforce_nonce
-                allowed_mentions=self._allowed_mentions(outbound),
             )
+            params.payload["allowed_mentions"] = self._allowed_mentions(outbound)
             message = await http.send_message(target, params=params)
             return SendResult(external_id=str(message["id"]))
         except discord.LoginFailure as exc:
@@ -428,17 +431,15 @@ class DiscordSender:
             await http.close()
 
     @staticmethod
-    def _allowed_mentions(outbound: Outbound) -> discord.AllowedMentions:
-        user = outbound.meta.get("mention_user")
-        if user:
-            return discord.AllowedMentions(everyone=False, roles=False, replied_user=False,
-                                           users=[discord.Object(id=int(user))])
-        return discord.AllowedMentions.none()
+    def _allowed_mentions(outbound: Outbound) -> dict:
+        # Snowflakes as strings, as Discord's spec has them (discord.py would send ints).
+        user = (outbound.meta or {}).get("mention_user")
+        return {"parse": [], "users": [str(user)]} if user else {"parse": []}
 
     async def _target(self, http: discord.http.HTTPClient, outbound: Outbound) -> int:
         meta = outbound.meta or {}
         if outbound.to and outbound.kind in ("page", "reply"):
-            dm = await http.start_private_message(int(outbound.to))
+            dm = await http.request(Route("POST", "/users/@me/channels"), json={"recipient_id": str(outbound.to)})
             return int(dm["id"])
         if outbound.kind == "status":
             return await self._announcements(http, meta.get("channel_id"))

@@ -384,6 +384,29 @@ class OncallContact(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class MessageRevision(Base):
+    """An edit or a deletion of a stored inbound message (Discord): the message keeps its
+    latest text, the revisions keep what it said before. Keyed by the platform's ids, as
+    a change can arrive before its message is ingested (it waits as "pending")."""
+
+    __tablename__ = "message_revisions"
+    __table_args__ = (
+        Index("ix_message_revisions_external", "channel", "external_id"),
+        Index("ix_message_revisions_status", "status"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(16))  # edit | delete
+    old_text: Mapped[str | None] = mapped_column(Text)  # the text before this change
+    new_text: Mapped[str | None] = mapped_column(Text)
+    changed_at: Mapped[datetime | None]  # when the platform says it happened
+    raw: Mapped[dict[str, Any] | None]
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | applied | orphan
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class TaskDelivery(Base):
     """How often a redelivered Celery task was started: caps poison messages."""
 

@@ -106,9 +106,10 @@ def acknowledgement(ticket, settings: Settings, now: datetime) -> Outbound | Non
             meta={"auto_submitted": "auto-replied", "ref": ref},
         )
     if first.channel == "discord":
+        from support.channels.discord import ack_outbound
+
         text = templates.ACK_DISCORD.format(mention=f"<@{first.author_id}>", ref=ref, priority=ticket.priority, promise=promise)
-        return Outbound(channel="discord", kind="ack", idempotency_key=key, text=text,
-                        conversation_key=first.conversation_key, in_reply_to=first.external_id)
+        return ack_outbound(first, key, text)  # in the thread it opens, the forum post or the DM
     if first.channel == "x":
         if ticket.category == "spam":
             return None

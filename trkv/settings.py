@@ -95,6 +95,13 @@ class Settings(BaseSettings):
     discord_guild_id: str | None = None
     discord_api_base: str = "https://discord.com/api/v10"
     discord_gateway_url: str = "wss://gateway.discord.gg"
+    # channel or category names/ids -> a category hint, "mention" (only messages that
+    # mention the bot) or "ignore"; JSON in the environment. Empty: the seed's categories.
+    discord_channels: dict[str, str] = Field(default_factory=dict)
+    discord_backfill_hours: float = 0.0  # on the first connection only; later: from the cursors
+    discord_threads: bool = True  # the bot opens a thread on a plain channel message it answers
+    discord_announcements_channel: str = "announcements"  # a name (channel or category) or an id
+    discord_guild_ready_timeout: float = 2.0  # seconds discord.py waits for guilds after READY
 
     # X
     x_bearer_token: SecretStr | None = None
