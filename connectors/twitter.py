@@ -32,10 +32,16 @@ from connectors.x_budget import RateBudget, Stopped
 log = logging.getLogger(__name__)
 
 
-def parse_tweet(tweet: dict, includes: dict | None = None, *, bot_username: str = "trkvbot") -> Inbound:
+def parse_tweet(
+    tweet: dict, includes: dict | None = None, *, bot_username: str = "trkvbot", bot_user_id: str | None = None
+) -> Inbound:
     """Turn one v2 tweet (or a `{"data": tweet, "includes": ...}` response) into an Inbound.
     Direct-message events (`event_type: MessageCreate`) are accepted too.
-    Raises ValueError only for objects that are not tweets at all."""
+    Raises ValueError only for objects that are not tweets at all.
+
+    Replies thread by `conversation_id`, except a reply to somebody else's tweet (not
+    ours, not the author's own): strangers answering one popular thread are not one
+    customer, so such a reply is keyed by conversation and author."""
     tweet, includes = _unwrap(tweet, includes)
     problems: list[str] = []
     tweet_id = str(tweet["id"])
@@ -53,7 +59,8 @@ def parse_tweet(tweet: dict, includes: dict | None = None, *, bot_username: str 
         author_id=author_id,
         author_handle=f"@{username}" if username else "",
         author_name=text_field(user.get("name"), problems, "name") or username,
-        conversation_key=_conversation_key(tweet, tweet_id, author_id, is_dm),
+        conversation_key=_conversation_key(tweet, tweet_id, author_id, is_dm, _replies_to_a_stranger(
+            tweet, includes, author_id, bot_username, bot_user_id)),
         references=_replied_to(tweet),
         sent_at=_created_at(tweet.get("created_at"), problems),
         permalink=None if is_dm else _permalink(username, tweet_id),
@@ -75,7 +82,7 @@ def parse_page(body: dict, *, bot_username: str = "trkvbot", bot_user_id: str | 
         if not isinstance(tweet, dict):
             continue
         original = _retweeted(tweet, originals)
-        inbound = parse_tweet(original or tweet, includes, bot_username=bot_username)
+        inbound = parse_tweet(original or tweet, includes, bot_username=bot_username, bot_user_id=bot_user_id)
         if original is None and "retweeted" in _reference_types(tweet):
             # the original is not in the includes: key the retweet by it, so that it is stored once
             inbound.external_id = next(str(r["id"]) for r in tweet["referenced_tweets"] if r.get("type") == "retweeted")
@@ -133,10 +140,19 @@ def _expand_urls(text: str, entities: Any) -> str:
     return text
 
 
-def _conversation_key(tweet: dict, tweet_id: str, author_id: str, is_dm: bool) -> str:
+def _conversation_key(tweet: dict, tweet_id: str, author_id: str, is_dm: bool, stranger: bool) -> str:
     if is_dm:
         return str(tweet.get("dm_conversation_id") or (f"dm:{author_id}" if author_id else tweet_id))
-    return str(tweet.get("conversation_id") or tweet_id)
+    conversation = str(tweet.get("conversation_id") or tweet_id)
+    return f"{conversation}:{author_id}" if stranger and author_id else conversation
+
+
+def _replies_to_a_stranger(tweet: dict, includes: dict, author_id: str, bot_username: str, bot_id: str | None) -> bool:
+    replied_user = str(tweet.get("in_reply_to_user_id") or "")
+    if not replied_user or replied_user == author_id or replied_user == bot_id:
+        return False
+    username = str(_user(includes, replied_user).get("username") or "")
+    return username.lower() != bot_username.lower()
 
 
 def _replied_to(tweet: dict) -> list[str]:

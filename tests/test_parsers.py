@@ -20,7 +20,7 @@ from connectors.base import Inbound
 from connectors.discord_bot import parse_message
 from connectors.mail import MAX_PARTS, html_to_text, parse_email
 from connectors.replay import DemoReplay, default_feed, inbound_from_line
-from connectors.twitter import parse_tweet
+from connectors.twitter import parse_page, parse_tweet
 from tests.shared_data import shared_data
 
 BOT_ID = "1189467302154272859"
@@ -420,6 +420,58 @@ def test_tweet_with_broken_surrogates_is_cleaned_and_reported():
 def test_objects_that_are_not_tweets_raise_value_error(payload):
     with pytest.raises(ValueError, match="not a"):
         parse_tweet(payload())
+
+
+def recorded_body(name: str) -> dict:
+    body = json.loads(shared_data("tweepy-cassettes", "decoded_v2", f"{name}.json").read_text())[0]["response_json"]
+    return json.loads(body) if isinstance(body, str) else body
+
+
+def test_a_recorded_mentions_page_gives_one_message_per_tweet():
+    body = recorded_body("test_client_get_users_mentions")
+    inbounds = parse_page(body)
+    assert [i.external_id for i in inbounds] == [t["id"] for t in body["data"]]
+
+
+def test_retweets_of_one_tweet_in_a_page_are_stored_once_as_the_original():
+    original = {"id": "100", "text": "@trkvbot sync is stuck", "author_id": "7"}
+    retweets = [
+        {"id": str(200 + n), "text": "RT @cy: @trkvbot sync is stuck", "author_id": str(8 + n),
+         "referenced_tweets": [{"type": "retweeted", "id": "100"}]}
+        for n in range(3)
+    ]
+    body = {"data": [*retweets, original], "includes": {"tweets": [original], "users": [{"id": "7", "username": "cy"}]}}
+    (inbound,) = parse_page(body)
+    assert (inbound.external_id, inbound.author_handle, inbound.no_ack_reason) == ("100", "@cy", None)
+
+
+def test_retweets_whose_original_is_not_included_share_the_original_id():
+    retweets = [{"id": str(200 + n), "text": "RT @cy: trkv is down", "referenced_tweets": [{"type": "retweeted", "id": "100"}]}
+                for n in range(2)]
+    (inbound,) = parse_page({"data": retweets})
+    assert inbound.external_id == "100" and inbound.no_ack_reason == "a retweet"
+
+
+def test_our_own_tweets_are_left_out_of_a_page():
+    body = {"data": [{"id": "1", "text": "TRKV-4 is fixed", "author_id": "9"}, {"id": "2", "text": "@trkvbot hi", "author_id": "7"}]}
+    assert [i.external_id for i in parse_page(body, bot_user_id="9")] == ["2"]
+
+
+def test_a_reply_to_our_tweet_threads_by_conversation_id():
+    tweet = {"id": "5", "text": "@trkvbot still broken", "author_id": "7", "conversation_id": "1", "in_reply_to_user_id": "9",
+             "referenced_tweets": [{"type": "replied_to", "id": "4"}]}
+    assert parse_tweet(tweet, {"users": [{"id": "9", "username": "TRKVbot"}]}).conversation_key == "1"
+    assert parse_tweet(tweet, bot_user_id="9").conversation_key == "1"
+
+
+def test_strangers_mentioning_us_in_somebody_elses_thread_get_a_conversation_each():
+    def reply(tweet_id: str, author: str) -> dict:
+        return {"id": tweet_id, "text": "@celebrity @trkvbot is trkv down?", "author_id": author, "conversation_id": "1",
+                "in_reply_to_user_id": "3", "referenced_tweets": [{"type": "replied_to", "id": "1"}]}
+
+    includes = {"users": [{"id": "3", "username": "celebrity"}]}
+    keys = {parse_tweet(reply("5", "7"), includes).conversation_key, parse_tweet(reply("6", "8"), includes).conversation_key}
+    assert keys == {"1:7", "1:8"}
 
 
 # --- email -------------------------------------------------------------------------
