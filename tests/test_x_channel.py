@@ -415,3 +415,37 @@ def test_the_bot_user_id_is_looked_up_once(x_sqlite_settings, server, clock):
         receiver.poll_once(DatabaseSink(x_sqlite_settings))
         clock.sleep(receiver.interval())
     assert server.count("users") == 1 and server.count("mentions") == 3
+
+
+def wait_until(condition, what: str, limit: float = 30.0) -> None:
+    """A guard against hanging, not a timing assertion."""
+    import time
+
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting for {what}")
+        time.sleep(0.02)
+
+
+def test_trkv_connect_x_keeps_polling_until_stopped(monkeypatch, tmp_path, sqlite_url):
+    from storage.db import dispose_engines
+    from support import connect
+
+    with XServer(limits={"mentions": 90_000, "search": 90_000}) as srv:  # on the real clock
+        settings = settings_for(monkeypatch, tmp_path, sqlite_url, x_api_base=srv.base_url, x_bearer_token="app",
+                                x_mentions_limit_app="90000", x_search_limit_app="90000", x_poll_min_seconds="0.02")
+        cy = srv.user("cy")
+        srv.tweet(cy, "@trkvbot first")
+        stop = threading.Event()
+        thread = threading.Thread(target=connect.run, args=(settings, ["x"], stop), daemon=True)
+        thread.start()
+        wait_until(lambda: count(settings, InboundQueue) == 1, "the first mention")
+        srv.tweet(cy, "@trkvbot second")
+        wait_until(lambda: count(settings, InboundQueue) == 2, "the second mention")
+        stop.set()
+        thread.join(10)
+        assert not thread.is_alive()
+        assert srv.over_budget == 0
+        assert srv.count("mentions") >= 2
+    dispose_engines()
