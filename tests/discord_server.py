@@ -104,6 +104,7 @@ class DiscordServer:
         self.requests: list[dict] = []  # {"method", "path", "route", "json"}
         self.forbidden: set[str] = set()  # channel ids that answer 403 Missing Access
         self.identifies = 0
+        self.gateway_down = False  # True: the gateway answers 503, as during an outage
         self.resumes: list[bool] = []  # one per RESUME: accepted or refused
         self._sockets: set[web.WebSocketResponse] = set()
         self._build_guild()
@@ -339,7 +340,9 @@ class DiscordServer:
         for ws in list(self._sockets):
             await ws.close(code=4000, message=b"dropped by the test")
 
-    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+    async def _gateway(self, request: web.Request) -> web.StreamResponse:
+        if self.gateway_down:
+            return web.Response(status=503, text="gateway unavailable")
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         self._sockets.add(ws)
