@@ -264,12 +264,12 @@ def channel_route(channel: dict, routes: dict[str, str]) -> str:
 def route(payload: dict, channel: dict, routes: dict[str, str], bot_user_id: str | None) -> tuple[str | None, str]:
     """(hint, "") when the message is a customer's to ingest; (None, why not) otherwise."""
     author = payload.get("author") if isinstance(payload.get("author"), dict) else {}
+    if payload.get("type", 0) not in USER_MESSAGE_TYPES:
+        return None, f"system message (type {payload.get('type')})"
     if bot_user_id and str(author.get("id")) == str(bot_user_id):
         return None, "our own message"
     if author.get("bot") or payload.get("webhook_id"):
         return None, "sent by a bot or webhook"
-    if payload.get("type", 0) not in USER_MESSAGE_TYPES:
-        return None, f"system message (type {payload.get('type')})"
     decided = channel_route(channel, routes)
     if decided == IGNORE:
         return None, "not a support channel"

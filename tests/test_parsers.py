@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from connectors.base import Inbound
-from connectors.discord_bot import parse_message
+from connectors.discord_bot import channel_route, normalize_routes, parse_change, parse_message, route
 from connectors.mail import MAX_PARTS, html_to_text, parse_email
 from connectors.replay import DemoReplay, default_feed, inbound_from_line
 from connectors.twitter import parse_page, parse_tweet
@@ -121,7 +121,8 @@ def test_discord_message_in_a_plain_channel_opens_its_own_conversation():
     channel = doc_example("Example Guild Text Channel")
     payload = dict(doc_example("Example Message"), channel_id=channel["id"])
     inbound = parse_message(payload, channel)
-    assert inbound.conversation_key == f"msg:{payload['id']}"
+    # The message id: the thread the bot opens on it gets the same id.
+    assert inbound.conversation_key == payload["id"]
 
 
 def test_discord_permalink_uses_the_channels_guild():
@@ -293,6 +294,90 @@ def test_discord_gateway_dispatch_is_unwrapped():
 def test_discord_payloads_that_are_not_messages_raise_value_error(payload):
     with pytest.raises(ValueError, match="not a Discord message"):
         parse_message(payload())
+
+
+def test_discord_configured_hint_wins_over_the_category_name():
+    channel = dict(doc_example("Example Guild Text Channel"), category="General Discussion", hint="bug_report")
+    inbound = parse_message(dict(doc_example("Example Message"), channel_id=channel["id"]), channel)
+    assert inbound.hints["category"] == "bug_report"
+
+
+def _seed_channel(name: str, category: str, **extra) -> dict:
+    return dict(doc_example("Example Guild Text Channel"), name=name, category=category, **extra)
+
+
+@pytest.mark.parametrize(
+    ("category", "expected"),
+    [
+        ("Bug Reports", "bug_report"),
+        ("Feature Requests", "feature_request"),
+        ("Support Tickets", "support_question"),
+        ("Documentation", "documentation"),
+        ("Announcements", None),
+        ("Off Topic", None),
+    ],
+)
+def test_discord_route_follows_the_seed_categories_by_default(category, expected):
+    payload = serenity("message_create_1.json")
+    hint, _ = route(payload, _seed_channel("some-channel", category), normalize_routes(None), BOT_ID)
+    assert hint == expected
+
+
+def test_discord_general_discussion_needs_a_mention_of_the_bot():
+    routes, channel = normalize_routes(None), _seed_channel("general", "General Discussion")
+    plain = serenity("message_create_1.json")
+    mentioning = dict(plain, mentions=[{"id": BOT_ID, "username": "TRKV Bot"}])
+    assert route(plain, channel, routes, BOT_ID) == (None, "does not mention the bot")
+    assert route(mentioning, channel, routes, BOT_ID) == ("general", "")
+
+
+def test_discord_thread_the_bot_opened_in_general_discussion_is_followed_without_mentions():
+    thread = dict(doc_example("Example Thread Channel"), parent_name="general", category="General Discussion",
+                  owner_id=BOT_ID)
+    assert route(serenity("message_create_1.json"), thread, normalize_routes(None), BOT_ID) == ("general", "")
+
+
+def test_discord_bots_webhooks_and_system_messages_are_not_routed():
+    channel, routes = _seed_channel("bugs", "Bug Reports"), normalize_routes(None)
+    assert route(serenity("message_create_2.json"), channel, routes, BOT_ID)[1] == "sent by a bot or webhook"
+    assert route(serenity("message_type_7.json"), channel, routes, BOT_ID)[1] == "system message (type 7)"
+    own = dict(serenity("message_create_1.json"), author={"id": BOT_ID, "username": "TRKV Bot"})
+    assert route(own, channel, routes, BOT_ID)[1] == "our own message"
+
+
+def test_discord_dm_is_always_routed_as_a_support_question():
+    dm = doc_example("Example DM Channel")
+    assert route(serenity("message_create_1.json"), dm, normalize_routes(None), BOT_ID) == ("support_question", "")
+
+
+def test_discord_mapping_matches_channel_names_loosely_and_by_id():
+    routes = normalize_routes({"#Bug-Reports": "bug_report", "41771983423143937": "documentation"})
+    assert channel_route({"type": 0, "name": "bug_reports"}, routes) == "bug_report"
+    assert channel_route({"type": 0, "id": "41771983423143937", "name": "x"}, routes) == "documentation"
+    assert channel_route({"type": 0, "name": "random"}, routes) == "ignore"
+
+
+def test_discord_mapping_with_an_unknown_value_is_refused():
+    with pytest.raises(ValueError, match="not a category"):
+        normalize_routes({"bugs": "urgent"})
+
+
+def test_discord_message_update_becomes_an_edit_with_its_new_text():
+    payload = serenity("message_update_1.json")
+    [edit] = parse_change("MESSAGE_UPDATE", payload)
+    assert (edit["kind"], edit["external_id"], edit["text"]) == ("edit", "302917639565475840", "b")
+    assert edit["at"] == "2017-04-15T21:30:43.074233+00:00"
+
+
+def test_discord_update_without_content_is_not_an_edit():
+    """Discord sends MESSAGE_UPDATE for embed unfurls too, without `content`."""
+    payload = {k: v for k, v in serenity("message_update_1.json").items() if k != "content"}
+    assert parse_change("MESSAGE_UPDATE", payload) == []
+
+
+def test_discord_bulk_delete_records_each_message():
+    changes = parse_change("MESSAGE_DELETE_BULK", {"ids": ["1", "2"], "channel_id": "9"})
+    assert [(c["kind"], c["external_id"]) for c in changes] == [("delete", "1"), ("delete", "2")]
 
 
 # --- X -----------------------------------------------------------------------------
