@@ -413,13 +413,18 @@ class XReceiver:
             # after a page failed midway the older pages were not seen: fetch them all again next time
             if complete and newest and (since_id is None or int(newest) > int(since_id)):
                 cursors[query] = newest
-        submitted = 0
-        for inbound in sorted(found.values(), key=lambda i: _id_order(i.external_id)):
-            if inbound.external_id in self._seen:
-                continue
-            sink.submit(inbound)
-            self._remember(inbound.external_id)
-            submitted += 1
+        fresh = [i for i in sorted(found.values(), key=lambda i: _id_order(i.external_id)) if i.external_id not in self._seen]
+        submit_many = getattr(sink, "submit_many", None)  # a sink that commits a page at once, if it has one
+        for start in range(0, len(fresh), self.page_size):
+            chunk = fresh[start : start + self.page_size]
+            if submit_many is not None:
+                submit_many(chunk)
+            else:
+                for inbound in chunk:
+                    sink.submit(inbound)
+            for inbound in chunk:
+                self._remember(inbound.external_id)
+        submitted = len(fresh)
         for query, newest in cursors.items():  # only now is everything up to `newest` committed
             sink.save_cursor(self._cursor(query), newest)
         if submitted:
