@@ -35,17 +35,23 @@ def server() -> Iterator[DiscordServer]:
         yield running
 
 
-def hub_settings(monkeypatch, tmp_path, db_url, server):
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    """The seed triage model, trained once for this module rather than once per test."""
+    return tmp_path_factory.mktemp("models")
+
+
+def hub_settings(monkeypatch, tmp_path, db_url, server, model_dir):
     return settings_for(
         monkeypatch, tmp_path, db_url, discord_token=TOKEN, discord_guild_id=GUILD_ID,
         discord_api_base=server.api_base, discord_gateway_url=server.gateway_url,
-        discord_guild_ready_timeout="0.05",
+        discord_guild_ready_timeout="0.05", triage_model_dir=str(model_dir),
     )
 
 
 @pytest.fixture
-def hub(monkeypatch, tmp_path, sqlite_url, server):
-    yield hub_settings(monkeypatch, tmp_path, sqlite_url, server)
+def hub(monkeypatch, tmp_path, sqlite_url, server, model_dir):
+    yield hub_settings(monkeypatch, tmp_path, sqlite_url, server, model_dir)
     dispose_engines()
 
 
@@ -130,9 +136,9 @@ def bot_messages_in(server, channel: str) -> list[dict]:
 
 
 @pytest.fixture
-def story_hub(monkeypatch, tmp_path, db_url, server):
+def story_hub(monkeypatch, tmp_path, db_url, server, model_dir):
     """The story runs on SQLite and on PostgreSQL."""
-    settings = hub_settings(monkeypatch, tmp_path, db_url, server)
+    settings = hub_settings(monkeypatch, tmp_path, db_url, server, model_dir)
     running = Connector(settings).start()
     server.wait(lambda: state(settings) == "ok", "the connector to connect")
     yield settings
