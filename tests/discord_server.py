@@ -143,8 +143,8 @@ class DiscordServer:
             await ws.close(code=1001)
         await self.runner.cleanup()
 
-    def call(self, coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)
+    def call(self, coro: Any, timeout: float = 300) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     @property
     def api_base(self) -> str:
@@ -201,6 +201,15 @@ class DiscordServer:
     def post(self, channel: str, author: dict, content: str, **extra: Any) -> dict:
         """A user posts `content` in a channel (a name, a channel/thread/DM id)."""
         return self.call(self._post(self._resolve(channel), author, content, extra))
+
+    def burst(self, channel: str, author: dict, contents: list[str]) -> list[dict]:
+        """Post many messages back to back (the gateway pushes them as fast as it can)."""
+        cid = self._resolve(channel)
+
+        async def run() -> list[dict]:
+            return [await self._post(cid, author, content, {}) for content in contents]
+
+        return self.call(run())
 
     def post_forum(self, author: dict, title: str, content: str) -> dict:
         """A user opens a post in help-forum: a thread whose first message has its id."""
