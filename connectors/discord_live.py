@@ -382,6 +382,7 @@ class DiscordSender:
         DM channel id. For a message in a plain support channel, `meta` carries
         `{"channel_id": <parent channel>, "thread_from": <message id>, "thread_name": ...}`:
         the thread on that message is opened first (once; it has the message's id).
+      - `meta["attachments"]`: [{"filename", "url", ...}] are listed as links under the text.
       - `meta["mention_user"]`: the one user id whose mention may ping (the ack's
         `<@author>`); every other mention, @everyone and @here included, is inert.
       - page or reply to a person: `Outbound(channel="discord", kind="page", to="<user id>",
@@ -415,7 +416,7 @@ class DiscordSender:
             await http.static_login(self.token)
             target = await self._target(http, outbound)
             params = handle_message_parameters(
-                content=sanitize_mentions(outbound.text)[:CONTENT_LIMIT],
+                content=_content(outbound),
                 nonce=nonce_for(outbound.idempotency_key),  # discord.py adds enforce_nonce
             )
             params.payload["allowed_mentions"] = self._allowed_mentions(outbound)
@@ -488,6 +489,15 @@ class DiscordSender:
     def send_dm(self, user_id: str, text: str, key: str, kind: str = "page") -> SendResult:
         """DM a user (on-call pages call this); `key` dedupes a resend."""
         return self.send(Outbound(channel="discord", kind=kind, idempotency_key=key, text=text, to=str(user_id)))
+
+
+def _content(outbound: Outbound) -> str:
+    """The text, mentions made inert, with attachments' metadata as links (the hub keeps
+    files where they are; a bot cannot re-upload a customer's CDN file by reference)."""
+    links = [f"\U0001f4ce {a.get('filename') or 'attachment'}: {a['url']}"
+             for a in (outbound.meta or {}).get("attachments") or [] if isinstance(a, dict) and a.get("url")]
+    text = "\n".join([sanitize_mentions(outbound.text), *links]) if links else sanitize_mentions(outbound.text)
+    return text if len(text) <= CONTENT_LIMIT else text[: CONTENT_LIMIT - 1] + "\u2026"
 
 
 def aiohttp_errors() -> tuple[type[BaseException], ...]:

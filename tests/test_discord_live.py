@@ -222,6 +222,18 @@ def test_an_edit_updates_the_stored_message_and_keeps_what_it_said(connector, hu
     assert inbound_texts(hub, ticket.id) == ["Login fails on Safari 17 and Firefox"]  # kept after deletion
 
 
+def test_attachments_metadata_is_kept_on_the_message(connector, hub, server):
+    attachment = {"id": "1400000000000000001", "filename": "trace.har", "size": 48213, "content_type": "application/json",
+                  "url": "https://cdn.discordapp.com/attachments/1/2/trace.har", "proxy_url": "https://media/trace.har"}
+    server.post("bug-reports", BO, "Network trace attached", attachments=[attachment])
+    [ticket] = until(server, hub, lambda: tickets(hub), "the ticket")
+    with session_factory(hub.db_url)() as session:
+        [stored] = session.execute(select(Message.attachments).where(Message.ticket_id == ticket.id,
+                                                       Message.direction == "in")).scalars()
+    assert stored == [{"filename": "trace.har", "content_type": "application/json", "size": 48213,
+                       "url": "https://cdn.discordapp.com/attachments/1/2/trace.har"}]
+
+
 # --- resume and backfill -------------------------------------------------------------
 
 

@@ -161,3 +161,20 @@ def test_a_reply_to_a_ticket_without_a_native_payload_uses_its_conversation_key(
                                "external_id": inbound.external_id, "text": inbound.text})()
     outbound = reply_outbound(_Ticket(), last_in, "We're on it.", "reply:1", settings=None)
     assert (outbound.conversation_key, outbound.to, outbound.meta) == ("thread-77", None, {})
+
+
+def test_outgoing_attachments_are_listed_with_their_links(server):
+    dm = server.dm_channel(BO)
+    sender(server).send(Outbound(channel="discord", kind="reply", idempotency_key="reply:att", to=BO["id"],
+                                 text="Here is the fixed export.",
+                                 meta={"attachments": [{"filename": "export.csv", "url": "https://files.example/e.csv"}]}))
+    [sent] = server.history(dm)
+    assert sent["content"] == "Here is the fixed export.\n\U0001f4ce export.csv: https://files.example/e.csv"
+
+
+def test_text_longer_than_discord_allows_is_cut_not_rejected(server):
+    dm = server.dm_channel(BO)
+    sender(server).send(Outbound(channel="discord", kind="reply", idempotency_key="reply:long", to=BO["id"],
+                                 text="x" * 2500))
+    [sent] = server.history(dm)
+    assert len(sent["content"]) == 2000 and sent["content"].endswith("\u2026")
