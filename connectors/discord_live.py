@@ -197,8 +197,9 @@ class DiscordReceiver:
                 self.queue.put_nowait((frame["t"], frame["d"]))
         elif event in ("ready", "resumed"):
             self.queue.put_nowait(_SYNC)
-        elif event == "disconnect":
-            self.sink.report(self.name, "degraded", "gateway disconnected; reconnecting")
+        elif event == "disconnect":  # a database write: off the gateway's event loop
+            asyncio.get_running_loop().run_in_executor(
+                None, self.sink.report, self.name, "degraded", "gateway disconnected; reconnecting")
 
     async def _consume(self) -> None:
         holding, held = True, []
@@ -246,6 +247,9 @@ class DiscordReceiver:
             if cursor and int(message_id) <= int(cursor):
                 continue  # seen already (backfilled, or replayed on RESUME)
             info = await self._channel(payload)
+            if info.get("guild_id") and not payload.get("guild_id"):
+                # The history API leaves guild_id out; without it a guild message reads as a DM.
+                payload = dict(payload, guild_id=info["guild_id"])
             hint, why_not = route(payload, info, self.routes, self._bot_id())
             if hint is not None:
                 try:

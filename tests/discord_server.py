@@ -464,7 +464,8 @@ class DiscordServer:
         else:
             before = int(query.get("before", 1 << 63))
             picked = [m for m in ordered if int(m["id"]) < before][-limit:]
-        return list(reversed(picked))  # newest first, as Discord answers
+        # Newest first, as Discord answers; REST message objects carry no guild_id or member.
+        return [{k: v for k, v in m.items() if k not in ("guild_id", "member")} for m in reversed(picked)]
 
     async def _create_message(self, channel: dict, body: dict) -> web.Response:
         content = body.get("content") or ""

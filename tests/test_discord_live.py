@@ -248,6 +248,8 @@ def test_messages_posted_while_the_connector_was_stopped_become_tickets_once_in_
         found = until(server, hub, lambda: len(tickets(hub)) == 50 and tickets(hub), "50 tickets")
         assert [t.conversation_key for t in found] == [p["id"] for p in posted]  # ticket order = posting order
         assert staged_count(hub) == 50  # each message submitted exactly once
+        for post in (posted[0], posted[-1]):  # acknowledged in the thread on each message, not by DM
+            assert bot_messages_in(server, post["id"])
     finally:
         second.stop()
     third = Connector(hub).start()  # a restart with nothing new submits nothing again
