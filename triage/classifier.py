@@ -1,42 +1,67 @@
-"""The triage interface the rest of the hub calls.
+"""The triage interface the rest of the hub calls: `suggest` and `suggest_batch`.
 
-Until the learned model lands (the triage issue), suggestions come from
-`triage.placeholder.KeywordPlaceholder`, a clearly labelled rule-based stand-in:
-its model_version says so, and every ticket it triages is marked "needs triage".
+The model is loaded once per process (see `triage.store`) and swapped when another
+process promotes a new version: at most every `triage_reload_seconds` we look at
+the `current` pointer's modification time, which costs one stat().
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from pathlib import Path
+
+from triage.pipeline import TriageModel
+from triage.types import Suggestion, TriageInput
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Suggestion", "TriageInput", "active_model", "suggest", "suggest_batch"]
 
 
-@dataclass(frozen=True)
-class TriageInput:
-    text: str
-    channel: str
-    subject: str | None = None
-    hints: dict[str, str] = field(default_factory=dict)
+class _Active:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.folder: Path | None = None
+        self.model: TriageModel | None = None
+        self.stamp: float | None = None
+        self.checked = 0.0
 
 
-@dataclass(frozen=True)
-class Suggestion:
-    priority: str
-    category: str
-    confidence: float
-    model_version: str
-    evidence: dict[str, list[str]] = field(default_factory=dict)
-    needs_triage: bool = False
+_ACTIVE = _Active()
 
 
-def _model():
-    from triage.placeholder import KeywordPlaceholder
+def _settings():
+    from trkv.settings import get_settings
 
-    return KeywordPlaceholder()
+    return get_settings()
+
+
+def active_model() -> TriageModel:
+    from triage import store
+
+    settings = _settings()
+    folder = settings.triage_models_path
+    now = time.monotonic()
+    state = _ACTIVE
+    if state.model is not None and state.folder == folder and now - state.checked < settings.triage_reload_seconds:
+        return state.model
+    with state.lock:
+        stamp = store.pointer_stamp(folder)
+        if state.model is None or state.folder != folder or stamp != state.stamp:
+            model = store.load_active(folder)
+            if state.model is not None and state.folder == folder:
+                log.info("triage: now using model %s (was %s)", model.version, state.model.version)
+            state.model, state.folder, state.stamp = model, folder, stamp
+        state.model.confidence_threshold = settings.triage_confidence_threshold
+        state.checked = now
+        return state.model
 
 
 def suggest_batch(items: Sequence[TriageInput]) -> list[Suggestion]:
-    return _model().predict(items)
+    return active_model().predict(items)
 
 
 def suggest(item: TriageInput) -> Suggestion:

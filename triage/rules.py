@@ -2,47 +2,97 @@
 
 Critical is a safety decision, so it is an explicit list of phrasings that the
 learned model can only add to, never overrule. Each rule has a name that is shown
-to the agent as the reason a ticket was made Critical.
+to the agent, with the words that matched, as the reason a ticket was made Critical.
+Spellings are loose on purpose ("sevice", "acces", "cant", "dwn"): people write
+fast when everything is on fire. A few phrasings switch a rule off where the words
+are there but the emergency is not ("was down last night, fine now", "dropdown").
 """
 
 from __future__ import annotations
 
 import re
 
+_CANT = r"(?:can'?t|cannot|can\s+not|unable\s+to|couldn'?t|not\s+able\s+to|no\s+way\s+to)"
+_LOGIN = r"(?:log\s*-?\s*in|login|sign\s*-?\s*in|signin|acc?ess?|get\s+in(?:to)?|connect|reach|open|load)"
+_SYSTEM = (r"(?:site|sites|website|web\s*site|service|sevice|servcie|servers?|app|apps|api|dashboard|everything|trkv"
+           r"|trkv-web\.app|platform|workspace|login\s+page|whole\s+thing|web\s*app|system|region)")
+_DOWN = r"(?:down|dwn|donw|dead|offline|unreachable|unavailable|not\s+loading|won'?t\s+load|not\s+responding|inaccessible)"
+_ALL = r"(?:everyone|everybody|all\s+(?:of\s+)?(?:us|users|our\s+users|customers|pages?)|the\s+whole\s+(?:team|company|org)|every\s+(?:page|request|user))"
+_SECRET = r"(?:api[\s_-]*keys?|keys?|tokens?|passwords?|credentials?|secrets?|access\s+token)"
+_DATA = (r"(?:data|projects?|files?|records|history|workspace|boards?|tasks|cards|attachments?|time\s+entries|comments"
+         r"|everything)")
+_GONE = r"(?:gone|lost|deleted|wiped|erased|disappeared|dissapeared|vanished|missing|empty|destroyed)"
+
 _CRITICAL_RULES: dict[str, str] = {
-    "outage": r"\b(site|service|app|api|dashboard|everything|trkv|server|platform)\s+(is\s+|seems\s+|looks\s+)?"
-    r"(down|dead|offline|unreachable|not\s+loading)\b|\boutage\b|\bdown\s+for\s+(everyone|everybody|all)\b"
-    r"|\b50[234]\b.{0,40}\b(everyone|everybody|all|every\s+page)\b|\bnobody\s+can\b|\bno\s+one\s+can\b"
-    r"|\bcan'?t\s+log\s*in\s+anywhere\b|\bcompletely\s+(down|broken)\b|\btotal\s+outage\b",
-    "security": r"\b(leak(ed)?|exposed|compromised?|breach(ed)?|hacked|stolen)\b.{0,40}"
-    r"\b(key|token|password|credential|account|data|secret)s?\b"
-    r"|\b(api\s+key|token|password|credentials?)\b.{0,30}\b(leak(ed)?|exposed|public|compromised)\b"
-    r"|\bsecurity\s+(issue|hole|vulnerability|incident)\b|\bvulnerabilit(y|ies)\b|\bxss\b|\bsql\s+injection\b"
-    r"|\bunauthori[sz]ed\s+access\b|\bdata\s+breach\b",
-    "data_loss": r"\b(all|my|our)\s+(data|projects?|files|records|history|workspace)\s+(is|are|got|has|have)?\s*"
-    r"(gone|lost|deleted|wiped|disappeared|vanished|missing)\b|\bdata\s+loss\b|\blost\s+(all|everything)\b"
-    r"|\beverything\s+(is\s+)?(gone|deleted|wiped)\b",
+    "outage": (
+        rf"\b{_SYSTEM}\s+(?:is\s+|seems\s+(?:to\s+be\s+)?|looks\s+|went\s+|has\s+been\s+|been\s+|are\s+|is\s+completely\s+)?"
+        rf"(?:completely\s+|totally\s+)?{_DOWN}\b"
+        r"|\b(?:total|major|full|complete|big|global)?\s*outage\b"
+        rf"|\bdown\s+for\s+{_ALL}"
+        rf"|\b50[234]\b.{{0,40}}\b(?:for\s+)?{_ALL}"
+        rf"|\b(?:nobody|no\s+one|noone|none\s+of\s+us)\s+(?:can|could|is\s+able\s+to|in\s+\w+\s+can)\s+(?:\w+\s+)?{_LOGIN}"
+        rf"|\b{_CANT}\s+{_LOGIN}\s+anywhere\b"
+        rf"|\b(?:whole|entire)\s+(?:team|company|org|organi[sz]ation|office)\s+(?:is\s+)?locked\s+out\b"
+        r"|\blocked\s+out\b.{0,30}\b(?:whole|entire|all)\b"
+        r"|\bcompletely\s+(?:down|broken|unusable)\b|\bservice\s+unavailable\b"
+        rf"|\b{_CANT}\s+(?:access|reach|open)\s+(?:the\s+)?(?:site|app|trkv|anything)\b"
+    ),
+    "security": (
+        rf"\b(?:leak(?:ed)?|exposed?|compromi[sz]ed|breach(?:ed)?|hacked|stolen|dumped)\b.{{0,40}}\b(?:{_SECRET}|accounts?|data)\b"
+        rf"|\b{_SECRET}\b.{{0,30}}\b(?:leak(?:ed)?|exposed|public(?:ly)?|compromi[sz]ed|stolen|in\s+plain)\b"
+        r"|\b(?:account|accounts)\s+(?:was|were|got|has\s+been|have\s+been)\s+(?:hacked|compromi[sz]ed|taken\s+over|stolen)"
+        r"|\bsecurity\s+(?:issue|hole|vulnerability|incident|problem|bug|breach)\b|\bvulnerabilit(?:y|ies)\b"
+        r"|\bxss\b|\bsql\s*-?\s*injection\b|\bcsrf\b|\bremote\s+code\s+execution\b|\brce\b"
+        r"|\bunauthori[sz]ed\s+(?:access|login|logins)\b|\bdata\s+breach\b|\bbreach\b"
+        r"|\b(?:see|seeing|see\s+all|shows?|showing|access\s+to)\b.{0,40}\b(?:other|another|different)\s+"
+        r"(?:company'?s?|customers?'?|users?'?|people'?s?|workspace'?s?|accounts?)\b"
+        r"|\blogs?\s+(?:me\s+)?in(?:to)?\s+(?:as\s+)?someone\s+else'?s?\b"
+        r"|\b(?:former|ex-?)\s*(?:employee|colleague|staff\s+member|contractor)\b.{0,40}\b(?:access|logged\s+in)\b"
+        r"|\b(?:attacker|intruder)\b|\bsomeone\s+(?:logged|got)\s+in(?:to)?\s+my\s+account\b"
+    ),
+    "data_loss": (
+        rf"\b(?:all|my|our|every|entire|whole)\s+(?:of\s+)?(?:my\s+|our\s+|the\s+)?{_DATA}\s+"
+        rf"(?:is|are|got|has|have|were|was|just)?\s*(?:been\s+|all\s+|completely\s+)?{_GONE}\b"
+        rf"|\b(?:all|every)\s+{_DATA}\b.{{0,50}}\b(?:were|was|got|are|is|have\s+been|has\s+been)\s+(?:all\s+)?{_GONE}\b"
+        r"|\bdata\s+loss\b|\blost\s+(?:all|everything|our\s+data|my\s+data|years)\b"
+        r"|\beverything\s+(?:is\s+|was\s+|got\s+)?(?:gone|deleted|wiped|lost)\b"
+        rf"|\b(?:wiped|erased|deleted)\s+(?:out\s+)?(?:all|our|my|the\s+whole|the\s+entire|every)\b.{{0,20}}{_DATA}"
+        rf"|\b{_DATA}\s+(?:got|was|were|has\s+been|have\s+been)\s+(?:wiped|erased)\b"
+        r"|\bworkspace\s+is\s+(?:now\s+)?empty\b|\b(?:nothing|none)\s+(?:is\s+)?left\b"
+        r"|\bget\s+(?:my|our)\s+data\s+back\b|\brestore\s+(?:our|my)\s+(?:data|workspace|projects)\b"
+    ),
+}
+# A rule is switched off when the message says the emergency is over or hypothetical.
+_CALM = {
+    "outage": re.compile(r"\b(?:fine\s+now|back\s+(?:up|online)|working\s+again|resolved\s+now|was\s+the\s+site\s+down"
+                         r"|maintenance\s+window|last\s+night|yesterday\s+but)\b", re.IGNORECASE),
+    "security": re.compile(r"\b(?:whitepaper|soc\s*2|security\s+keys?|pen\s*test\s+report|verify\s+your\s+wallet"
+                           r"|click\s+the\s+link|claim\s+\d)\b", re.IGNORECASE),
+    "data_loss": re.compile(r"\bnot\s+urgent\b|\bold\s+one\b|\bby\s+mistake\b|\bbefore\s+we\s+archive\b", re.IGNORECASE),
 }
 _COMPILED = {name: re.compile(pattern, re.IGNORECASE | re.DOTALL) for name, pattern in _CRITICAL_RULES.items()}
 # A rule's regex runs only when one of its words is in the text: most messages have none,
 # and the substring checks cost a fraction of the regexes.
 _TRIGGERS = {
-    "outage": ("down", "outage", "offline", "unreachable", "not loading", "dead", "50", "nobody can", "no one can",
-               "anywhere", "completely"),
-    "security": ("leak", "expos", "compromis", "breach", "hack", "stolen", "security", "vulnerab", "xss",
-                 "injection", "unauthori", "public"),
-    "data_loss": ("gone", "lost", "delete", "wiped", "disappeared", "vanished", "missing", "data loss"),
+    "outage": ("down", "dwn", "donw", "outage", "offline", "unreachable", "unavailable", "load", "dead", "50",
+               "nobody", "no one", "noone", "none of us", "anywhere", "completely", "locked out", "responding",
+               "inaccessible", "access", "reach"),
+    "security": ("leak", "expos", "compromis", "breach", "hack", "stolen", "dump", "security", "vulnerab", "xss",
+                 "injection", "csrf", "rce", "remote code", "unauthori", "public", "plain", "other", "another",
+                 "different", "someone", "attacker", "intruder", "former", "ex-"),
+    "data_loss": ("gone", "lost", "delete", "wiped", "erased", "disappeared", "dissapeared", "vanished", "missing",
+                  "empty", "destroyed", "data loss", "left", "data back", "restore"),
 }
 
 
 def critical_reasons(text: str) -> list[str]:
-    """The names of the Critical rules the text matches, with the matched words."""
+    """The names of the Critical rules the text matches, each with the words that matched."""
     reasons = []
     lowered = text.lower()
     for name, pattern in _COMPILED.items():
         if not any(word in lowered for word in _TRIGGERS[name]):
             continue
         match = pattern.search(text)
-        if match:
-            reasons.append(f"{name}: {match.group(0)[:80]}")
+        if match and not _CALM[name].search(text):
+            reasons.append(f"{name}: {' '.join(match.group(0).split())[:80]}")
     return reasons

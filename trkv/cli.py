@@ -153,6 +153,10 @@ from trkv.cli_oncall import oncall, page  # noqa: E402
 
 main.add_command(page)
 main.add_command(oncall)
+from trkv.cli_triage import eval_ as _triage_eval, train as _triage_train  # noqa: E402
+
+main.add_command(_triage_train)
+main.add_command(_triage_eval)
 
 if __name__ == "__main__":
     main()

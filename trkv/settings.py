@@ -151,6 +151,12 @@ class Settings(BaseSettings):
     web_inbound_rate: float = 10.0  # POST /api/inbound: sustained requests per second per token
     web_inbound_burst: int = 100  # ... and how many may come at once
 
+    # triage
+    triage_confidence_threshold: float = 0.6  # below it a ticket is marked "needs triage"
+    triage_model_dir: Path | None = None  # default: $TRKV_HOME/models
+    triage_reload_seconds: float = 5.0  # how often a process looks for a newly promoted model
+    triage_retrain_days: float = 7.0  # the beat task's period
+
     # limits
     max_text_bytes: int = Field(default=1_000_000)
 
@@ -174,6 +180,11 @@ class Settings(BaseSettings):
     @property
     def home_path(self) -> Path:
         return self.home.expanduser().resolve()
+
+    @property
+    def triage_models_path(self) -> Path:
+        return (self.triage_model_dir.expanduser().resolve() if self.triage_model_dir
+                else self.home_path / "models")
 
     @property
     def db_url(self) -> str:

@@ -1,0 +1,94 @@
+"""Text features for triage: word n-grams, hashed character n-grams and channel hints.
+
+The character n-grams are hashed with numpy over the whole batch at once: sklearn's
+char analyzer runs a Python loop per n-gram (about 5,000 short messages/s), which
+would make it the slowest step of ingest. Hashing is deterministic (a fixed
+polynomial over the UTF-8 bytes, not Python's salted `hash`), so a saved model
+sees the same columns in every process.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from scipy import sparse
+
+_SPACES = re.compile(r"\s+")
+_CODE = re.compile(r"```.*?```", re.DOTALL)
+_URL = re.compile(r"https?://\S+")
+_MULT = np.uint64(1_000_003)
+# Hints that carry signal; their values become tokens such as `hint_category_bug_report`.
+HINT_KEYS = ("category", "discord_channel", "x_kind", "mentions_bot")
+
+
+def document(text: str, channel: str = "", subject: str | None = None, hints: Mapping[str, str] | None = None,
+             max_chars: int = 3000) -> str:
+    """One string per message: hint tokens, the subject (three times: it is the summary) and the
+    text, with code blocks and links reduced to a marker (their content is noise; that they are
+    there is not)."""
+    tokens = [f"hint_channel_{channel}"] if channel else []
+    for key in HINT_KEYS:
+        value = (hints or {}).get(key)
+        if value:
+            tokens.append(f"hint_{key}_{re.sub(r'[^a-z0-9]+', '_', value.lower())}")
+    head = f"{subject} {subject} {subject} " if subject else ""
+    body = text[: max_chars * 4]
+    if "```" in body:
+        body = _CODE.sub(" codeblock ", body)
+    if "://" in body:
+        body = _URL.sub(" urltoken ", body)
+    return f"{' '.join(tokens)} | {head}{body[:max_chars]}"
+
+
+class CharHasher:
+    """Hashed character n-grams of the message text (hint tokens excluded), weighted
+    by sublinear tf x idf and L2-normalised, like TfidfVectorizer(analyzer="char")."""
+
+    def __init__(self, ngram_range: tuple[int, int] = (2, 5), n_features: int = 2**20, max_chars: int = 1500):
+        self.ngram_range = ngram_range
+        self.n_features = n_features
+        self.max_chars = max_chars
+        self.idf_: np.ndarray | None = None
+
+    def _counts(self, docs: Sequence[str]) -> sparse.csr_matrix:
+        encoded = [(" " + _SPACES.sub(" ", d.split(" | ", 1)[-1][: self.max_chars].lower()) + " ").encode() for d in docs]
+        lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
+        buf = np.frombuffer(b"".join(encoded), dtype=np.uint8).astype(np.uint64)
+        doc_of = np.repeat(np.arange(len(encoded), dtype=np.int64), lengths)
+        rows, cols = [], []
+        low, high = self.ngram_range
+        with np.errstate(over="ignore"):
+            for n in range(low, high + 1):
+                m = len(buf) - n + 1
+                if m <= 0:
+                    continue
+                h = np.full(m, n, dtype=np.uint64)
+                for k in range(n):
+                    h = h * _MULT ^ buf[k : k + m]
+                inside = doc_of[:m] == doc_of[n - 1 : n - 1 + m]
+                rows.append(doc_of[:m][inside])
+                cols.append((h[inside] % np.uint64(self.n_features)).astype(np.int64))
+        row = np.concatenate(rows) if rows else np.empty(0, np.int64)
+        col = np.concatenate(cols) if cols else np.empty(0, np.int64)
+        counts = sparse.csr_matrix((np.ones(len(row), np.float32), (row, col)), shape=(len(docs), self.n_features))
+        counts.sum_duplicates()
+        return counts
+
+    def fit(self, docs: Sequence[str]) -> CharHasher:
+        counts = self._counts(docs)
+        df = np.bincount(counts.indices, minlength=self.n_features)
+        self.idf_ = (np.log((1 + len(docs)) / (1 + df)) + 1).astype(np.float32)
+        return self
+
+    def transform(self, docs: Sequence[str]) -> sparse.csr_matrix:
+        counts = self._counts(docs)
+        counts.data = np.log1p(counts.data) * self.idf_[counts.indices]
+        return _l2(counts)
+
+
+def _l2(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    norms[norms == 0] = 1
+    return sparse.csr_matrix(sparse.diags(1 / norms) @ matrix)

@@ -1,0 +1,155 @@
+"""The learned part of triage: shared text features and one calibrated linear head
+per label (priority, category).
+
+Training: TF-IDF word 1-2-grams plus hashed character 2-5-grams (robust to typos
+and to the variety of issue text), a linear SVM per head, and calibration by
+matrix scaling: a multinomial logistic regression fitted on the SVM's
+cross-validated decision scores, so that a confidence of 0.8 is right about 80 %
+of the time on unseen text. Prediction is plain numpy (one sparse product per
+head), which keeps ingest fast; persistence is a dict of arrays and strings in a
+skops file, so loading a model never unpickles code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+from sklearn.svm import LinearSVC
+
+from triage.features import CharHasher
+
+WORD_WEIGHT = 1.0
+CHAR_WEIGHT = 1.0
+
+
+@dataclass
+class Head:
+    """A linear classifier over the shared features, with its calibration."""
+
+    classes: list[str]
+    coef: np.ndarray  # (n_classes, n_features) float32
+    intercept: np.ndarray  # (n_classes,)
+    cal_coef: np.ndarray  # (n_classes, n_classes): decision scores -> logits
+    cal_intercept: np.ndarray
+
+    def scores(self, features: sparse.csr_matrix) -> np.ndarray:
+        return np.asarray(features @ self.coef.T) + self.intercept
+
+    def probabilities(self, features: sparse.csr_matrix) -> np.ndarray:
+        return _softmax(_calibrate(self.scores(features), self.cal_coef, self.cal_intercept))
+
+
+class Featurizer:
+    def __init__(self, char_features: int = 2**18):
+        self.words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, max_features=200_000,
+                                     token_pattern=r"(?u)\b\w[\w']*\b", dtype=np.float32)
+        self.chars = CharHasher(ngram_range=(2, 5), n_features=char_features)
+        self.word_names: np.ndarray | None = None
+
+    def fit(self, docs: Sequence[str]) -> Featurizer:
+        self.words.fit(docs)
+        self.chars.fit(docs)
+        self.word_names = self.words.get_feature_names_out()
+        return self
+
+    def transform(self, docs: Sequence[str]) -> sparse.csr_matrix:
+        return sparse.hstack(
+            [self.words.transform(docs) * WORD_WEIGHT, self.chars.transform(docs) * CHAR_WEIGHT], format="csr"
+        )
+
+    @property
+    def n_words(self) -> int:
+        return len(self.word_names)
+
+
+def fit_head(features: sparse.csr_matrix, labels: Sequence[str], *, c: float = 0.5, folds: int = 4,
+             seed: int = 0, groups: Sequence[str] | None = None) -> Head:
+    """Fit one head. `groups` keeps paraphrases of one situation in the same fold, so the
+    calibration learns how the model does on situations it has not seen."""
+    y = np.asarray(labels)
+    classes = sorted(set(labels))
+    if len(classes) < 2:
+        raise ValueError(f"need at least two classes to train, got {classes}")
+    svm = _svm(c).fit(features, y)
+    coef, intercept = _full(svm, classes)
+    # Cross-validated decision scores for the calibration (never scores on training rows).
+    smallest = min(int((y == k).sum()) for k in classes)
+    k = max(2, min(folds, smallest))
+    oof = np.zeros((len(y), len(classes)))
+    if smallest >= 2:
+        splitter = (StratifiedGroupKFold(k, shuffle=True, random_state=seed) if groups is not None
+                    else StratifiedKFold(k, shuffle=True, random_state=seed))
+        for train, test in splitter.split(features, y, groups):
+            fold = _svm(c).fit(features[train], y[train])
+            fc, fi = _full(fold, classes)
+            oof[test] = np.asarray(features[test] @ fc.T) + fi
+    else:
+        oof = np.asarray(features @ coef.T) + intercept
+    cal = LogisticRegression(C=10.0, max_iter=1000).fit(oof, y)
+    cal_coef, cal_intercept = _full_calibration(cal, classes)
+    head = Head(classes, coef.astype(np.float32), intercept, cal_coef, cal_intercept)
+    head.oof_probabilities = _softmax(_calibrate(oof, cal_coef, cal_intercept))  # for threshold tuning
+    head.oof_labels = y
+    return head
+
+
+def _svm(c: float) -> LinearSVC:
+    return LinearSVC(C=c, class_weight="balanced", max_iter=5000)
+
+
+def _full(svm: LinearSVC, classes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """One row of weights per class, also for two classes (where sklearn keeps one)."""
+    if len(classes) == 2:
+        w = svm.coef_.toarray() if sparse.issparse(svm.coef_) else svm.coef_
+        return np.vstack([-w[0] / 2, w[0] / 2]), np.array([-svm.intercept_[0] / 2, svm.intercept_[0] / 2])
+    order = [list(svm.classes_).index(k) for k in classes]
+    return svm.coef_[order], svm.intercept_[order]
+
+
+def _full_calibration(cal: LogisticRegression, classes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    if len(classes) == 2:
+        w, b = cal.coef_[0], cal.intercept_[0]
+        return np.vstack([-w / 2, w / 2]), np.array([-b / 2, b / 2])
+    order = [list(cal.classes_).index(k) for k in classes]
+    return cal.coef_[order], cal.intercept_[order]
+
+
+def _calibrate(scores: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+    return scores @ coef.T + intercept
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def top_terms(features: sparse.csr_matrix, head: Head, rows_classes: Sequence[int], names: np.ndarray,
+              n_words: int, k: int = 5) -> list[list[str]]:
+    """Per row, the word features that pushed hardest towards the chosen class (stop
+    words alone are no evidence; hint tokens are, and say which hint)."""
+    out = []
+    indptr, indices, data = features.indptr, features.indices, features.data
+    for row, cls in enumerate(rows_classes):
+        start, end = indptr[row], indptr[row + 1]
+        idx = indices[start:end]
+        keep = idx < n_words
+        idx = idx[keep]
+        if len(idx) == 0:
+            out.append([])
+            continue
+        contrib = data[start:end][keep] * head.coef[cls, idx]
+        terms = []
+        for j in np.argsort(-contrib)[: k * 3]:
+            if contrib[j] <= 0 or len(terms) == k:
+                break
+            term = str(names[idx[j]])
+            if not all(w in ENGLISH_STOP_WORDS for w in term.split()):
+                terms.append(term)
+        out.append(terms)
+    return out

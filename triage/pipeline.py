@@ -1,0 +1,186 @@
+"""The triage model as a whole: features, a priority head, a category head, the
+Critical rule layer, and how they combine into a `Suggestion`.
+
+Critical = the rules OR the model's calibrated P(critical) at or above a threshold
+chosen on cross-validated training scores for recall (never on the held-out split).
+"""
+
+from __future__ import annotations
+
+import time
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import skops.io as sio
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from triage.features import CharHasher, document
+from triage.labels import CATEGORIES, PRIORITIES
+from triage.model import Featurizer, Head, fit_head, top_terms
+from triage.rules import critical_reasons
+from triage.types import Suggestion, TriageInput
+
+FORMAT = 1
+CRITICAL_PRECISION_FLOOR = 0.9  # of rules OR model, on cross-validated training scores
+
+
+class TriageModel:
+    def __init__(self, featurizer: Featurizer, heads: dict[str, Head], *, version: str = "",
+                 critical_threshold: float = 0.5, confidence_threshold: float = 0.6,
+                 meta: dict[str, Any] | None = None):
+        self.featurizer = featurizer
+        self.heads = heads
+        self.version = version
+        self.critical_threshold = critical_threshold
+        self.confidence_threshold = confidence_threshold
+        self.meta = meta or {}
+
+    # training -----------------------------------------------------------------------
+
+    @classmethod
+    def fit(cls, records: Sequence[Mapping[str, Any]], *, targets: Sequence[str] = ("priority", "category"),
+            version: str = "", c: float = 0.5) -> TriageModel:
+        started = time.perf_counter()
+        docs = [doc_of(r) for r in records]
+        featurizer = Featurizer().fit(docs)
+        features = featurizer.transform(docs)
+        groups = [str(r.get("situation", r.get("source", i))) for i, r in enumerate(records)]
+        heads = {t: fit_head(features, [r[t] for r in records], c=c, groups=groups) for t in targets}
+        threshold = 0.5
+        if "priority" in heads and "critical" in heads["priority"].classes:
+            ruled = np.array([bool(critical_reasons(f"{r.get('subject') or ''}\n{r.get('text') or ''}")) for r in records])
+            threshold = _critical_threshold(heads["priority"], ruled)
+        meta = {"examples": len(records), "train_seconds": round(time.perf_counter() - started, 2)}
+        return cls(featurizer, heads, version=version, critical_threshold=threshold, meta=meta)
+
+    # prediction ---------------------------------------------------------------------
+
+    def probabilities(self, docs: Sequence[str], target: str) -> np.ndarray:
+        return self.heads[target].probabilities(self.featurizer.transform(docs))
+
+    def predict(self, items: Sequence[TriageInput]) -> list[Suggestion]:
+        if not items:
+            return []
+        docs = [document(i.text, i.channel, i.subject, i.hints) for i in items]
+        features = self.featurizer.transform(docs)
+        pri, cat = self.heads["priority"], self.heads["category"]
+        p_pri, p_cat = pri.probabilities(features), cat.probabilities(features)
+        crit = pri.classes.index("critical")
+        cat_choice = p_cat.argmax(axis=1)
+        pri_choice = np.where(p_pri[:, crit] >= self.critical_threshold, crit, _argmax_without(p_pri, crit))
+        # Above 0.5 the threshold can leave a Critical argmax behind: the next best label wins.
+        names, n_words = self.featurizer.word_names, self.featurizer.n_words
+        pri_terms = top_terms(features, pri, pri_choice, names, n_words)
+        cat_terms = top_terms(features, cat, cat_choice, names, n_words)
+        out = []
+        for row, item in enumerate(items):
+            reasons = critical_reasons(f"{item.subject or ''}\n{item.text}")
+            priority = pri.classes[pri_choice[row]]
+            category = cat.classes[cat_choice[row]]
+            evidence = {"priority": pri_terms[row], "category": cat_terms[row]}
+            p_priority = float(p_pri[row, pri_choice[row]])
+            if reasons:
+                evidence["critical"] = reasons
+                p_priority = max(p_priority, float(p_pri[row, crit]))
+                priority = "critical"
+            elif priority == "critical":
+                evidence["critical"] = [f"model: P(critical) {p_pri[row, crit]:.2f} from "
+                                        + ", ".join(pri_terms[row][:3] or ["the text"])]
+            if category == "no_action" and priority != "critical":
+                priority = "low"  # praise, spam and chatter start no SLA clock worth a higher target
+            confidence = round(min(p_priority, float(p_cat[row, cat_choice[row]])), 3)
+            out.append(Suggestion(
+                priority=priority,
+                category=category,
+                confidence=confidence,
+                model_version=self.version,
+                evidence=evidence,
+                needs_triage=confidence < self.confidence_threshold and not reasons,
+            ))
+        return out
+
+    # persistence (skops: arrays and strings only, nothing is unpickled) --------------
+
+    def save(self, path: Path) -> None:
+        words, chars = self.featurizer.words, self.featurizer.chars
+        state = {
+            "format": FORMAT,
+            "version": self.version,
+            "critical_threshold": float(self.critical_threshold),
+            "confidence_threshold": float(self.confidence_threshold),
+            "meta": {k: v for k, v in self.meta.items() if isinstance(v, (int, float, str))},
+            "word_terms": np.asarray(self.featurizer.word_names, dtype=str),
+            "word_idf": np.asarray(words.idf_, dtype=np.float64),
+            "char_ngram_range": list(chars.ngram_range),
+            "char_n_features": int(chars.n_features),
+            "char_max_chars": int(chars.max_chars),
+            "char_idf": chars.idf_,
+            "heads": {
+                name: {"classes": list(h.classes), "coef": h.coef, "intercept": h.intercept,
+                       "cal_coef": h.cal_coef, "cal_intercept": h.cal_intercept}
+                for name, h in self.heads.items()
+            },
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        sio.dump(state, tmp, compression=zipfile.ZIP_DEFLATED, compresslevel=6)
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> TriageModel:
+        state = sio.load(path, trusted=[])
+        if state.get("format") != FORMAT:
+            raise ValueError(f"{path}: unknown model format {state.get('format')!r}")
+        featurizer = Featurizer()
+        terms = [str(t) for t in state["word_terms"]]
+        featurizer.words = _vectorizer(featurizer.words, terms, state["word_idf"])
+        featurizer.word_names = np.asarray(terms, dtype=object)
+        chars = CharHasher(tuple(state["char_ngram_range"]), state["char_n_features"], state["char_max_chars"])
+        chars.idf_ = state["char_idf"]
+        featurizer.chars = chars
+        heads = {name: Head(h["classes"], h["coef"], h["intercept"], h["cal_coef"], h["cal_intercept"])
+                 for name, h in state["heads"].items()}
+        return cls(featurizer, heads, version=state["version"], critical_threshold=state["critical_threshold"],
+                   confidence_threshold=state["confidence_threshold"], meta=state["meta"])
+
+
+def doc_of(record: Mapping[str, Any]) -> str:
+    return document(record.get("text") or "", record.get("channel") or "", record.get("subject"),
+                    record.get("hints") or {})
+
+
+def _vectorizer(template: TfidfVectorizer, terms: list[str], idf: np.ndarray) -> TfidfVectorizer:
+    params = template.get_params()
+    params["vocabulary"] = {t: i for i, t in enumerate(terms)}
+    vectorizer = TfidfVectorizer(**params)
+    vectorizer.idf_ = idf
+    return vectorizer
+
+
+def _argmax_without(probabilities: np.ndarray, column: int) -> np.ndarray:
+    masked = probabilities.copy()
+    masked[:, column] = -1
+    return masked.argmax(axis=1)
+
+
+def _critical_threshold(head: Head, ruled: np.ndarray) -> float:
+    """The lowest threshold on the model's P(critical) at which the Critical messages the
+    model adds to the rules' are right at least CRITICAL_PRECISION_FLOOR of the time, on
+    cross-validated training scores: as much recall as that precision allows (a miss
+    costs more than a false alarm). The rules' own hits do not count: they were written
+    with the training messages in view, and would flatter any threshold."""
+    column = head.classes.index("critical")
+    truth = head.oof_labels == "critical"
+    p = head.oof_probabilities[:, column]
+    for threshold in np.arange(0.10, 0.951, 0.02):
+        added = ~ruled & (p >= threshold)
+        precision = (added & truth).sum() / max(1, added.sum()) if added.any() else 1.0
+        if precision >= CRITICAL_PRECISION_FLOOR:
+            return round(float(threshold), 2)
+    return 0.95
+
+
+__all__ = ["CATEGORIES", "PRIORITIES", "TriageModel", "doc_of"]
