@@ -59,26 +59,34 @@ def server(clock):
         yield srv
 
 
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    """The seed triage model, trained once for this module rather than once per test."""
+    return tmp_path_factory.mktemp("models")
+
+
+def live_x(monkeypatch, tmp_path, db_url, server, model_dir):
+    return settings_for(
+        monkeypatch, tmp_path, db_url, x_api_base=server.base_url, x_bearer_token="app-token",
+        x_consumer_key="ck", x_consumer_secret="cs", x_access_token="at", x_access_token_secret="ats",
+        triage_model_dir=str(model_dir),
+    )
+
+
 @pytest.fixture
-def x_settings(monkeypatch, tmp_path, db_url, server):
+def x_settings(monkeypatch, tmp_path, db_url, server, model_dir):
     """Settings for a live X channel pointed at the local server (SQLite, then PostgreSQL)."""
     from storage.db import dispose_engines
 
-    yield settings_for(
-        monkeypatch, tmp_path, db_url, x_api_base=server.base_url, x_bearer_token="app-token",
-        x_consumer_key="ck", x_consumer_secret="cs", x_access_token="at", x_access_token_secret="ats",
-    )
+    yield live_x(monkeypatch, tmp_path, db_url, server, model_dir)
     dispose_engines()
 
 
 @pytest.fixture
-def x_sqlite_settings(monkeypatch, tmp_path, sqlite_url, server):
+def x_sqlite_settings(monkeypatch, tmp_path, sqlite_url, server, model_dir):
     from storage.db import dispose_engines
 
-    yield settings_for(
-        monkeypatch, tmp_path, sqlite_url, x_api_base=server.base_url, x_bearer_token="app-token",
-        x_consumer_key="ck", x_consumer_secret="cs", x_access_token="at", x_access_token_secret="ats",
-    )
+    yield live_x(monkeypatch, tmp_path, sqlite_url, server, model_dir)
     dispose_engines()
 
 
@@ -192,7 +200,7 @@ def test_a_429_storm_and_a_503_burst_lose_nothing_duplicate_nothing_and_stay_in_
     503s and dropped connections on both endpoints; 25 mentions over three pages."""
     server.limits.update(mentions=4, search=4)
     cy = server.user("cy")
-    tweets = [server.tweet(cy, f"@trkvbot trkv problem number {n}") for n in range(25)]
+    tweets = [server.tweet(cy, f"@trkvbot trkv export fails with error 500 on project {n}") for n in range(25)]
     server.fail("users", "503", "drop")
     server.fail("mentions", "429", "429-bare", "503", "drop", "429-bare", "503")
     server.fail("search", "429-bare", "429-bare", "429", "503")
@@ -307,7 +315,7 @@ def test_refused_credentials_stop_the_receiver_and_show_in_healthz(x_sqlite_sett
 
 def test_a_suspended_account_cannot_post_and_the_row_fails_with_the_reason(x_sqlite_settings, server, clock):
     cy = server.user("cy")
-    server.tweet(cy, "@trkvbot hello?")
+    server.tweet(cy, "@trkvbot login is broken, I get error 403 since this morning")
     receiver = receiver_for(x_sqlite_settings, clock)
     receiver.poll_once(DatabaseSink(x_sqlite_settings))
     ingest_pending(x_sqlite_settings)
@@ -345,7 +353,7 @@ def test_an_acknowledgement_resent_after_a_crash_is_not_posted_twice(x_settings,
 
 def test_x_refusing_duplicate_text_counts_as_already_sent(x_sqlite_settings, server, clock):
     cy = server.user("cy")
-    mention = server.tweet(cy, "@trkvbot where are my exports?")
+    mention = server.tweet(cy, "@trkvbot my CSV exports fail with error 500")
     receiver_for(x_sqlite_settings, clock).poll_once(DatabaseSink(x_sqlite_settings))
     ingest_pending(x_sqlite_settings)
     with session_factory(x_sqlite_settings.db_url)() as session:
