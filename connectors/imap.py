@@ -141,10 +141,18 @@ class ImapReceiver:
 
     def _idle(self, client: IMAPClient, stop: Any) -> None:
         """Wait in IDLE until the folder changes, `stop` is set or the renew time is up."""
+        # A NOOP first: mail that arrived since our SEARCH is announced now, not lost in the
+        # gap before IDLE starts.
+        if any(_is_change(r) for r in client.noop()[1]):
+            return
         client.idle()
+        # An EXISTS sent before the server's "+ idling" is parked by imaplib with the
+        # untagged responses, where idle_check() never looks.
+        parked = getattr(getattr(client, "_imap", None), "untagged_responses", {})
+        early = any(parked.pop(key, None) for key in ("EXISTS", "RECENT", "EXPUNGE"))
         started = time.monotonic()
         try:
-            while not stop.is_set() and time.monotonic() - started < self.idle_renew:
+            while not early and not stop.is_set() and time.monotonic() - started < self.idle_renew:
                 responses = client.idle_check(timeout=IDLE_CHECK)
                 if any(_is_change(r) for r in responses):
                     break

@@ -16,8 +16,10 @@ from __future__ import annotations
 import base64
 import codecs
 import email
+import email.parser
 import email.policy
 import hashlib
+import itertools as _itertools
 import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -38,6 +40,7 @@ _KNOWN_HEADERS = frozenset(
     "in-reply-to references delivered-to x-mailer user-agent".split()
 )
 _MSGID_RE = re.compile(r"<([^<>]+)>")
+_PART_HEADER_RE = re.compile(rb"^content-type[ \t]*:", re.I | re.M)
 _ADDR_RE = re.compile(r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+")
 # RFC 5322 4.5 obsolete syntax allows blanks before a header's colon ("Subject  : hi").
 _OBS_COLON_RE = re.compile(rb"^([!-9;-~]+)[ \t]+:", re.M)
@@ -71,11 +74,11 @@ def parse_email(raw: bytes | str, *, own_addresses: Iterable[str] = (), attachme
     `text` is what the inbox shows: the new text of a reply, without the quoted
     history and the signature; the full original stays in `raw` (and in `html`)."""
     data = _as_bytes(raw)
-    msg = email.message_from_bytes(_fix_obsolete_colons(data), policy=email.policy.compat32)
+    problems: list[str] = []
+    msg = _parse_bounded(data, problems)
     if not any(key.lower() in _KNOWN_HEADERS for key in msg):
         raise ValueError("not an email: no RFC 822 header fields found")
 
-    problems: list[str] = []
     subject = _header_text(msg, "Subject", problems) or None
     from_name, from_addr = _address(msg, "From", problems)
     _, reply_to = _address(msg, "Reply-To", problems)
@@ -108,6 +111,22 @@ def parse_email(raw: bytes | str, *, own_addresses: Iterable[str] = (), attachme
         problems=problems,
         raw=data.decode("utf-8", errors="replace"),
     )
+
+
+def _parse_bounded(data: bytes, problems: list[str]) -> Message:
+    """The stdlib parser builds every part of a message, enclosed ones included, before
+    we walk any: a message with thousands of parts (or nesting that exhausts the
+    recursion limit) is cut to its first MAX_PARTS parts before parsing."""
+    starts = [m.start() for m in _itertools.islice(_PART_HEADER_RE.finditer(data), MAX_PARTS + 1)]
+    if len(starts) > MAX_PARTS:
+        total = len(_PART_HEADER_RE.findall(data))
+        problems.append(f"more than {MAX_PARTS} MIME parts ({total}); only the first {MAX_PARTS} were read")
+        data = data[: starts[MAX_PARTS]]
+    try:
+        return email.message_from_bytes(_fix_obsolete_colons(data), policy=email.policy.compat32)
+    except RecursionError:
+        problems.append("MIME structure nested too deeply to read; only the headers were kept")
+        return email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(data)
 
 
 def _as_bytes(raw: bytes | str) -> bytes:

@@ -1,4 +1,5 @@
-"""A real Dovecot IMAP server on loopback, for the email connector's tests.
+"""A real Dovecot IMAP server on loopback, for the email connector's tests, and the
+helpers that run a receiver against it.
 
 Started with a config of its own in a temporary folder (plain IMAP on a free port,
 a passwd-file with test users, Maildir storage), stopped by its PID. Tests deliver
@@ -14,14 +15,57 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from imapclient import IMAPClient
 
+from connectors.runner import run_receivers
+from support import intake
+from support.connect import DatabaseSink
 from tests.services import missing
+
+WAIT = 30.0  # how long to wait for something that happens in well under a second
+
+
+class InlineSink(DatabaseSink):
+    """The hub's sink, with the worker's half run inline: submit commits the staged
+    row (as in production) and then ingests it, so tests can watch tickets appear."""
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        self.submitted: list[str] = []
+
+    def submit(self, inbound) -> None:
+        staged = intake.submit([inbound], live=self.live, settings=self.settings)
+        intake.process(staged, self.settings)
+        self.submitted.append(inbound.external_id)
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.05)
+
+
+class Running:
+    """A receiver in a thread, supervised by the real runner (backoff, health)."""
+
+    def __init__(self, receivers, sink):
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=run_receivers, args=(receivers, sink, self.stop_event), daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.thread.join(WAIT)
+        assert not self.thread.is_alive(), "the receiver did not stop when asked"
+
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 USER = "support@example.test"

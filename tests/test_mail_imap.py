@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from email.message import EmailMessage
 from email.utils import format_datetime, localtime
 
@@ -18,27 +17,11 @@ from connectors.imap import ImapReceiver
 from connectors.runner import run_receivers
 from storage.db import session_factory
 from storage.models import ConnectorCursor, InboundQueue, Message, Ticket
-from support import health, intake
+from support import health
 from support.channels import email as email_channel
-from support.connect import DatabaseSink
 from tests import dovecot
 from tests.conftest import settings_for
-
-WAIT = 30.0  # how long to wait for something that happens in well under a second
-
-
-class InlineSink(DatabaseSink):
-    """The hub's sink, with the worker's half run inline: submit commits the staged
-    row (as in production) and then ingests it, so tests can watch tickets appear."""
-
-    def __init__(self, settings):
-        super().__init__(settings)
-        self.submitted: list[str] = []
-
-    def submit(self, inbound) -> None:
-        staged = intake.submit([inbound], live=self.live, settings=self.settings)
-        intake.process(staged, self.settings)
-        self.submitted.append(inbound.external_id)
+from tests.dovecot import WAIT, InlineSink, Running, wait_for
 
 
 def mail(n: int, subject: str | None = None, sender: str = "ada@example.com", **headers: str) -> bytes:
@@ -52,14 +35,6 @@ def mail(n: int, subject: str | None = None, sender: str = "ada@example.com", **
         msg[name.replace("_", "-")] = value
     msg.set_content(f"Hello, exporting project {n} to CSV fails with an error. Can you help?\n")
     return msg.as_bytes()
-
-
-def wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.05)
 
 
 def count(settings, model, *where) -> int:
@@ -84,20 +59,6 @@ def mail_settings(monkeypatch, tmp_path, sqlite_url, server):
         monkeypatch, tmp_path, sqlite_url, imap_host=server.host, imap_port=str(server.port), imap_user=server.user,
         imap_password=server.password, imap_ssl="0", imap_starttls="0", imap_folders="INBOX", imap_timeout="10",
     )
-
-
-class Running:
-    """A receiver in a thread, supervised by the real runner (backoff, health)."""
-
-    def __init__(self, receivers, sink):
-        self.stop_event = threading.Event()
-        self.thread = threading.Thread(target=run_receivers, args=(receivers, sink, self.stop_event), daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.stop_event.set()
-        self.thread.join(WAIT)
-        assert not self.thread.is_alive(), "the receiver did not stop when asked"
 
 
 def receiver(server, **kw) -> ImapReceiver:
