@@ -212,13 +212,14 @@ def test_an_edit_updates_the_stored_message_and_keeps_what_it_said(connector, hu
     server.edit(post, "Login fails on Safari 17 and Firefox")
     until(server, hub, lambda: inbound_texts(hub, ticket.id) == ["Login fails on Safari 17 and Firefox"], "the edit")
     server.delete(post)
-    with session_factory(hub.db_url)() as session:
-        def revisions():
+
+    def revisions():
+        with session_factory(hub.db_url)() as session:  # a fresh snapshot each time
             return session.execute(select(MessageRevision.kind, MessageRevision.old_text, MessageRevision.status)
                                    .order_by(MessageRevision.id)).all()
 
-        server.wait(lambda: len(revisions()) == 2, "the deletion")
-        assert revisions() == [("edit", "Login fails on Safari", "applied"), ("delete", None, "applied")]
+    server.wait(lambda: len(revisions()) == 2, "the deletion")
+    assert revisions() == [("edit", "Login fails on Safari", "applied"), ("delete", None, "applied")]
     assert inbound_texts(hub, ticket.id) == ["Login fails on Safari 17 and Firefox"]  # kept after deletion
 
 
