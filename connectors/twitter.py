@@ -86,7 +86,7 @@ def parse_page(body: dict, *, bot_username: str = "trkvbot", bot_user_id: str | 
         if original is None and "retweeted" in _reference_types(tweet):
             # the original is not in the includes: key the retweet by it, so that it is stored once
             inbound.external_id = next(str(r["id"]) for r in tweet["referenced_tweets"] if r.get("type") == "retweeted")
-        if bot_user_id and inbound.author_id == bot_user_id or inbound.no_ack_reason == "our own post":
+        if (bot_user_id and inbound.author_id == bot_user_id) or inbound.no_ack_reason == "our own post":
             continue
         found.setdefault(inbound.external_id, inbound)
     return list(found.values())
@@ -297,7 +297,7 @@ class _Api:
                 if not resend_safe:
                     raise ConnectorError(f"{endpoint}: X answered {exc.response.status_code}") from exc
                 continue
-            except (requests.Timeout, requests.ConnectionError) as exc:
+            except requests.RequestException as exc:  # timeouts, refused or dropped connections
                 wait = self.budget.failed(endpoint)
                 self.trouble(f"{endpoint}: {type(exc).__name__} talking to X; retrying in {wait:.0f} s")
                 if not resend_safe:
@@ -394,11 +394,12 @@ class XReceiver:
         self._requests = {}
         found: dict[str, Inbound] = {}
         cursors: dict[str, str] = {}
+        incomplete: list[str] = []  # what went wrong, for queries whose pages are not all there
         for query in ("mentions", "search"):
             if query == "search" and not self.search_query:
                 continue
             since_id = sink.load_cursor(self._cursor(query))
-            pages, complete = self._fetch(api, sink, query, since_id)
+            pages, error = self._fetch(api, sink, query, since_id)
             for body in pages:
                 for inbound in parse_page(body, bot_username=self.bot_username, bot_user_id=self.bot_user_id):
                     if inbound.external_id in found:  # found by both queries: stored once
@@ -411,7 +412,9 @@ class XReceiver:
                     found[inbound.external_id] = inbound
             newest = _newest_id(pages)
             # after a page failed midway the older pages were not seen: fetch them all again next time
-            if complete and newest and (since_id is None or int(newest) > int(since_id)):
+            if error:
+                incomplete.append(error)
+            elif newest and (since_id is None or int(newest) > int(since_id)):
                 cursors[query] = newest
         fresh = [i for i in sorted(found.values(), key=lambda i: _id_order(i.external_id)) if i.external_id not in self._seen]
         submit_many = getattr(sink, "submit_many", None)  # a sink that commits a page at once, if it has one
@@ -429,7 +432,10 @@ class XReceiver:
             sink.save_cursor(self._cursor(query), newest)
         if submitted:
             log.info("x: %d new tweet(s) stored", submitted)
-        self._report(sink, "ok", f"polling as @{self.bot_username}")
+        if incomplete:
+            self._report(sink, "degraded", "; ".join(incomplete) + " (asked again at the next poll)")
+        else:
+            self._report(sink, "ok", f"polling as @{self.bot_username}")
         return submitted
 
     def _cursor(self, query: str) -> str:
@@ -446,8 +452,8 @@ class XReceiver:
         self.bot_username = data.get("username") or self.bot_username
         return str(data["id"])
 
-    def _fetch(self, api: _Api, sink: Sink, query: str, since_id: str | None) -> tuple[list[dict], bool]:
-        """The pages of one query since `since_id`, newest first, and whether they are all there."""
+    def _fetch(self, api: _Api, sink: Sink, query: str, since_id: str | None) -> tuple[list[dict], str | None]:
+        """The pages of one query since `since_id`, newest first, and why not all of them are there."""
         params: dict[str, Any] = dict(
             expansions=EXPANSIONS, tweet_fields=TWEET_FIELDS, user_fields=USER_FIELDS,
             max_results=self.page_size, user_auth=self.user_auth,
@@ -472,8 +478,8 @@ class XReceiver:
                     # too old for the search's 7 days: start again from the backfill window
                     log.warning("x: %s cursor %s rejected (%s); starting from the backfill window", query, since_id, exc.detail)
                     return self._fetch(api, sink, query, None)
-                self._report(sink, "degraded", str(exc))
-                return pages, False
+                log.warning("x: %s", exc)
+                return pages, str(exc)
             self._requests[query] = self._requests.get(query, 0) + 1
             pages.append(body)
             token = (body.get("meta") or {}).get("next_token")
@@ -485,7 +491,7 @@ class XReceiver:
                 break
         if query == "mentions":
             self._check_gap(sink, pages, since_id)
-        return pages, True
+        return pages, None
 
     def _check_gap(self, sink: Sink, pages: list[dict], since_id: str | None) -> None:
         """The mentions timeline keeps the newest 800: after a long outage, say what may be lost."""
@@ -570,7 +576,8 @@ class XSender:
         try:
             result = self._dm(api, outbound) if outbound.meta.get("dm") else self._tweet(api, outbound)
         except XRequestError as exc:
-            self.report("down" if exc.status == 401 else "degraded", str(exc))
+            if exc.status in (401, 403):  # the account's problem, not just this message's
+                self.report("down" if exc.status == 401 else "degraded", str(exc))
             raise
         except Stopped as exc:
             raise ConnectorError(f"{exc}: over the posting budget; will retry") from exc

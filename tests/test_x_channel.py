@@ -457,3 +457,21 @@ def test_trkv_connect_x_keeps_polling_until_stopped(monkeypatch, tmp_path, sqlit
         assert srv.over_budget == 0
         assert srv.count("mentions") >= 2
     dispose_engines()
+
+
+def test_a_page_x_refuses_midway_is_fetched_again_and_nothing_is_skipped(x_sqlite_settings, server, clock):
+    cy = server.user("cy")
+    tweets = [server.tweet(cy, f"@trkvbot the export fails with error 500, try {n}") for n in range(15)]
+    receiver = receiver_for(x_sqlite_settings, clock, page_size=10, search_query="")
+    server.fail("mentions", "ok", "400")  # the second page: an invalid pagination token
+
+    receiver.poll_once(DatabaseSink(x_sqlite_settings))
+    assert DatabaseSink(x_sqlite_settings).load_cursor("x:mentions:since_id") is None  # the older 5 are not seen yet
+    with TestClient(create_app(x_sqlite_settings)) as anonymous:
+        assert anonymous.get("/healthz").json()["connectors"]["x"]["state"] == "degraded"
+
+    receiver.poll_once(DatabaseSink(x_sqlite_settings))
+    with session_factory(x_sqlite_settings.db_url)() as session:
+        staged = session.execute(select(InboundQueue.external_id)).scalars().all()
+    assert sorted(staged, key=int) == [t["id"] for t in tweets]  # each once
+    assert DatabaseSink(x_sqlite_settings).load_cursor("x:mentions:since_id") == tweets[-1]["id"]

@@ -11,7 +11,8 @@ Every endpoint has a 15-minute window with a limit and answers with
 `x-rate-limit-limit/-remaining/-reset`; a request past the limit is counted in
 `over_budget` and answered 429. Failures can be queued per endpoint: "429" (with the
 headers, which also close the window until the reset), "429-bare" (no headers),
-"503", "401", "403", "drop" (the connection closes without an answer). `script`
+"503", "400", "401", "403", "drop" (the connection closes without an answer), or
+"ok" (answered normally: a failure can be aimed at the second page). `script`
 serves a recorded body (from ../shared/data/tweepy-cassettes/decoded_v2/) verbatim.
 The clock is injectable: windows and created_at follow it.
 """
@@ -159,8 +160,9 @@ class XServer:
                 self.over_budget += 1
                 record["status"] = 429
                 return 429, headers, {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429}
-            if self.failures[endpoint]:
-                status, headers, answer = self._failure(endpoint, self.failures[endpoint].popleft(), window, now, headers)
+            kind = self.failures[endpoint].popleft() if self.failures[endpoint] else "ok"
+            if kind != "ok":
+                status, headers, answer = self._failure(endpoint, kind, window, now, headers)
                 record["status"] = status
                 return status, headers, answer
             if self.scripted[endpoint]:
@@ -194,6 +196,10 @@ class XServer:
             return 401, {}, {**problem, "status": 401, "title": "Unauthorized", "detail": "Unauthorized"}
         if kind == "403":
             return 403, {}, {**problem, "status": 403, "title": "Forbidden", "detail": "Your account is suspended and is not permitted to access this feature."}
+        if kind == "400":
+            return 400, {}, {"errors": [{"parameters": {"pagination_token": ["x"]}, "message": "Invalid pagination token"}],
+                             "title": "Invalid Request", "detail": "One or more parameters to your request was invalid.",
+                             "type": "https://api.twitter.com/2/problems/invalid-request"}
         if kind == "drop":
             return 0, {}, None
         raise ValueError(kind)
