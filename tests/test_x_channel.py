@@ -475,3 +475,26 @@ def test_a_page_x_refuses_midway_is_fetched_again_and_nothing_is_skipped(x_sqlit
         staged = session.execute(select(InboundQueue.external_id)).scalars().all()
     assert sorted(staged, key=int) == [t["id"] for t in tweets]  # each once
     assert DatabaseSink(x_sqlite_settings).load_cursor("x:mentions:since_id") == tweets[-1]["id"]
+
+
+def test_a_reply_whose_answer_was_lost_is_found_on_the_retry_and_not_posted_twice(x_settings, server, clock):
+    """X posted the acknowledgement but answered 503; then a 503 before posting. The
+    row is retried until sent, and Cy sees exactly one acknowledgement."""
+    cy = server.user("cy")
+    mention = server.tweet(cy, "@trkvbot the API returns error 500 for every request")
+    receiver_for(x_settings, clock).poll_once(DatabaseSink(x_settings))
+    ingest_pending(x_settings)
+    sender = x_wiring.sender(x_settings)
+    sender.budget.clock, sender._sleep = clock, clock.sleep
+    server.fail("post", "503-after")
+    server.fail("timeline", "503")
+
+    outcomes = []
+    for _ in range(3):
+        with session_factory(x_settings.db_url)() as session:
+            outbox_id = session.execute(select(Outbox.id)).scalar_one()
+        outcomes.append(dispatch(outbox_id, x_settings).status)
+
+    assert outcomes == ["retry", "sent", "skipped"]
+    assert len(server.replies_to(mention["id"])) == 1
+    assert server.count("post") == 1 and server.over_budget == 0
