@@ -1,0 +1,208 @@
+"""Paging benchmark: a critical message in -> the page received by a local webhook.
+
+    .venv/bin/python bench/paging.py [--messages 200] [--rate 4] [--brokers amqp,filesystem] [--bulk 20000]
+
+For each broker, real Celery workers run as subprocesses: one on the `critical` queue
+(prefetch 1) and one on `default,bulk`. Meanwhile `trkv import` loads a JSONL file of
+`--bulk` generated messages again and again (new ids each round) in its own process,
+so the pages compete with a bulk import for the database and the CPU. Critical
+messages are submitted through `support.intake.submit` at `--rate` per second, each
+unlike the others (so none groups into another's alert); latency = submit call ->
+the page's HTTP request at the local listener. RabbitMQ runs on PostgreSQL, the
+embedded transport on SQLite (the one-machine default). Target p99 <= 2 s on RabbitMQ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import string
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from connectors.base import Inbound  # noqa: E402
+from storage.db import dispose_engines  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from synthetic import MessageFactory  # noqa: E402
+from tests.workers import Worker, make_broker, worker_env  # noqa: E402
+from trkv.settings import reset_settings  # noqa: E402
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+class Listener:
+    def __init__(self):
+        self.arrivals: dict[str, float] = {}
+        arrivals = self.arrivals
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                token = body.get("title", "").rsplit(" ", 1)[-1]
+                arrivals.setdefault(token, time.time())
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/page"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def token(i: int) -> str:
+    """A made-up word per message: alike text would (rightly) group into one alert."""
+    letters = string.ascii_lowercase
+    word = ""
+    for _ in range(4):
+        word, i = word + letters[i % 26], i // 26
+    return "zq" + word + "x"
+
+
+def critical(i: int, run: str) -> Inbound:
+    words = " ".join(token(i * 5 + k) for k in range(4))
+    return Inbound(channel="x", external_id=f"bench-page-{run}-{i}", author_id=f"p{i}", author_handle=f"@p{i}",
+                   text=f"the site is down {words} {token(i * 5 + 4)}", conversation_key=f"bench-page-{run}-{i}")
+
+
+def bulk_file(folder: Path, count: int) -> Path:
+    path = folder / "bulk.jsonl"
+    factory = MessageFactory(run_id=uuid.uuid4().hex[:8])
+    with path.open("w") as handle:
+        for message in factory.batch(count):
+            handle.write(json.dumps(message.to_dict(), default=str) + "\n")
+    return path
+
+
+class BulkImport:
+    """`trkv import` in a loop, in its own process, until stopped; ids renamed per round."""
+
+    def __init__(self, env: dict, source: Path, folder: Path):
+        self.env, self.source, self.folder = env, source, folder
+        self.stop = threading.Event()
+        self.imported = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        lines = self.source.read_text().splitlines()
+        round_ = 0
+        while not self.stop.is_set():
+            round_ += 1
+            path = self.folder / f"round{round_}.jsonl"
+            with path.open("w") as handle:
+                for line in lines:
+                    data = json.loads(line)
+                    data["external_id"] = f"r{round_}-{data['external_id']}"
+                    handle.write(json.dumps(data) + "\n")
+            subprocess.run([str(ROOT / ".venv/bin/trkv"), "import", str(path)], env=self.env, cwd=self.folder,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+            self.imported += len(lines)
+            path.unlink()
+
+
+def run(broker_kind: str, messages: int, rate: float, bulk: int) -> dict:
+    broker = make_broker(broker_kind)
+    listener = Listener()
+    with tempfile.TemporaryDirectory(prefix="trkv-bench-paging-") as home:
+        home_path = Path(home)
+        url, pg_name = f"sqlite:///{home_path / 'trkv.db'}", None
+        if broker_kind == "amqp":
+            pg_name = f"trkv_bench_paging_{uuid.uuid4().hex[:8]}"
+            admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{pg_name}"'))
+            admin.dispose()
+            url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{pg_name}"
+        env = {"TRKV_HOME": home, "TRKV_DATABASE_URL": url, "TRKV_DEMO": "0", "TRKV_QUEUE_PREFIX": broker.prefix,
+               "TRKV_ONCALL_WEBHOOK_URL": listener.url}
+        os.environ.pop("TRKV_BROKER_URL", None)  # left over from the previous broker's run
+        if broker.url:
+            env["TRKV_BROKER_URL"] = broker.url
+        os.environ.update(env)
+        settings = reset_settings()
+        import worker as celery_app
+
+        celery_app.reconfigure(settings)
+        upgrade(url)
+        from support import intake
+
+        from triage import TriageInput, suggest_batch
+
+        suggest_batch([TriageInput(text="warm up", channel="x", subject=None, hints={})])  # the model, ready on disk
+        workers = []
+        try:
+            wenv = worker_env(settings, broker, oncall_webhook_url=listener.url)
+            workers.append(Worker(wenv, home_path / "critical.log", queues=("critical",)).start())
+            workers.append(Worker(wenv, home_path / "default.log", queues=("default", "bulk")).start())
+            for i in range(2):  # warm both pool processes: first use loads the model and connections
+                intake.submit([critical(10_000 + i, "warm")], settings=settings)
+            deadline = time.time() + 120
+            while len(listener.arrivals) < 2 and time.time() < deadline:
+                time.sleep(0.2)
+            importer = BulkImport({**os.environ, **wenv}, bulk_file(home_path, bulk), home_path)
+            importer.thread.start()
+            time.sleep(2)  # the import is under way
+            run_id = uuid.uuid4().hex[:6]
+            submitted: dict[str, float] = {}
+            start = time.time()
+            for i in range(messages):
+                time.sleep(max(0.0, start + i / rate - time.time()))
+                message = critical(i, run_id)
+                submitted[token(i * 5 + 4)] = time.time()
+                intake.submit([message], settings=settings)
+            deadline = time.time() + 120
+            while len([t for t in submitted if t in listener.arrivals]) < messages and time.time() < deadline:
+                time.sleep(0.2)
+            importer.stop.set()
+            latencies = sorted((listener.arrivals[t] - s) * 1000 for t, s in submitted.items() if t in listener.arrivals)
+            importer.thread.join(timeout=300)
+        finally:
+            for w in workers:
+                w.stop()
+            broker.cleanup()
+            dispose_engines()
+            if pg_name:
+                admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
+                admin.dispose()
+    return {"broker": broker_kind, "database": "postgresql" if pg_name else "sqlite", "sent": messages,
+            "received": len(latencies), "bulk_imported": importer.imported,
+            "p50_ms": statistics.median(latencies) if latencies else None,
+            "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else None,
+            "max_ms": latencies[-1] if latencies else None}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--messages", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=4.0, help="critical messages per second")
+    parser.add_argument("--brokers", default="amqp,filesystem")
+    parser.add_argument("--bulk", type=int, default=20_000, help="messages per bulk import round")
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores; {args.messages} critical messages at {args.rate}/s during a bulk import")
+    print(f"{'broker':<11} {'database':<11} {'received':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'bulk msgs':>10}")
+    for kind in args.brokers.split(","):
+        r = run(kind, args.messages, args.rate, args.bulk)
+        print(f"{r['broker']:<11} {r['database']:<11} {r['received']:>5}/{r['sent']:<3} {r['p50_ms'] or 0:>8.0f} "
+              f"{r['p99_ms'] or 0:>8.0f} {r['max_ms'] or 0:>8.0f} {r['bulk_imported']:>10,}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
