@@ -416,7 +416,8 @@ class XReceiver:
                 incomplete.append(error)
             elif newest and (since_id is None or int(newest) > int(since_id)):
                 cursors[query] = newest
-        fresh = [i for i in sorted(found.values(), key=lambda i: _id_order(i.external_id)) if i.external_id not in self._seen]
+        oldest_first = sorted(found.values(), key=lambda i: _id_order(i.external_id))
+        fresh = [i for i in oldest_first if i.external_id not in self._seen]
         submit_many = getattr(sink, "submit_many", None)  # a sink that commits a page at once, if it has one
         for start in range(0, len(fresh), self.page_size):
             chunk = fresh[start : start + self.page_size]
@@ -461,11 +462,14 @@ class XReceiver:
         if since_id:
             params["since_id"] = since_id
         else:  # the very first poll: what is recent enough to answer within the SLA
-            params["start_time"] = datetime.fromtimestamp(self.budget.clock(), UTC) - timedelta(hours=self.backfill_hours)
+            now = datetime.fromtimestamp(self.budget.clock(), UTC)
+            params["start_time"] = now - timedelta(hours=self.backfill_hours)
         if query == "mentions":
-            method, args, token_param, max_pages = self.client.get_users_mentions, (self.bot_user_id,), "pagination_token", None
+            method, args, token_param = self.client.get_users_mentions, (self.bot_user_id,), "pagination_token"
+            max_pages = None  # the timeline stops at 800 by itself
         else:
-            method, args, token_param, max_pages = self.client.search_recent_tweets, (self.search_query,), "next_token", self.max_search_pages
+            method, args, token_param = self.client.search_recent_tweets, (self.search_query,), "next_token"
+            max_pages = self.max_search_pages
         pages: list[dict] = []
         token = None
         while True:
@@ -476,7 +480,8 @@ class XReceiver:
                     raise
                 if since_id and "since_id" in exc.detail and not pages:
                     # too old for the search's 7 days: start again from the backfill window
-                    log.warning("x: %s cursor %s rejected (%s); starting from the backfill window", query, since_id, exc.detail)
+                    log.warning("x: %s cursor %s rejected (%s); starting from the backfill window",
+                                query, since_id, exc.detail)
                     return self._fetch(api, sink, query, None)
                 log.warning("x: %s", exc)
                 return pages, str(exc)
@@ -618,7 +623,8 @@ class XSender:
         wanted = _comparable(text)
         for tweet in body.get("data") or []:
             replied = _replied_to(tweet)
-            if (replied[:1] == [reply_to] if reply_to else not replied) and _comparable(tweet.get("text", "")) == wanted:
+            same_target = replied[:1] == [reply_to] if reply_to else not replied
+            if same_target and _comparable(tweet.get("text", "")) == wanted:
                 return str(tweet["id"])
         return None
 

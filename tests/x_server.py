@@ -40,6 +40,18 @@ WINDOW = 900
 MENTIONS_KEPT = 800
 DEFAULT_LIMITS = {"mentions": 450, "search": 450, "post": 200, "users": 300, "users/me": 75, "timeline": 900, "dm": 200}
 DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
+SUSPENDED = "Your account is suspended and is not permitted to access this feature."
+
+
+def _problem(status: int, title: str, detail: str) -> dict:
+    """X's error body (RFC 7807 problem details)."""
+    return {"title": title, "detail": detail, "type": "about:blank", "status": status}
+
+
+def _invalid(parameter: str, value: str, message: str) -> dict:
+    return {"errors": [{"parameters": {parameter: [value]}, "message": message}], "title": "Invalid Request",
+            "detail": "One or more parameters to your request was invalid.",
+            "type": "https://api.twitter.com/2/problems/invalid-request"}
 
 
 def recorded(name: str, index: int = 0) -> dict:
@@ -101,7 +113,8 @@ class XServer:
                 "conversation_id": tweet_id,
                 "created_at": datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
             }
-            mentions = [{"start": m.start(), "end": m.end(), "username": m.group(1)} for m in re.finditer(r"@(\w+)", text)]
+            mentions = [{"start": m.start(), "end": m.end(), "username": m.group(1)}
+                        for m in re.finditer(r"@(\w+)", text)]
             if mentions:
                 tweet["entities"] = {"mentions": mentions}
             if reply_to:
@@ -135,7 +148,8 @@ class XServer:
         return sum(1 for r in self.requests if r["endpoint"] == endpoint and (status is None or r["status"] == status))
 
     def replies_to(self, tweet_id: str) -> list[dict]:
-        return [t for t in self.tweets.values() if {"type": "replied_to", "id": tweet_id} in t.get("referenced_tweets", [])]
+        ref = {"type": "replied_to", "id": tweet_id}
+        return [t for t in self.tweets.values() if ref in t.get("referenced_tweets", [])]
 
     def _snowflake(self) -> str:
         value = max(self._last_id + 1, (int(self.clock() * 1000) - TWITTER_EPOCH_MS) << 22)
@@ -160,7 +174,7 @@ class XServer:
             if window[1] > self.limits[endpoint]:
                 self.over_budget += 1
                 record["status"] = 429
-                return 429, headers, {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429}
+                return 429, headers, _problem(429, "Too Many Requests", "Too Many Requests")
             kind = self.failures[endpoint].popleft() if self.failures[endpoint] else "ok"
             if kind == "503-after":  # done, but the answer is lost (X does this now and then)
                 getattr(self, "_" + endpoint.replace("/", "_"))(route_args, query, body)
@@ -188,22 +202,19 @@ class XServer:
                 "x-rate-limit-reset": str(math.ceil(window[0]))}
 
     def _failure(self, endpoint: str, kind: str, window: list[float], now: float, headers: dict) -> tuple:
-        problem = {"type": "about:blank", "status": 0, "title": "", "detail": ""}
         if kind == "429":  # X says: used up until the reset (a short one here)
             window[0], window[1] = now + 60, self.limits[endpoint]
-            return 429, self._rate_headers(endpoint, window), {**problem, "status": 429, "title": "Too Many Requests", "detail": "Too Many Requests"}
+            return 429, self._rate_headers(endpoint, window), _problem(429, "Too Many Requests", "Too Many Requests")
         if kind == "429-bare":
-            return 429, {}, {**problem, "status": 429, "title": "Too Many Requests", "detail": "Too Many Requests"}
+            return 429, {}, _problem(429, "Too Many Requests", "Too Many Requests")
         if kind == "503":
-            return 503, {}, {**problem, "status": 503, "title": "Service Unavailable", "detail": "Service Unavailable"}
+            return 503, {}, _problem(503, "Service Unavailable", "Service Unavailable")
         if kind == "401":
-            return 401, {}, {**problem, "status": 401, "title": "Unauthorized", "detail": "Unauthorized"}
+            return 401, {}, _problem(401, "Unauthorized", "Unauthorized")
         if kind == "403":
-            return 403, {}, {**problem, "status": 403, "title": "Forbidden", "detail": "Your account is suspended and is not permitted to access this feature."}
+            return 403, {}, _problem(403, "Forbidden", SUSPENDED)
         if kind == "400":
-            return 400, {}, {"errors": [{"parameters": {"pagination_token": ["x"]}, "message": "Invalid pagination token"}],
-                             "title": "Invalid Request", "detail": "One or more parameters to your request was invalid.",
-                             "type": "https://api.twitter.com/2/problems/invalid-request"}
+            return 400, {}, _invalid("pagination_token", "x", "Invalid pagination token")
         if kind == "drop":
             return 0, {}, None
         raise ValueError(kind)
@@ -216,7 +227,8 @@ class XServer:
     def _users(self, args, query, body):
         found = [u for u in self.users.values() if u["username"].lower() == args[0].lower()]
         if not found:
-            return 200, {"errors": [{"detail": f"Could not find user with username: [{args[0]}].", "title": "Not Found Error"}]}
+            detail = f"Could not find user with username: [{args[0]}]."
+            return 200, {"errors": [{"detail": detail, "title": "Not Found Error"}]}
         return 200, {"data": dict(found[0])}
 
     def _mentions(self, args, query, body):
@@ -227,7 +239,8 @@ class XServer:
         return self._answer(self._page(tweets, query, "pagination_token"))
 
     def _timeline(self, args, query, body):
-        tweets = sorted((t for t in self.tweets.values() if t["author_id"] == args[0]), key=lambda t: int(t["id"]), reverse=True)
+        tweets = [t for t in self.tweets.values() if t["author_id"] == args[0]]
+        tweets.sort(key=lambda t: int(t["id"]), reverse=True)
         return self._answer(self._page(tweets[:3200], query, "pagination_token"))
 
     def _search(self, args, query, body):
@@ -238,13 +251,10 @@ class XServer:
     def _post(self, args, query, body):
         text = (body or {}).get("text") or ""
         if any(t["author_id"] == self.bot["id"] and t["text"] == text for t in self.tweets.values()):
-            return 403, {"detail": DUPLICATE, "type": "about:blank", "title": "Forbidden", "status": 403}
+            return 403, _problem(403, "Forbidden", DUPLICATE)
         reply_to = ((body or {}).get("reply") or {}).get("in_reply_to_tweet_id")
         if reply_to and reply_to not in self.tweets:
-            return 400, {"errors": [{"parameters": {"reply.in_reply_to_tweet_id": [reply_to]},
-                                     "message": "The tweet you are replying to does not exist"}],
-                         "title": "Invalid Request", "detail": "One or more parameters to your request was invalid.",
-                         "type": "https://api.twitter.com/2/problems/invalid-request"}
+            return 400, _invalid("reply.in_reply_to_tweet_id", reply_to, "The tweet you are replying to does not exist")
         tweet = self.tweet(self.bot, text, reply_to=reply_to)
         return 201, {"data": {"id": tweet["id"], "text": tweet["text"]}}
 
@@ -262,9 +272,7 @@ class XServer:
         try:
             start = int(base64.b32decode(query[token_param]).decode()) if query.get(token_param) else 0
         except ValueError:
-            return {"errors": [{"parameters": {token_param: [query[token_param]]}, "message": "Invalid pagination token"}],
-                    "title": "Invalid Request", "detail": "One or more parameters to your request was invalid.",
-                    "type": "https://api.twitter.com/2/problems/invalid-request", "status": 400}
+            return {**_invalid(token_param, query[token_param], "Invalid pagination token"), "status": 400}
         size = int(query.get("max_results", 10))
         page = tweets[start : start + size]
         if not page:

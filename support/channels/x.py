@@ -31,7 +31,8 @@ def _secret(value) -> str | None:
 
 
 def _has_user_keys(settings: Settings) -> bool:
-    keys = (settings.x_consumer_key, settings.x_consumer_secret, settings.x_access_token, settings.x_access_token_secret)
+    keys = (settings.x_consumer_key, settings.x_consumer_secret,
+            settings.x_access_token, settings.x_access_token_secret)
     return all(k is not None for k in keys)
 
 
