@@ -18,6 +18,7 @@ REDIS_HOST = os.environ.get("TRKV_TEST_REDIS", "127.0.0.1:6379")
 RABBIT_HOST = os.environ.get("TRKV_TEST_RABBITMQ", "127.0.0.1:5672")
 
 HOW_TO_START = {
+    "chromium": "apt-get install -y chromium (and pip install playwright; never `playwright install`)",
     "postgresql": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
     "redis": "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no",
     "rabbitmq": "rabbitmq-server -detached",
