@@ -501,3 +501,14 @@ def test_a_reply_whose_answer_was_lost_is_found_on_the_retry_and_not_posted_twic
     assert outcomes == ["retry", "sent", "skipped"]
     assert len(server.replies_to(mention["id"])) == 1
     assert server.count("post") == 1 and server.over_budget == 0
+
+
+def test_a_status_update_is_tweeted_once_however_often_it_is_queued(x_settings, server):
+    for _ in range(2):
+        outbox_id = x_wiring.post_status("Investigating", "Sync is delayed for some workspaces", "16:30 UTC",
+                                         key="status:incident-7:1", settings=x_settings)
+    assert dispatch(outbox_id, x_settings).status == "sent"
+    (tweet,) = [t for t in server.tweets.values() if t["author_id"] == server.bot["id"]]
+    assert tweet["text"] == ("[Status] TRKV: Investigating. Impact: Sync is delayed for some workspaces. "
+                             "Next update: 16:30 UTC.")
+    assert "referenced_tweets" not in tweet  # a tweet of its own, not a reply

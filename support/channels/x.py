@@ -144,6 +144,26 @@ def status_outbound(status: str, impact: str, next_update: str, key: str) -> Out
     return Outbound(channel="x", kind="status", idempotency_key=key, text=text)
 
 
+def post_status(status: str, impact: str, next_update: str, *, key: str, settings: Settings) -> int:
+    """Queue a status update tweet (the incidents work calls this); returns the outbox id.
+    The same `key` (e.g. "status:<incident>:<update number>") queues it once."""
+    from storage.db import transaction
+    from storage.models import Outbox, utcnow
+    from storage.queries import insert_ignoring_conflicts
+    from support import kick
+
+    outbound = status_outbound(status, impact, next_update, key)
+    now = utcnow()
+    with transaction(settings.db_url) as session:
+        session.execute(insert_ignoring_conflicts(session, Outbox).values(
+            ticket_id=None, kind="status", channel="x", queue="default", idempotency_key=key,
+            payload=outbound.__dict__.copy(), status="queued", created_at=now, updated_at=now,
+        ))
+        outbox_id = session.execute(select(Outbox.id).where(Outbox.idempotency_key == key)).scalar_one()
+    kick.dispatch([(outbox_id, "default")])
+    return outbox_id
+
+
 def _is_dm(message) -> bool:
     raw = message.raw or {}
     data = raw.get("data", raw) if isinstance(raw, dict) else {}
