@@ -22,6 +22,7 @@ HOW_TO_START = {
     "postgresql": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
     "redis": "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no",
     "rabbitmq": "rabbitmq-server -detached",
+    "dovecot": "apt-get install -y dovecot-imapd",
 }
 
 
