@@ -591,6 +591,9 @@ class XSender:
 
     def _tweet(self, api: _Api, outbound: Outbound) -> SendResult:
         reply_to = outbound.in_reply_to if outbound.kind != "status" else None
+        if reply_to is None and outbound.kind != "status":
+            # an answer without the tweet it answers would be a public post to nobody
+            raise ConnectorError(f"{outbound.kind} {outbound.idempotency_key}: no tweet to reply to", permanent=True)
         if self.is_retry(outbound.idempotency_key):
             existing = self._find_sent(api, outbound.text, reply_to)
             if existing:

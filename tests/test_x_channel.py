@@ -512,3 +512,11 @@ def test_a_status_update_is_tweeted_once_however_often_it_is_queued(x_settings, 
     assert tweet["text"] == ("[Status] TRKV: Investigating. Impact: Sync is delayed for some workspaces. "
                              "Next update: 16:30 UTC.")
     assert "referenced_tweets" not in tweet  # a tweet of its own, not a reply
+
+
+def test_a_reply_without_a_tweet_to_answer_is_never_posted_publicly(x_sqlite_settings, server):
+    sender = x_wiring.sender(x_sqlite_settings)
+    with pytest.raises(ConnectorError) as raised:
+        sender.send(Outbound(channel="x", kind="reply", idempotency_key="reply:lost", text="Fixed now!"))
+    assert raised.value.permanent
+    assert server.count("post") == 0
