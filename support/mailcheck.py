@@ -9,7 +9,13 @@ from support.sanitize import sanitize
 
 def check(raw: bytes) -> dict:
     """{"would_acknowledge": bool, "reason": str, "message": {...}}, in that key order."""
-    inbound = sanitize(parse_email(raw), max_text_bytes=get_settings().max_text_bytes)
+    from support.channels.email import own_addresses
+
+    settings = get_settings()
+    inbound = sanitize(
+        parse_email(raw, own_addresses=own_addresses(settings), attachment_max_bytes=settings.email_attachment_max_bytes),
+        max_text_bytes=settings.max_text_bytes,
+    )
     message = inbound.to_dict()
     message.pop("raw", None)
     if inbound.no_ack_reason:

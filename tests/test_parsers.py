@@ -963,3 +963,94 @@ def test_replay_retries_a_failed_submit_and_reports_degraded(small_feed):
     DemoReplay(small_feed, speed=1000, sleep=lambda s: None).run(sink, threading.Event())
     assert [i.external_id for i in sink.submitted] == expected_ids(small_feed)
     assert ("demo", "degraded") in [r[:2] for r in sink.reports]
+
+
+# --- email: quoted history, signatures, attachments' content, bounces ------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["android", "aol", "apple_mail", "apple_mail_2", "comcast", "gmail", "hotmail", "iphone", "outlook",
+             "sparrow", "thunderbird", "yahoo"],
+)
+def test_replies_from_common_mail_clients_show_only_the_new_text(name):
+    inbound = parse_email(mail("email-talon-replies", "standard_replies", f"{name}.eml"))
+    assert inbound.text == "Hello"
+    assert "wrote" in inbound.raw or "From:" in inbound.raw or "Original" in inbound.raw or ">" in inbound.raw
+
+
+def test_talon_reply_fixtures_match_their_expected_new_text():
+    for name in ("iphone", "sparrow"):
+        expected = mail("email-talon-replies", "standard_replies", f"{name}_reply_text").decode().strip()
+        # talon keeps the signature ("-- " block, "Sent from my iPhone"); the inbox view drops it.
+        expected = expected.split("\n-- \n")[0]
+        expected = "\n".join(line for line in expected.splitlines() if not line.startswith("Sent from my")).strip()
+        assert parse_email(mail("email-talon-replies", "standard_replies", f"{name}.eml")).text == expected
+
+
+def test_quoted_history_and_signature_are_stripped_but_kept_in_the_original():
+    raw = (
+        b"From: Ada <ada@example.com>\r\nSubject: Re: export\r\nMessage-ID: <r1@example.com>\r\n\r\n"
+        b"The CSV export still fails.\r\n\r\n-- \r\nAda Lovelace\r\nExample Corp\r\n\r\n"
+        b"On Mon, 2 Nov 2026 at 10:00, TRKV Support <support@trkv.example> wrote:\r\n"
+        b"> We have logged your request as TRKV-12.\r\n"
+    )
+    inbound = parse_email(raw)
+    assert inbound.text == "The CSV export still fails."
+    assert "We have logged your request" in inbound.raw and "Example Corp" in inbound.raw
+
+
+def test_outlook_style_history_is_stripped_and_interleaved_answers_are_kept():
+    outlook = (
+        b"From: b@example.com\r\nSubject: RE: x\r\n\r\nSee attached.\r\n\r\n"
+        b"From: TRKV Support <support@trkv.example>\r\nSent: Monday, November 2, 2026 10:00\r\n"
+        b"To: b@example.com\r\nSubject: x\r\n\r\nOld text\r\n"
+    )
+    assert parse_email(outlook).text == "See attached."
+    interleaved = b"From: c@example.com\r\nSubject: Re: q\r\n\r\n> Which version?\r\n4.2\r\n> Which browser?\r\nFirefox\r\n"
+    assert parse_email(interleaved).text == "> Which version?\n4.2\n> Which browser?\nFirefox"
+
+
+def test_a_message_that_is_all_quote_keeps_its_text():
+    raw = b"From: c@example.com\r\nSubject: Fwd\r\n\r\n> only a quote\r\n> nothing else\r\n"
+    assert parse_email(raw).text == "> only a quote\n> nothing else"
+
+
+def test_small_attachments_keep_their_content_up_to_the_cap():
+    import base64
+
+    raw = mail("email-rubymail", "attachment_emails", "attachment_pdf.eml")
+    without = parse_email(raw)
+    assert all(a.url is None for a in without.attachments)
+    [pdf] = parse_email(raw, attachment_max_bytes=10_000_000).attachments
+    assert pdf.url.startswith("data:application/pdf;base64,")
+    assert len(base64.b64decode(pdf.url.split(",", 1)[1])) == pdf.size
+    [capped] = parse_email(raw, attachment_max_bytes=pdf.size - 1).attachments
+    assert capped.url is None and capped.size == pdf.size
+
+
+@pytest.mark.parametrize(
+    ("path", "returned", "reason"),
+    [
+        (("bounce", "gmail-invalid-address.eml"), "CAKsfaBUUGqVZiaMrmH3TRPfq1odQPtM7Ey5YW1SgyJJRHtAjgw@mail.gmail.com",
+         "550 5.1.0 Recipient rejected"),
+        (("bounce", "mailbox-full.eml"), "4E326A95.3010907@example.com", "552 5.2.2"),
+        (("bounce", "office365.eml"), "20171013111011.20866.254C2F3A4D7AA526@ninomail.com", "550 5.1.10"),
+    ],
+)
+def test_a_bounce_names_the_message_it_returns_and_why(path, returned, reason):
+    inbound = parse_email(mail("email-flanker", *path))
+    assert inbound.no_ack_reason
+    assert returned in inbound.hints["bounce_of"].split()
+    assert reason in inbound.hints["bounce_reason"]
+
+
+def test_an_ordinary_message_carries_no_bounce_hints():
+    assert "bounce_of" not in parse_email(mail("email-rubymail", "rfc2822", "example01.eml")).hints
+
+
+def test_thousands_of_mime_parts_are_cut_before_parsing():
+    parts = b"".join(b"--B\r\nContent-Type: text/plain\r\n\r\npart %d\r\n" % n for n in range(5000))
+    raw = b"From: a@example.com\r\nSubject: many\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n" + parts + b"--B--\r\n"
+    inbound = parse_email(raw)
+    assert any(f"more than {MAX_PARTS} MIME parts (5001)" in p for p in inbound.problems)
+    assert "part 0" in inbound.text and "part 4999" not in inbound.text
