@@ -162,7 +162,7 @@ def _meta(alert: Alert, refs: list[str], target, step_index: int, event: str, se
           now: datetime) -> dict[str, Any]:
     base = settings.public_url.rstrip("/")
     return {
-        "event": event, "alert_id": alert.id, "dedup_key": f"trkv-alert-{alert.id}", "severity": alert.severity,
+        "event": event, "alert_id": alert.id, "ref": refs[0] if refs else None, "dedup_key": f"trkv-alert-{alert.id}", "severity": alert.severity,
         "title": alert.title, "count": alert.count, "channels": list(alert.channels), "tickets": refs,
         "link": f"{base}/tickets/{refs[0]}" if refs else base, "step": step_index,
         "target": {"label": target.label, "name": target.name, "email": target.email},

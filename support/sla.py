@@ -115,8 +115,21 @@ def priority_changed(session: Session, ticket: Ticket, old: str, *, settings: Se
         from support import paging
 
         session.flush()
-        paging.page_ticket(session, ticket.id, ticket.subject or ticket.snippet, ticket.snippet, ticket.channel,
-                           settings, now)
+        pages = paging.page_ticket(session, ticket.id, ticket.subject or ticket.snippet, ticket.snippet,
+                                   ticket.channel, settings, now)
+        kick_after_commit(session, pages)
+
+
+def kick_after_commit(session: Session, outbox: list[tuple[int, str]]) -> None:
+    """Kick the dispatch of rows once the caller's transaction commits (a worker must
+    find the rows it is kicked for; a rollback kicks nothing)."""
+    if not outbox:
+        return
+    from sqlalchemy import event
+
+    from support import kick
+
+    event.listen(session, "after_commit", lambda _session: kick.dispatch(outbox), once=True)
 
 
 def status_changed(session: Session, ticket: Ticket, old: str, *, settings: Settings,
