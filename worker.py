@@ -73,6 +73,8 @@ def configure(app: Celery, settings: Settings) -> Celery:
         beat_schedule={
             "sweep": {"task": "trkv.sweep", "schedule": settings.sweep_interval,
                       "options": {"queue": queue_name("default", settings), "expires": settings.sweep_interval}},
+            "triage-retrain": {"task": "trkv.triage_retrain", "schedule": settings.triage_retrain_days * 86400,
+                               "options": {"queue": queue_name("bulk", settings)}},
         },
         beat_schedule_filename=str(settings.home_path / "celerybeat-schedule"),
         worker_hijack_root_logger=False,
@@ -130,6 +132,16 @@ def sweep() -> dict:
 
     report = run()
     return {"breaches": len(report.breaches), "rekicked": report.rekicked_inbound + report.rekicked_outbox}
+
+
+@app.task(name="trkv.triage_retrain")
+def triage_retrain() -> dict:
+    """Weekly: retrain on seed + corrections; promote if not worse. Every process picks a
+    promoted model up by itself (triage.classifier watches the pointer file)."""
+    from support.retrain import retrain
+
+    outcome = retrain(get_settings())
+    return {"version": outcome.version, "promoted": outcome.promoted, "corrections": outcome.corrections}
 
 
 def reconfigure(settings: Settings) -> Celery:

@@ -23,6 +23,7 @@ from storage.db import transaction
 from storage.models import Contact, Identity, Message, Outbox, Ticket, utcnow
 from storage.queries import bulk_insert_returning_ids, chunked, insert_many_ignoring_conflicts, pairs_in
 from support import outbox as outbox_rows
+from support import resuggest
 from support import sla
 from triage import TriageInput, suggest_batch
 from trkv.settings import Settings, get_settings
@@ -98,6 +99,8 @@ def ingest_in(session: Session, inbounds: list[Inbound], live: bool, settings: S
     new_tickets = _insert_tickets(session, fresh, identity_ids, settings, now)
     message_ids = _insert_messages(session, fresh, identity_ids, now)
     _touch_tickets(session, fresh, now, settings)
+    if live:  # a follow-up that changes the picture ("now nobody can log in") escalates to Critical
+        resuggest.escalate_on_follow_ups(session, _follow_ups(fresh), settings, now)
     queued = outbox_rows.for_new_tickets(session, new_tickets, settings, now) if live else {}
     for item, message_id in zip(fresh, message_ids, strict=True):
         ticket_id = item.new_ticket.id if item.new_ticket else item.ticket_id
@@ -110,6 +113,11 @@ def ingest_in(session: Session, inbounds: list[Inbound], live: bool, settings: S
             first = item.duplicate_of.result
             item.result = IngestResult(ticket_id=first.ticket_id, message_id=first.message_id, duplicate=True)
     return [item.result for item in items]
+
+
+def _follow_ups(items: list[_Item]) -> list[tuple[int, Inbound]]:
+    return [(item.ticket_id if item.ticket_id is not None else item.new_ticket.id, item.inbound) for item in items
+            if item.ticket_id is not None or item.new_ticket.first is not item.inbound]
 
 
 def _mark_duplicates(session: Session, items: list[_Item]) -> list[_Item]:

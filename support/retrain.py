@@ -50,7 +50,8 @@ def corrections(settings: Settings) -> list[dict[str, Any]]:
     with session_factory(settings.db_url)() as session:
         latest = (
             select(TicketEvent.ticket_id, TicketEvent.field, func.max(TicketEvent.id).label("id"))
-            .where(TicketEvent.kind == "triage", TicketEvent.field.in_(("priority", "category")))
+            .where(TicketEvent.kind == "triage", TicketEvent.field.in_(("priority", "category")),
+                   TicketEvent.user_id.is_not(None))
             .group_by(TicketEvent.ticket_id, TicketEvent.field)
             .subquery()
         )

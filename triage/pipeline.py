@@ -24,6 +24,7 @@ from triage.rules import critical_reasons
 from triage.types import Suggestion, TriageInput
 
 FORMAT = 1
+HINT_ODDS = 3.0
 CRITICAL_PRECISION_FLOOR = 0.9  # of rules OR model, on cross-validated training scores
 
 
@@ -69,6 +70,7 @@ class TriageModel:
         pri, cat = self.heads["priority"], self.heads["category"]
         p_pri, p_cat = pri.probabilities(features), cat.probabilities(features)
         crit = pri.classes.index("critical")
+        _apply_category_hints(p_cat, cat.classes, items)
         cat_choice = p_cat.argmax(axis=1)
         pri_choice = np.where(p_pri[:, crit] >= self.critical_threshold, crit, _argmax_without(p_pri, crit))
         # Above 0.5 the threshold can leave a Critical argmax behind: the next best label wins.
@@ -145,6 +147,16 @@ class TriageModel:
                  for name, h in state["heads"].items()}
         return cls(featurizer, heads, version=state["version"], critical_threshold=state["critical_threshold"],
                    confidence_threshold=state["confidence_threshold"], meta=state["meta"])
+
+
+def _apply_category_hints(probabilities: np.ndarray, classes: list[str], items: Sequence[TriageInput]) -> None:
+    """Where the message arrived is a strong hint (a post in Discord's Bug Reports is
+    usually a bug report): the hinted category's odds are multiplied by HINT_ODDS."""
+    for row, item in enumerate(items):
+        hinted = item.hints.get("category") if item.hints else None
+        if hinted in classes:
+            probabilities[row, classes.index(hinted)] *= HINT_ODDS
+            probabilities[row] /= probabilities[row].sum()
 
 
 def doc_of(record: Mapping[str, Any]) -> str:

@@ -21,6 +21,8 @@ _ALL = r"(?:everyone|everybody|all\s+(?:of\s+)?(?:us|users|our\s+users|customers
 _SECRET = r"(?:api[\s_-]*keys?|keys?|tokens?|passwords?|credentials?|secrets?|access\s+token)"
 _DATA = (r"(?:data|projects?|files?|records|history|workspace|boards?|tasks|cards|attachments?|time\s+entries|comments"
          r"|everything)")
+_SERVER = (r"(?:server|service|daemon|cluster|master|namenode|datanode|name\s+node|data\s+node|resource\s*manager"
+           r"|node\s*manager|job\s*tracker|task\s*tracker|scheduler|gateway|broker|database|db|backend|worker)s?")
 _GONE = r"(?:gone|lost|deleted|wiped|erased|disappeared|dissapeared|vanished|missing|empty|destroyed)"
 
 _CRITICAL_RULES: dict[str, str] = {
@@ -36,6 +38,11 @@ _CRITICAL_RULES: dict[str, str] = {
         r"|\blocked\s+out\b.{0,30}\b(?:whole|entire|all)\b"
         r"|\bcompletely\s+(?:down|broken|unusable)\b|\bservice\s+unavailable\b"
         rf"|\b{_CANT}\s+(?:access|reach|open)\s+(?:the\s+)?(?:site|app|trkv|anything)\b"
+        # the same in an engineer's words: a server process that dies, hangs or does not start
+        rf"|\b{_SERVER}\b.{{0,30}}\b(?:crash(?:es|ed)?|hangs?|hung|dies|died|shuts?\s+down|goes\s+down|went\s+down"
+        r"|fails?\s+to\s+(?:start|come\s+up|restart|recover)|(?:won'?t|doesn'?t|does\s+not|cannot|can'?t)\s+start"
+        r"|becomes?\s+unresponsive|is\s+stuck)\b"
+        r"|\bdead\s*lock(?:s|ed)?\b|\bcluster\s+(?:is\s+)?(?:down|unusable|unavailable)\b"
     ),
     "security": (
         rf"\b(?:leak(?:ed)?|exposed?|compromi[sz]ed|breach(?:ed)?|hacked|stolen|dumped)\b.{{0,40}}\b(?:{_SECRET}|accounts?|data)\b"
@@ -48,6 +55,10 @@ _CRITICAL_RULES: dict[str, str] = {
         r"(?:company'?s?|customers?'?|users?'?|people'?s?|workspace'?s?|accounts?)\b"
         r"|\blogs?\s+(?:me\s+)?in(?:to)?\s+(?:as\s+)?someone\s+else'?s?\b"
         r"|\b(?:former|ex-?)\s*(?:employee|colleague|staff\s+member|contractor)\b.{0,40}\b(?:access|logged\s+in)\b"
+        r"|\bcve-\d{4}-\d+|\bprivilege\s+escalation\b|\b(?:authentication|authori[sz]ation|security|acl)\s+bypass"
+        r"|\bbypass(?:es|ed|ing)?\s+(?:the\s+)?(?:authentication|authori[sz]ation|security|permission|acl)"
+        r"|\barbitrary\s+(?:code|command)s?\b|\b(?:passwords?|secrets?|credentials?|tokens?|keys?)\b.{0,20}"
+        r"\b(?:in\s+)?(?:plain\s*text|clear\s*text)\b"
         r"|\b(?:attacker|intruder)\b|\bsomeone\s+(?:logged|got)\s+in(?:to)?\s+my\s+account\b"
     ),
     "data_loss": (
@@ -59,6 +70,12 @@ _CRITICAL_RULES: dict[str, str] = {
         rf"|\b(?:wiped|erased|deleted)\s+(?:out\s+)?(?:all|our|my|the\s+whole|the\s+entire|every)\b.{{0,20}}{_DATA}"
         rf"|\b{_DATA}\s+(?:got|was|were|has\s+been|have\s+been)\s+(?:wiped|erased)\b"
         r"|\bworkspace\s+is\s+(?:now\s+)?empty\b|\b(?:nothing|none)\s+(?:is\s+)?left\b"
+        # the same in an engineer's words: corruption, lost writes
+        r"|\b(?:data|file|files|block|blocks|database|index|table|record|records|edit\s+log|journal|metadata)\s+"
+        r"(?:is\s+|are\s+|gets?\s+|got\s+|becomes?\s+)?corrupt(?:ed|ion|s)?\b"
+        r"|\bcorrupt(?:s|ed|ing|ion\s+of)?\s+(?:the\s+)?(?:data|files?|blocks?|database|index|records?|metadata|state)\b"
+        r"|\bdata\s+corruption\b|\b(?:loses|losing|lose)\s+(?:data|writes|updates|records|blocks|edits|files)\b"
+        r"|\b(?:irrecoverable|unrecoverable)\b|\bsilently\s+(?:drops?|discards?|overwrites?|deletes?|loses?)\b"
         r"|\bget\s+(?:my|our)\s+data\s+back\b|\brestore\s+(?:our|my)\s+(?:data|workspace|projects)\b"
     ),
 }
@@ -76,12 +93,14 @@ _COMPILED = {name: re.compile(pattern, re.IGNORECASE | re.DOTALL) for name, patt
 _TRIGGERS = {
     "outage": ("down", "dwn", "donw", "outage", "offline", "unreachable", "unavailable", "load", "dead", "50",
                "nobody", "no one", "noone", "none of us", "anywhere", "completely", "locked out", "responding",
-               "inaccessible", "access", "reach"),
+               "inaccessible", "access", "reach", "crash", "hang", "hung", "dies", "died", "shut", "fail to",
+               "fails to", "start", "unresponsive", "stuck", "deadlock", "dead lock"),
     "security": ("leak", "expos", "compromis", "breach", "hack", "stolen", "dump", "security", "vulnerab", "xss",
                  "injection", "csrf", "rce", "remote code", "unauthori", "public", "plain", "other", "another",
-                 "different", "someone", "attacker", "intruder", "former", "ex-"),
+                 "different", "someone", "attacker", "intruder", "former", "ex-", "cve-", "privilege", "bypass", "arbitrary", "plain", "clear"),
     "data_loss": ("gone", "lost", "delete", "wiped", "erased", "disappeared", "dissapeared", "vanished", "missing",
-                  "empty", "destroyed", "data loss", "left", "data back", "restore"),
+                  "empty", "destroyed", "data loss", "left", "data back", "restore", "corrupt", "lose", "losing",
+                  "recoverable", "silently"),
 }
 
 

@@ -20,8 +20,10 @@ from triage.types import TriageInput
 SEED_PATH = Path(__file__).with_name("data") / "seed.jsonl"
 # Change this string when the training code changes what a model is, so the seed model is retrained.
 RECIPE = "tfidf-word12+hashed-char25, LinearSVC C=0.5 balanced, CV matrix-scaling calibration, v1"
-# A retrained model may lose at most this much on the held-out split and still be "not worse".
-TOLERANCE = 0.005
+# A retrained model may lose at most this much macro-F1 on the held-out split and still be
+# "not worse": one message of the 40 held-out Medium ones moves priority macro-F1 by about 0.01.
+# Critical recall has no tolerance.
+TOLERANCE = 0.02
 
 
 def load_seed(split: str | None = None, path: Path = SEED_PATH) -> list[dict[str, Any]]:
@@ -85,6 +87,7 @@ def not_worse(candidate: Mapping[str, Any], incumbent: Mapping[str, Any] | None)
         ("category macro-F1", candidate["category"]["macro_f1"], incumbent["category"]["macro_f1"]),
     ]
     for name, new, old in checks:
-        if new is not None and old is not None and new < old - TOLERANCE:
+        slack = 0.0 if name == "critical recall" else TOLERANCE
+        if new is not None and old is not None and new < old - slack:
             return False, f"{name} {new:.3f} < {old:.3f}"
     return True, "; ".join(f"{name} {new:.3f} (was {old:.3f})" for name, new, old in checks)

@@ -1,0 +1,63 @@
+"""Re-triage on follow-ups: when a later message in a ticket changes the picture
+("now nobody can log in"), the ticket is escalated to Critical, with the reason in
+its evidence, new due times and a page (`support.sla.priority_changed`).
+
+Only escalation to Critical is automatic: a follow-up never lowers a priority, and
+anything short of Critical stays the agent's call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connectors.base import Inbound
+from storage.models import Ticket, TicketEvent
+from triage import TriageInput, suggest_batch
+from trkv.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def escalate_on_follow_ups(session: Session, follow_ups: Sequence[tuple[int, Inbound]], settings: Settings,
+                           now: datetime) -> list[int]:
+    """`follow_ups`: (ticket id, message) for messages that joined an existing ticket.
+    Returns the ids of the tickets escalated to Critical."""
+    if not follow_ups:
+        return []
+    ids = sorted({ticket_id for ticket_id, _ in follow_ups})
+    open_ids = set(session.execute(
+        select(Ticket.id).where(Ticket.id.in_(ids), Ticket.priority != "critical", Ticket.status != "closed")
+    ).scalars())
+    candidates = [(t, m) for t, m in follow_ups if t in open_ids]
+    if not candidates:
+        return []
+    suggestions = suggest_batch(
+        [TriageInput(text=m.text, channel=m.channel, subject=m.subject, hints=m.hints) for _, m in candidates]
+    )
+    escalated: list[int] = []
+    for (ticket_id, _message), suggestion in zip(candidates, suggestions, strict=True):
+        if suggestion.priority != "critical" or ticket_id in escalated:
+            continue
+        ticket = session.get(Ticket, ticket_id)
+        old = ticket.priority
+        evidence = dict(ticket.suggestion_evidence or {})
+        evidence["follow_up"] = suggestion.evidence.get("critical", [])
+        ticket.priority = ticket.suggested_priority = "critical"
+        ticket.suggestion_evidence = evidence
+        ticket.model_version = suggestion.model_version
+        ticket.updated_at = now
+        # Not kind="triage": those events are the team's corrections, the training data.
+        session.add(TicketEvent(ticket_id=ticket_id, kind="triage_followup", field="priority", suggested="critical",
+                                old_value=old, new_value="critical", model_version=suggestion.model_version,
+                                detail={"reasons": evidence["follow_up"]}, created_at=now))
+        from support import sla
+
+        sla.priority_changed(session, ticket, old, settings=settings, now=now)
+        log.info("TRKV-%s escalated to critical by a follow-up: %s", ticket_id, "; ".join(evidence["follow_up"]))
+        escalated.append(ticket_id)
+    return escalated
