@@ -1,13 +1,14 @@
 """Discord benchmark: a burst of messages from the gateway to committed tickets.
 
-    .venv/bin/python bench/discord.py [--messages 5000] [--backend sqlite|postgresql]
+    .venv/bin/python bench/discord.py [--messages 5000] [--backend sqlite|postgresql] [--ingest celery|inline]
 
 The local Discord server (tests/discord_server.py) pushes a burst of MESSAGE_CREATE
 events over its websocket to the unmodified discord.py client in the hub's Discord
 connector (the same receiver `trkv connect discord` runs), which stages them in
-batches (support.intake.submit). An ingest loop in this process plays the Celery
-worker: it takes pending staged rows in batches and calls support.intake.process,
-which commits tickets, messages, triage and acknowledgement rows. Figures printed:
+batches (support.intake.submit, one Celery kick per batch). A real Celery worker
+(`celery -A worker worker -c 2`, embedded filesystem broker) ingests the batches with
+support.intake.process: tickets, messages, triage and acknowledgement rows committed.
+`--ingest inline` runs that loop in this process instead (no broker). Figures printed:
 gateway -> staged (connector throughput) and gateway -> committed tickets, msgs/s.
 """
 
@@ -39,6 +40,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=5000)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--ingest", choices=("celery", "inline"), default="celery")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="trkv-bench-discord-"))
     db_url, drop = database(args.backend, home)
@@ -47,10 +49,10 @@ def main() -> None:
             "TRKV_HOME": str(home), "TRKV_DATABASE_URL": db_url, "TRKV_DEMO": "0", "TRKV_DISCORD_TOKEN": TOKEN,
             "TRKV_DISCORD_GUILD_ID": GUILD_ID, "TRKV_DISCORD_API_BASE": server.api_base,
             "TRKV_DISCORD_GATEWAY_URL": server.gateway_url, "TRKV_DISCORD_GUILD_READY_TIMEOUT": "0.05",
-            "TRKV_LOG_LEVEL": "WARNING",
+            "TRKV_LOG_LEVEL": "WARNING", "TRKV_QUEUE_PREFIX": f"bench{uuid.uuid4().hex[:6]}_",
         })
         try:
-            run(server, args.messages, args.backend)
+            run(server, args.messages, args.backend, args.ingest)
         finally:
             drop()
 
@@ -79,7 +81,7 @@ def database(backend: str, home: Path):
     return url, drop
 
 
-def run(server: DiscordServer, count: int, backend: str) -> None:
+def run(server: DiscordServer, count: int, backend: str, ingest: str) -> None:
     import logging
 
     logging.basicConfig(level=logging.WARNING)
@@ -117,8 +119,14 @@ def run(server: DiscordServer, count: int, backend: str) -> None:
             else:
                 time.sleep(0.01)
 
-    ingester = threading.Thread(target=ingest_loop, daemon=True)
-    ingester.start()
+    celery = None
+    if ingest == "celery":
+        from tests.workers import Broker, Worker, worker_env
+
+        broker = Broker("filesystem", None, os.environ["TRKV_QUEUE_PREFIX"])
+        celery = Worker(worker_env(settings, broker), settings.home_path / "worker.log").start()
+    else:
+        threading.Thread(target=ingest_loop, daemon=True).start()
     server.wait(lambda: server.connected() == 1, "the connector", timeout=120)
     server.post("support", BO, "warm-up: is the API down?")  # loads the triage model outside the timing
     server.wait(lambda: counts()[1] == 1, "the warm-up ticket", timeout=300)
@@ -138,8 +146,10 @@ def run(server: DiscordServer, count: int, backend: str) -> None:
         time.sleep(0.05)
     stop.set()
     connector.join(30)
-    ingester.join(30)
-    print(f"Discord burst of {count:,} messages, {backend}, {platform.machine()} {os.cpu_count()} cores, "
+    if celery is not None:
+        celery.stop()
+    print(f"Discord burst of {count:,} messages, {backend}, ingest: {ingest}, "
+          f"{platform.machine()} {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, "
           f"Python {platform.python_version()}")
     print(f"  server pushed the burst in     {pushed:7.2f} s")
     print(f"  gateway -> staged (connector)  {staged_at:7.2f} s  {count / staged_at:8.0f} msgs/s")
