@@ -1,0 +1,243 @@
+"""Every route × every role × anonymous, with the status each must answer.
+
+The table is checked against the app's own route list, so a new route without a row
+here fails `test_the_table_covers_every_route`. Each case runs on a fresh database
+seeded with two tickets, a quarantined message, a failed outbox row and a saved view.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from inbox import create_app
+from storage.db import transaction
+from storage.models import Outbox, Quarantine, SavedView, utcnow
+from support import accounts
+from support.ingest import ingest
+from tests.cast import ada_email, bo_discord
+
+PASSWORD = "correct horse battery"
+ROLES = ("anonymous", "community_manager", "engineer", "lead")
+RANK = {"community_manager": 1, "engineer": 2, "lead": 3}
+
+
+def needs(minimum: str, ok: int, *, anonymous: int) -> dict[str, int]:
+    """Expected statuses: `ok` from `minimum` up, 403 below it, `anonymous` without a login."""
+    return {"anonymous": anonymous,
+            **{role: ok if RANK[role] >= RANK[minimum] else 403 for role in RANK}}
+
+
+def page(minimum: str, ok: int = 200) -> dict[str, int]:
+    return needs(minimum, ok, anonymous=303)  # web pages send strangers to /login
+
+
+def api(minimum: str, ok: int = 200) -> dict[str, int]:
+    return needs(minimum, ok, anonymous=401)
+
+
+EVERYONE_200 = dict.fromkeys(ROLES, 200)
+CM, ENG, LEAD = "community_manager", "engineer", "lead"
+
+# (method, path, body, expected status per role). Bodies of POST forms get the CSRF token added.
+TABLE = [
+    ("GET", "/healthz", None, EVERYONE_200),
+    ("GET", "/openapi.json", None, EVERYONE_200),
+    ("GET", "/login", None, {"anonymous": 200, CM: 303, ENG: 303, LEAD: 303}),
+    ("POST", "/login", {"email": "nobody@trkv.test", "password": "wrong password"}, dict.fromkeys(ROLES, 400)),
+    ("POST", "/logout", {}, dict.fromkeys(ROLES, 303)),
+    ("GET", "/", None, page(CM)),
+    ("GET", "/inbox/rows", None, needs(CM, 200, anonymous=401)),
+    ("POST", "/views", {"name": "Mine", "channel": "email"}, page(CM, 303)),
+    ("POST", "/views/{view}/delete", {}, page(CM, 303)),
+    ("POST", "/bulk", {"action": "accept", "ref": "{ref}"}, page(CM, 303)),
+    ("GET", "/tickets/{ref}", None, page(CM)),
+    ("POST", "/tickets/{ref}/triage", {"action": "accept"}, page(CM, 303)),
+    ("POST", "/tickets/{ref}/assign", {"assignee": "me"}, page(CM, 303)),
+    ("POST", "/tickets/{ref}/status", {"status": "pending"}, page(CM, 303)),
+    ("POST", "/tickets/{ref}/notes", {"text": "checked the logs"}, page(CM, 303)),
+    ("POST", "/tickets/{ref}/reply", {"text": "Hi!", "channel": "email", "reply_key": "k"}, page(CM, 303)),
+    ("POST", "/tickets/{ref}/merge", {"into": "{other}"}, page(ENG, 303)),
+    ("POST", "/contacts/merge", {"source": "{other_contact}", "target": "{contact}"}, page(ENG, 303)),
+    ("POST", "/contacts/{contact}/block", {"reason": "spam"}, page(ENG, 303)),
+    ("POST", "/contacts/{contact}/unblock", {}, page(ENG, 303)),
+    ("GET", "/operations", None, page(ENG)),
+    ("POST", "/operations/quarantine/{quarantine}/release", {}, page(ENG, 303)),
+    ("POST", "/operations/quarantine/{quarantine}/discard", {}, page(ENG, 303)),
+    ("POST", "/operations/outbox/{outbox}/retry", {}, page(ENG, 303)),
+    ("GET", "/dashboard", None, page(LEAD)),
+    ("GET", "/dashboard/kpis.csv", None, page(LEAD)),
+    ("GET", "/dashboard/volume.csv", None, page(LEAD)),
+    # the JSON API: a bearer token of the role's user
+    ("POST", "/api/inbound", {"channel": "api", "external_id": "e-1", "text": "hi", "author": {"handle": "ann"}},
+     api(CM, 201)),
+    ("GET", "/api/tickets", None, api(CM)),
+    ("GET", "/api/tickets/{ref}", None, api(CM)),
+    ("POST", "/api/tickets/{ref}/triage", {"accept": True}, api(CM)),
+    ("POST", "/api/tickets/{ref}/assign", {"assignee": None}, api(CM)),
+    ("POST", "/api/tickets/{ref}/status", {"status": "pending"}, api(CM)),
+    ("POST", "/api/tickets/{ref}/notes", {"text": "n"}, api(CM, 201)),
+    ("POST", "/api/tickets/{ref}/reply", {"text": "Hi!"}, api(CM, 202)),
+    ("POST", "/api/tickets/{ref}/merge", {"into": "{other}"}, api(ENG)),
+    ("POST", "/api/bulk", {"refs": ["{ref}"], "action": "accept"}, api(CM)),
+    ("POST", "/api/contacts/merge", {"source": "{other_contact}", "target": "{contact}"}, api(ENG)),
+    ("POST", "/api/contacts/{contact}/block", {"reason": "spam"}, api(ENG)),
+    ("GET", "/api/metrics", None, api(LEAD)),
+    ("GET", "/api/operations/quarantine", None, api(ENG)),
+    ("POST", "/api/operations/quarantine/{quarantine}/discard", {}, api(ENG)),
+    ("GET", "/api/operations/outbox/failed", None, api(ENG)),
+    ("POST", "/api/operations/outbox/{outbox}/retry", {}, api(ENG)),
+    # on-call and SLA routes (inbox/api_oncall.py): any signed-in role may read and acknowledge
+    ("GET", "/api/oncall/alerts", None, api(CM)),
+    ("GET", "/api/oncall/alerts/{alert}", None, api(CM, 404)),
+    ("POST", "/api/oncall/alerts/{alert}/ack", {}, api(CM, 404)),
+    ("GET", "/api/oncall/now", None, api(CM)),
+    ("GET", "/api/sla/tickets/{ref}", None, api(CM)),
+    ("GET", "/api/sla/at-risk", None, api(CM)),
+    # a signed acknowledgement link from a page: no login, the signature is the check
+    ("GET", "/oncall/ack/{alert}", None, dict.fromkeys(ROLES, 403)),
+    ("POST", "/oncall/ack/{alert}", {}, dict.fromkeys(ROLES, 403)),
+]
+
+
+def _app_routes() -> set[tuple[str, str]]:
+    app = create_app()
+    found = set()
+
+    def walk(routes) -> None:
+        for route in routes:
+            if isinstance(route, APIRoute):
+                found.update((method, route.path) for method in route.methods if method != "HEAD")
+            elif hasattr(route, "original_router"):
+                walk(route.original_router.routes)
+            elif hasattr(route, "methods") and route.path not in ("/docs", "/redoc"):
+                found.update((method, route.path) for method in route.methods if method != "HEAD")
+
+    walk(app.routes)
+    return found
+
+
+def test_the_table_covers_every_route(sqlite_settings):
+    def pattern(path: str) -> re.Pattern:
+        return re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path)))
+
+    rows = [(method, re.sub(r"\{[^}]+\}", "x", path)) for method, path, _, _ in TABLE]
+    routes = _app_routes()
+    uncovered = {(m, p) for m, p in routes if not any(m == rm and pattern(p).fullmatch(rp) for rm, rp in rows)}
+    assert uncovered == set(), "routes without a row in TABLE"
+    stale = {(rm, rp) for rm, rp in rows if not any(m == rm and pattern(p).fullmatch(rp) for m, p in routes)}
+    assert stale == set(), "rows for routes that do not exist"
+
+
+@pytest.fixture(scope="module")
+def seeded(sqlite_template, tmp_path_factory):
+    """Seeded once per module (argon2 hashing is the slow part), copied for each case:
+    users of each role with API tokens, two tickets of two contacts, a quarantined
+    message, a failed outbox row."""
+    from storage.db import dispose_engines
+    from trkv.settings import Settings
+
+    folder = tmp_path_factory.mktemp("roles")
+    path = folder / "seeded.db"
+    shutil.copy(sqlite_template, path)
+    settings = Settings(home=folder / "home", database_url=f"sqlite:///{path}", demo=False)
+    tokens = {}
+    for role in RANK:
+        email = f"{role}@trkv.test"
+        accounts.create_user(email, role, PASSWORD, settings=settings)
+        tokens[role] = accounts.create_token(email, settings=settings)
+    ref = ingest(ada_email(), live=False, settings=settings).ref
+    other = ingest(bo_discord(), live=False, settings=settings).ref
+    now = utcnow()
+    with transaction(settings.db_url) as session:
+        from storage.models import Ticket
+
+        contact = session.get(Ticket, int(ref[5:])).contact_id
+        other_contact = session.get(Ticket, int(other[5:])).contact_id
+        quarantine = Quarantine(channel="api", external_id="q", reason="bad", payload=json.dumps(
+            {"channel": "api", "external_id": "q-1", "text": "t", "author_id": "a"}))
+        outbox = Outbox(ticket_id=int(ref[5:]), kind="reply", channel="email", idempotency_key="reply:x",
+                        payload={"text": "t"}, status="failed", attempts=8, last_error="550", created_at=now,
+                        updated_at=now)
+        session.add_all([quarantine, outbox])
+        session.flush()
+        ids = {"quarantine": quarantine.id, "outbox": outbox.id}
+    dispose_engines()
+    return path, {"tokens": tokens, "ref": ref, "other": other, "contact": contact,
+                  "other_contact": other_contact, "alert": 999, **ids}
+
+
+@pytest.fixture
+def world(seeded, monkeypatch, tmp_path):
+    from storage.db import dispose_engines
+    from tests.conftest import settings_for
+
+    path, data = seeded
+    copy = tmp_path / "trkv.db"
+    shutil.copy(path, copy)
+    settings = settings_for(monkeypatch, tmp_path, f"sqlite:///{copy}")
+    yield {**data, "settings": settings}
+    dispose_engines()
+
+
+def _fill(value, world, view_id):
+    if isinstance(value, str):
+        for key in ("other_contact", "contact", "ref", "other", "quarantine", "outbox", "alert"):
+            value = value.replace("{" + key + "}", str(world[key]))
+        return value.replace("{view}", str(view_id))
+    if isinstance(value, list):
+        return [_fill(v, world, view_id) for v in value]
+    if isinstance(value, dict):
+        return {k: _fill(v, world, view_id) for k, v in value.items()}
+    return value
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("method,path,body,expected", TABLE, ids=[f"{m} {p}" for m, p, _, _ in TABLE])
+def test_route_answers_each_role_as_expected(world, role, method, path, body, expected):
+    settings = world["settings"]
+    client = TestClient(create_app(settings), follow_redirects=False)
+    view_id = 0
+    if role != "anonymous" and not path.startswith("/api"):
+        token = _csrf(client.get("/login").text)
+        assert client.post("/login", data={"email": f"{role}@trkv.test", "password": PASSWORD,
+                                           "csrf_token": token}).status_code == 303
+        with transaction(settings.db_url) as session:
+            from sqlalchemy import select
+            from storage.models import User
+
+            user_id = session.execute(select(User.id).where(User.email == f"{role}@trkv.test")).scalar_one()
+            view = SavedView(user_id=user_id, name="existing", filters={"channel": ["x"]})
+            session.add(view)
+            session.flush()
+            view_id = view.id
+    url = _fill(path, world, view_id)
+    headers = {}
+    if path.startswith("/api") and role != "anonymous":
+        headers["Authorization"] = f"Bearer {world['tokens'][role]}"
+    if method == "GET":
+        response = client.get(url, headers=headers)
+    elif path.startswith("/api"):
+        payload = _fill(body, world, view_id)
+        for key in ("source", "target"):
+            if key in payload:
+                payload[key] = int(payload[key])
+        response = client.post(url, json=payload, headers=headers)
+    else:
+        form = _fill(body or {}, world, view_id)
+        form["csrf_token"] = _csrf(client.get("/login").text if role == "anonymous" else client.get("/").text)
+        response = client.post(url, data=form, headers=headers)
+    assert response.status_code == expected[role], response.text[:300]
+    if expected[role] == 303 and role == "anonymous" and path not in ("/logout",):
+        assert response.headers["location"] == "/login"
+    if expected[role] == 403 and role != "anonymous" and path.startswith("/api"):
+        assert "role" in response.json()["detail"]
+
+
+def _csrf(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
