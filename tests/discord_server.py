@@ -105,6 +105,7 @@ class DiscordServer:
         self.forbidden: set[str] = set()  # channel ids that answer 403 Missing Access
         self.identifies = 0
         self.gateway_down = False  # True: the gateway answers 503, as during an outage
+        self.rate_limited = 0  # the next N message creations answer 429, as Discord does
         self.resumes: list[bool] = []  # one per RESUME: accepted or refused
         self._sockets: set[web.WebSocketResponse] = set()
         self._build_guild()
@@ -468,6 +469,14 @@ class DiscordServer:
         return [{k: v for k, v in m.items() if k not in ("guild_id", "member")} for m in reversed(picked)]
 
     async def _create_message(self, channel: dict, body: dict) -> web.Response:
+        if self.rate_limited > 0:
+            self.rate_limited -= 1
+            headers = {"Content-Type": "application/json", "Retry-After": "1", "X-RateLimit-Limit": "5",
+                       "X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": "0.05",
+                       "X-RateLimit-Bucket": "messages", "X-RateLimit-Scope": "user",
+                       "Via": "1.1 google"}  # discord.py takes a 429 without Via for a Cloudflare ban
+            body_429 = {"message": "You are being rate limited.", "retry_after": 0.05, "global": False}
+            return web.Response(body=json.dumps(body_429).encode(), status=429, headers=headers)
         content = body.get("content") or ""
         if not content and not body.get("embeds"):
             return _error(400, 50006, "Cannot send an empty message")

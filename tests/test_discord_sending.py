@@ -178,3 +178,13 @@ def test_text_longer_than_discord_allows_is_cut_not_rejected(server):
                                  text="x" * 2500))
     [sent] = server.history(dm)
     assert len(sent["content"]) == 2000 and sent["content"].endswith("\u2026")
+
+
+def test_a_rate_limited_send_is_retried_by_discord_py_and_posted_once(server):
+    dm = server.dm_channel(BO)
+    server.rate_limited = 2
+    sender(server).send(Outbound(channel="discord", kind="reply", idempotency_key="reply:rl", to=BO["id"],
+                                 text="Sorry for the wait."))
+    attempts = [r for r in server.requests if r["path"] == f"/channels/{dm}/messages" and r["method"] == "POST"]
+    assert len(attempts) == 3
+    assert [m["content"] for m in server.history(dm)] == ["Sorry for the wait."]
