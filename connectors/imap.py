@@ -103,6 +103,8 @@ class ImapReceiver:
     def _connect(self) -> IMAPClient:
         try:
             client = IMAPClient(self.host, port=self.port, ssl=self.ssl, ssl_context=self.ssl_context, timeout=self.timeout)
+        except ssl_module.SSLCertVerificationError as exc:  # retrying will not make the certificate valid
+            raise ConnectorError(f"IMAP server {self.host}: TLS certificate rejected: {exc}", permanent=True) from exc
         except _TRANSIENT as exc:
             raise ConnectorError(f"cannot connect to IMAP {self.host}:{self.port}: {type(exc).__name__}: {exc}") from exc
         try:

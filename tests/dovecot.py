@@ -74,7 +74,7 @@ PASSWORD = "secret"
 CONFIG = """\
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 base_dir = {tmp}/run
@@ -102,7 +102,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {imaps_port}
   }}
 }}
 """
@@ -122,6 +123,8 @@ class Dovecot:
     password: str
     folder: Path
     process: subprocess.Popen
+    imaps_port: int = 0  # IMAP over TLS, when started with tls=True
+    cafile: Path | None = None  # the self-signed certificate that a TLS client must trust
 
     def client(self) -> IMAPClient:
         client = IMAPClient(self.host, port=self.port, ssl=False, timeout=10)
@@ -149,21 +152,32 @@ class Dovecot:
                 self.process.wait()
 
 
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 (and localhost), and its key."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    return cert, key
+
+
 @contextlib.contextmanager
-def running(users: dict[str, str] | None = None) -> Iterator[Dovecot]:
+def running(users: dict[str, str] | None = None, *, tls: bool = False) -> Iterator[Dovecot]:
     """A Dovecot process serving `users` ({address: password}) until the block ends.
     Its folder is a fresh one under /tmp that Dovecot's unprivileged processes can
     reach (pytest's own temporary folders are private to root)."""
     tmp = Path(tempfile.mkdtemp(prefix="trkv-dovecot-"))
     try:
-        with _running(tmp, users) as server:
+        with _running(tmp, users, tls) as server:
             yield server
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 @contextlib.contextmanager
-def _running(tmp: Path, users: dict[str, str] | None) -> Iterator[Dovecot]:
+def _running(tmp: Path, users: dict[str, str] | None, tls: bool = False) -> Iterator[Dovecot]:
     if not os.path.exists(DOVECOT):
         missing("dovecot", f"{DOVECOT} not found")
     if os.geteuid() != 0:
@@ -173,12 +187,19 @@ def _running(tmp: Path, users: dict[str, str] | None) -> Iterator[Dovecot]:
         (tmp / name).mkdir(parents=True, exist_ok=True)
     (tmp / "passwd").write_text("".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in users.items()))
     port = free_port()
+    imaps_port, cafile, ssl = 0, None, "ssl = no"
+    if tls:
+        if not shutil.which("openssl"):
+            missing("openssl", "it makes the test server's certificate")
+        cafile, key = self_signed_certificate(tmp)
+        imaps_port = free_port()
+        ssl = f"ssl = yes\nssl_cert = <{cafile}\nssl_key = <{key}"
     conf = tmp / "dovecot.conf"
-    conf.write_text(CONFIG.format(tmp=tmp, port=port))
+    conf.write_text(CONFIG.format(tmp=tmp, port=port, imaps_port=imaps_port, ssl=ssl))
     subprocess.run(["chown", "-R", "nobody:nogroup", str(tmp / "mail")], check=True)
     os.chmod(tmp, 0o755)
     process = subprocess.Popen([DOVECOT, "-F", "-c", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    server = Dovecot("127.0.0.1", port, next(iter(users)), users[next(iter(users))], tmp, process)
+    server = Dovecot("127.0.0.1", port, next(iter(users)), users[next(iter(users))], tmp, process, imaps_port, cafile)
     try:
         _wait_listening(server)
         yield server

@@ -4,6 +4,7 @@ imapclient library, into a real database."""
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -245,3 +246,38 @@ def test_bytes_that_are_not_mail_are_stored_with_the_reason_not_dropped(server, 
     with session_factory(mail_settings.db_url)() as session:
         odd = session.execute(select(Message).where(Message.external_id.like("imap:%"))).scalar_one()
     assert "not an email" in odd.text and odd.problems
+
+
+# --- TLS ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tls_server() -> Iterator[dovecot.Dovecot]:
+    with dovecot.running(tls=True) as running:
+        yield running
+
+
+def _trusting(cafile) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(cafile))
+
+
+@pytest.mark.parametrize("mode", ["imaps", "starttls"])
+def test_mail_is_received_over_tls_and_starttls(tls_server, monkeypatch, tmp_path, sqlite_url, mode):
+    settings = settings_for(monkeypatch, tmp_path, sqlite_url)
+    port = tls_server.imaps_port if mode == "imaps" else tls_server.port
+    imap = ImapReceiver(tls_server.host, port, tls_server.user, tls_server.password, ssl=mode == "imaps",
+                        starttls=mode == "starttls", ssl_context=_trusting(tls_server.cafile), timeout=10)
+    tls_server.deliver(mail(1))
+    running = Running([imap], InlineSink(settings))
+    try:
+        wait_for(lambda: count(settings, Ticket) == 1, f"a ticket over {mode}")
+    finally:
+        running.stop()
+
+
+def test_an_untrusted_certificate_is_a_permanent_error(tls_server, mail_settings):
+    imap = ImapReceiver(tls_server.host, tls_server.imaps_port, tls_server.user, tls_server.password, ssl=True,
+                        timeout=10)  # the system's trust store does not know the test certificate
+    with pytest.raises(ConnectorError) as failure:
+        imap.run(InlineSink(mail_settings), threading.Event())
+    assert failure.value.permanent and "certificate" in str(failure.value)

@@ -326,3 +326,31 @@ def _ada_mailbox(server) -> list:
         uids = sorted(client.search())
         fetched = client.fetch(uids, ["BODY.PEEK[]"]) if uids else {}
     return [email.message_from_bytes(fetched[u][b"BODY[]"], policy=email.policy.default) for u in uids]
+
+
+def test_sending_over_starttls_and_an_untrusted_certificate_is_permanent(tmp_path):
+    import ssl
+
+    cert, key = dovecot.self_signed_certificate(tmp_path)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    handler = Recorder()
+    port = dovecot.free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, tls_context=server_context, require_starttls=True)
+    controller.start()
+    try:
+        outbound = Outbound(channel="email", kind="reply", idempotency_key="reply:tls", text="Over TLS.", to=ADA)
+        trusting = SmtpSender("127.0.0.1", port, from_address="support@trkv.example", starttls=True,
+                              ssl_context=ssl.create_default_context(cafile=str(cert)))
+        trusting.send(outbound)
+        assert body_text(handler.received[0].message).strip() == "Over TLS."
+        untrusting = SmtpSender("127.0.0.1", port, from_address="support@trkv.example", starttls=True)
+        with pytest.raises(ConnectorError) as failure:
+            untrusting.send(outbound)
+        assert failure.value.permanent and "certificate" in str(failure.value)
+        plain = SmtpSender("127.0.0.1", port, from_address="support@trkv.example", starttls=False)
+        with pytest.raises(ConnectorError) as refused:  # the server insists on STARTTLS first: 530, permanent
+            plain.send(outbound)
+        assert refused.value.permanent
+    finally:
+        controller.stop()
