@@ -495,26 +495,48 @@ class XReceiver:
                                  "older ones were skipped (narrow TRKV_X_SEARCH_QUERY)")
                 break
         if query == "mentions":
-            self._check_gap(sink, pages, since_id)
+            pages += self._recover_gap(api, sink, pages, since_id)
         return pages, None
 
-    def _check_gap(self, sink: Sink, pages: list[dict], since_id: str | None) -> None:
-        """The mentions timeline keeps the newest 800: after a long outage, say what may be lost."""
+    def _recover_gap(self, api: _Api, sink: Sink, pages: list[dict], since_id: str | None) -> list[dict]:
+        """The mentions timeline keeps only the newest 800. When a poll after an outage hits
+        that cap, ask the recent search (7 days) for mentions between the cursor and the
+        oldest one fetched, and say what was recovered or may be lost."""
         ids = [str(t["id"]) for body in pages for t in body.get("data") or [] if isinstance(t, dict) and t.get("id")]
         if not since_id or len(ids) < MENTIONS_KEPT:
-            return
-        oldest, newest = min(ids, key=int), max(ids, key=int)
-        gap = snowflake_time(oldest) - snowflake_time(since_id)
-        span = snowflake_time(newest) - snowflake_time(oldest)
-        # at the pace of the fetched ones (n tweets, n - 1 intervals), how many fit in the gap
-        estimate = f"about {max(0, round(gap * (len(ids) - 1) / span) - 1)}" if span > 0 else "an unknown number of"
+            return []
+        oldest = min(ids, key=int)
         fmt = "%Y-%m-%d %H:%M UTC"
-        self._warn(sink, (
-            f"mentions: {len(ids)} fetched after an outage, but X keeps only the newest {MENTIONS_KEPT}: "
-            f"{estimate} mentions posted between {datetime.fromtimestamp(snowflake_time(since_id), UTC):{fmt}} and "
-            f"{datetime.fromtimestamp(snowflake_time(oldest), UTC):{fmt}} may be missing (estimated from the rate of "
-            "those fetched); the brand search may still have some of them"
-        ))
+        window = (f"between {datetime.fromtimestamp(snowflake_time(since_id), UTC):{fmt}} and "
+                  f"{datetime.fromtimestamp(snowflake_time(oldest), UTC):{fmt}}")
+        params = dict(expansions=EXPANSIONS, tweet_fields=TWEET_FIELDS, user_fields=USER_FIELDS,
+                      max_results=self.page_size, user_auth=self.user_auth, since_id=since_id, until_id=oldest)
+        found: list[dict] = []
+        token = None
+        try:
+            while True:
+                body = api.call("search", self.client.search_recent_tweets, f"@{self.bot_username}",
+                                **params, **({"next_token": token} if token else {}))
+                self._requests["search"] = self._requests.get("search", 0) + 1
+                found.append(body)
+                token = (body.get("meta") or {}).get("next_token")
+                if not token or len(found) >= self.max_search_pages:
+                    break
+        except XRequestError as exc:
+            if exc.status in (401, 403):
+                raise
+            self._warn(sink, f"mentions: X keeps only the newest {MENTIONS_KEPT} and the search could not fill the "
+                             f"gap ({exc.detail}): mentions posted {window} may be missing")
+            return found
+        recovered = sum(len(body.get("data") or []) for body in found)
+        if token:
+            self._warn(sink, f"mentions: X keeps only the newest {MENTIONS_KEPT}; {recovered} older ones posted "
+                             f"{window} were recovered from the search, more of them are missing")
+        elif recovered:
+            self._warn(sink, f"mentions: X keeps only the newest {MENTIONS_KEPT}; {recovered} older ones posted "
+                             f"{window} were recovered from the recent search (it covers 7 days: mentions older "
+                             "than that are missing)")
+        return found
 
     def _warn(self, sink: Sink, detail: str) -> None:
         log.warning("x: %s", detail)

@@ -288,7 +288,9 @@ def test_a_recorded_mentions_page_is_stored_tweet_by_tweet(x_sqlite_settings, se
     assert DatabaseSink(x_sqlite_settings).load_cursor("x:mentions:since_id") == max(ids, key=int)
 
 
-def test_after_a_long_outage_it_says_how_many_mentions_may_be_missing(x_sqlite_settings, server, clock):
+def test_after_an_outage_mentions_past_the_timelines_800_are_recovered_from_the_search(
+    x_sqlite_settings, server, clock
+):
     cy = server.user("cy")
     seen = server.tweet(cy, "@trkvbot before the outage")
     DatabaseSink(x_sqlite_settings).save_cursor("x:mentions:since_id", seen["id"])
@@ -299,11 +301,45 @@ def test_after_a_long_outage_it_says_how_many_mentions_may_be_missing(x_sqlite_s
 
     receiver.poll_once(DatabaseSink(x_sqlite_settings))
 
+    with session_factory(x_sqlite_settings.db_url)() as session:
+        staged = session.execute(select(InboundQueue.external_id)).scalars().all()
+    assert len(staged) == len(set(staged)) == 1000  # 800 from the timeline, 200 from the search
+    with TestClient(create_app(x_sqlite_settings)) as anonymous:
+        state = anonymous.get("/healthz").json()["connectors"]["x"]
+    assert state["state"] == "degraded" and "200 older ones" in state["detail"] and "recovered" in state["detail"]
+
+
+def test_after_an_outage_longer_than_the_search_reaches_it_says_mentions_may_be_missing(
+    x_sqlite_settings, server, clock
+):
+    cy = server.user("cy")
+    seen = server.tweet(cy, "@trkvbot before the outage")
+    DatabaseSink(x_sqlite_settings).save_cursor("x:mentions:since_id", seen["id"])
+    clock.now += 8 * 86400  # eight days down
+    for n in range(850):
+        clock.now += 1
+        server.tweet(cy, f"@trkvbot during the outage {n}")
+    receiver = receiver_for(x_sqlite_settings, clock, search_query="")
+
+    receiver.poll_once(DatabaseSink(x_sqlite_settings))
+
     assert count(x_sqlite_settings, InboundQueue) == 800
     with TestClient(create_app(x_sqlite_settings)) as anonymous:
         state = anonymous.get("/healthz").json()["connectors"]["x"]
-    assert state["state"] == "degraded"
-    assert "may be missing" in state["detail"] and "about 200 mentions" in state["detail"]
+    assert state["state"] == "degraded" and "may be missing" in state["detail"]
+
+
+def test_exactly_800_new_mentions_are_not_reported_as_a_gap(x_sqlite_settings, server, clock):
+    cy = server.user("cy")
+    seen = server.tweet(cy, "@trkvbot before")
+    DatabaseSink(x_sqlite_settings).save_cursor("x:mentions:since_id", seen["id"])
+    for n in range(800):
+        server.tweet(cy, f"@trkvbot busy day {n}")
+    receiver_for(x_sqlite_settings, clock, search_query="").poll_once(DatabaseSink(x_sqlite_settings))
+    assert count(x_sqlite_settings, InboundQueue) == 800
+    assert server.count("search") == 1  # it looked
+    with TestClient(create_app(x_sqlite_settings)) as anonymous:
+        assert anonymous.get("/healthz").json()["connectors"]["x"]["state"] == "ok"
 
 
 def test_refused_credentials_stop_the_receiver_and_show_in_healthz(x_sqlite_settings, server, clock):

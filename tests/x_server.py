@@ -4,8 +4,8 @@ It keeps a small world (users, tweets, direct messages) and answers the routes t
 uses: users/me, user by username, the mentions timeline and a user's tweets (with
 expansions, tweet.fields, since_id/until_id/start_time and next_token pagination, the
 mentions timeline keeping only its newest 800), recent search (a subset of the query
-language), creating tweets (replies thread by conversation_id; duplicate text is
-refused with a 403, as X does) and direct messages.
+language, the last 7 days, an older since_id refused), creating tweets (replies thread
+by conversation_id; duplicate text is refused with a 403, as X does) and direct messages.
 
 Every endpoint has a 15-minute window with a limit and answers with
 `x-rate-limit-limit/-remaining/-reset`; a request past the limit is counted in
@@ -39,8 +39,13 @@ TWITTER_EPOCH_MS = 1288834974657
 WINDOW = 900
 MENTIONS_KEPT = 800
 DEFAULT_LIMITS = {"mentions": 450, "search": 450, "post": 200, "users": 300, "users/me": 75, "timeline": 900, "dm": 200}
+SEARCH_DAYS = 7
 DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
 SUSPENDED = "Your account is suspended and is not permitted to access this feature."
+
+
+def _snowflake_time(tweet_id: str) -> float:
+    return ((int(tweet_id) >> 22) + TWITTER_EPOCH_MS) / 1000
 
 
 def _problem(status: int, title: str, detail: str) -> dict:
@@ -244,8 +249,16 @@ class XServer:
         return self._answer(self._page(tweets[:3200], query, "pagination_token"))
 
     def _search(self, args, query, body):
+        """Recent search: the last 7 days only; an older since_id is refused, as X does."""
+        week_ago = self.clock() - SEARCH_DAYS * 86400
+        since_id = query.get("since_id")
+        if since_id and since_id.isdigit() and _snowflake_time(since_id) < week_ago:
+            message = (f"Invalid 'since_id':'{since_id}'. 'since_id' must be a tweet id created after "
+                       f"{datetime.fromtimestamp(week_ago, UTC):%Y-%m-%dT%H:%MZ}.")
+            return 400, _invalid("since_id", since_id, message)
         match = _search_matcher(query.get("query", ""), self.users)
-        tweets = sorted((t for t in self.tweets.values() if match(t)), key=lambda t: int(t["id"]), reverse=True)
+        tweets = [t for t in self.tweets.values() if match(t) and _snowflake_time(t["id"]) >= week_ago]
+        tweets.sort(key=lambda t: int(t["id"]), reverse=True)
         return self._answer(self._page(tweets, query, "next_token"))
 
     def _post(self, args, query, body):
