@@ -40,7 +40,9 @@ THREAD_TYPES = {10, 11, 12}
 
 GUILD_ID = "1200000000000000000"
 APP_ID = "1100000000000000001"
-BOT = {"id": APP_ID, "username": "TRKV Bot", "discriminator": "0", "global_name": None, "avatar": None, "bot": True}
+BOT = {"id": APP_ID, "username": "TRKV Bot", "discriminator": "0", "global_name": None, "avatar": None, "bot": True,
+       "public_flags": 0, "flags": 0, "primary_guild": None}
+ME = dict(BOT, mfa_enabled=False, locale="en-US")  # GET /users/@me adds the account's own fields
 TOKEN = "test-bot-token"
 
 CATEGORIES = {  # category name -> (category id, its text channel's name, channel id)
@@ -64,7 +66,8 @@ def channel_id(name: str) -> str:
 
 
 def user(uid: str, username: str, global_name: str | None = None) -> dict:
-    return {"id": uid, "username": username, "discriminator": "0", "global_name": global_name, "avatar": None}
+    return {"id": uid, "username": username, "discriminator": "0", "global_name": global_name, "avatar": None,
+            "public_flags": 0, "flags": 0, "primary_guild": None}
 
 
 ADA = user("1300000000000000001", "ada", "Ada Lovelace")
@@ -101,7 +104,7 @@ class DiscordServer:
         self.channels: dict[str, dict] = {}
         self.messages: dict[str, list[dict]] = {}
         self.sessions: dict[str, Session] = {}
-        self.requests: list[dict] = []  # {"method", "path", "route", "json"}
+        self.requests: list[dict] = []  # {"method", "path", "json", "status", "response"}
         self.forbidden: set[str] = set()  # channel ids that answer 403 Missing Access
         self.identifies = 0
         self.gateway_down = False  # True: the gateway answers 503, as during an outage
@@ -279,6 +282,7 @@ class DiscordServer:
         channel["last_message_id"] = message["id"]
         if channel["type"] in THREAD_TYPES:
             channel["message_count"] = channel.get("message_count", 0) + 1
+            channel["total_message_sent"] = channel.get("total_message_sent", 0) + 1
         event = dict(message)
         if channel.get("guild_id"):
             event["member"] = {"roles": [], "joined_at": "2026-01-01T00:00:00+00:00", "deaf": False, "mute": False,
@@ -289,7 +293,8 @@ class DiscordServer:
     def _thread(self, thread_id: str, parent: dict, name: str, owner: str) -> dict:
         return self._add_channel({
             "id": thread_id, "type": 11, "name": name[:100], "parent_id": parent["id"], "owner_id": owner,
-            "message_count": 0, "member_count": 1, "rate_limit_per_user": 0, "last_message_id": None,
+            "message_count": 0, "member_count": 1, "total_message_sent": 0, "rate_limit_per_user": 0,
+            "last_message_id": None,
             "flags": 0, "thread_metadata": {"archived": False, "auto_archive_duration": 10080, "locked": False,
                                             "archive_timestamp": _now_iso(), "create_timestamp": _now_iso()},
         })
@@ -409,6 +414,12 @@ class DiscordServer:
     # --- REST ------------------------------------------------------------------
 
     async def _rest(self, request: web.Request) -> web.Response:
+        response = await self._answer(request)
+        if self.requests and self.requests[-1].get("response", ...) is ...:
+            self.requests[-1].update(status=response.status, response=json.loads(response.body or b"null"))
+        return response
+
+    async def _answer(self, request: web.Request) -> web.Response:
         if request.headers.get("Authorization") != f"Bot {TOKEN}":
             return _error(401, 0, "401: Unauthorized")
         body = await request.json() if request.can_read_body else None
@@ -417,7 +428,7 @@ class DiscordServer:
         self.requests.append({"method": request.method, "path": path, "json": body})
         method = request.method
         if path == "/users/@me" and method == "GET":
-            return _json(BOT)
+            return _json(ME)
         if path in ("/oauth2/applications/@me", "/applications/@me"):
             return _json(self._application())
         if path in ("/gateway", "/gateway/bot"):
@@ -500,4 +511,4 @@ class DiscordServer:
             return _error(400, 160004, "A thread has already been created for this message")
         thread = self._thread(message_id, channel, str(body.get("name") or "thread"), BOT["id"])
         await self._dispatch("THREAD_CREATE", dict(thread, newly_created=True))
-        return _json(thread)
+        return _json(thread, 201)
