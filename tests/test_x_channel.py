@@ -556,3 +556,18 @@ def test_a_reply_without_a_tweet_to_answer_is_never_posted_publicly(x_sqlite_set
         sender.send(Outbound(channel="x", kind="reply", idempotency_key="reply:lost", text="Fixed now!"))
     assert raised.value.permanent
     assert server.count("post") == 0
+
+
+def test_with_only_user_keys_the_poller_reads_as_the_bot_with_the_user_limits(
+    monkeypatch, tmp_path, sqlite_url, server, clock
+):
+    settings = settings_for(monkeypatch, tmp_path, sqlite_url, x_api_base=server.base_url, x_consumer_key="ck",
+                            x_consumer_secret="cs", x_access_token="at", x_access_token_secret="ats")
+    cy = server.user("cy")
+    mention = server.tweet(cy, "@trkvbot sync is stuck")
+    receiver = receiver_for(settings, clock)
+    assert receiver.budget.limit("search") == 180  # the user tier, until X's headers say otherwise
+    receiver.poll_once(DatabaseSink(settings))
+    assert {r["auth"] for r in server.requests} == {"OAuth"}  # signed OAuth 1.0a requests
+    assert server.count("users/me") == 1
+    assert DatabaseSink(settings).load_cursor("x:mentions:since_id") == mention["id"]
