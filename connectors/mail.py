@@ -175,8 +175,23 @@ def _decode_chunk(chunk: bytes | str, charset: str | None) -> str:
     return decode_bytes(chunk, charset)
 
 
+# Labels that mail in the wild gets wrong, read as the superset that senders really used
+# (as browsers do, per the WHATWG Encoding Standard).
+_MISLABELS = {
+    "iso-8859-1": "cp1252", "iso8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252", "us-ascii": "cp1252",
+    "ascii": "cp1252", "ansi_x3.4-1968": "cp1252", "iso-8859-9": "cp1254", "iso-8859-11": "cp874", "tis-620": "cp874",
+    "ks_c_5601-1987": "cp949", "euc-kr": "cp949", "ks_c_5601": "cp949", "gb2312": "gb18030", "gbk": "gb18030",
+    "x-gbk": "gb18030", "shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "x-sjis": "cp932",
+    "iso-2022-jp": "iso2022_jp_ext", "big5": "big5hkscs", "iso-8859-8-i": "iso-8859-8", "utf8": "utf-8",
+    "unicode-1-1-utf-7": "utf-7", "x-mac-roman": "mac-roman", "macintosh": "mac-roman", "windows-874": "cp874",
+}
+
+
 def decode_bytes(data: bytes, charset: str | None) -> str:
-    """Bytes to text with the declared charset, else UTF-8, else Windows-1252; never raises."""
+    """Bytes to text with the declared charset (its usual superset when mislabelled),
+    else UTF-8, else Windows-1252; never raises."""
+    if charset:
+        charset = _MISLABELS.get(charset.strip().strip('"').lower(), charset.strip().strip('"'))
     for candidate in (charset, "utf-8"):
         if not candidate:
             continue

@@ -145,7 +145,10 @@ def inbound_from_json(data: dict) -> Inbound:
 
 def _mails(box: mailbox.Mailbox) -> Iterator[Inbound | _Bad]:
     from connectors.mail import parse_email
+    from support.channels.email import own_addresses
 
+    settings = get_settings()
+    ours = own_addresses(settings)
     for key in box.iterkeys():
         try:
             raw = box.get_bytes(key)
@@ -153,7 +156,7 @@ def _mails(box: mailbox.Mailbox) -> Iterator[Inbound | _Bad]:
             yield _Bad("email", f"{key}: unreadable: {exc}", "")
             continue
         try:
-            yield parse_email(raw)
+            yield parse_email(raw, own_addresses=ours, attachment_max_bytes=settings.email_attachment_max_bytes)
         except ValueError as exc:
             yield _Bad("email", f"{key}: {exc}", raw.decode("utf-8", "replace")[:1_000_000])
 
