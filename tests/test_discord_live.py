@@ -263,6 +263,24 @@ def test_messages_posted_while_the_connector_was_stopped_become_tickets_once_in_
         third.stop()
 
 
+@pytest.mark.parametrize(("window", "expected"), [("0", ["live"]), ("1", ["older", "old", "live"])])
+def test_the_first_connection_starts_from_now_unless_a_backfill_window_is_set(
+        monkeypatch, tmp_path, sqlite_url, server, model_dir, window, expected):
+    server.post("bug-reports", BO, "older")
+    server.post("support", BO, "old")
+    monkeypatch.setenv("TRKV_DISCORD_BACKFILL_HOURS", window)
+    hub = hub_settings(monkeypatch, tmp_path, sqlite_url, server, model_dir)
+    running = Connector(hub).start()
+    try:
+        server.wait(lambda: state(hub) == "ok", "the first connection")
+        server.post("docs", BO, "live")
+        until(server, hub, lambda: len(tickets(hub)) == len(expected), "the tickets")
+        assert [inbound_texts(hub, t.id)[0] for t in tickets(hub)] == expected
+    finally:
+        running.stop()
+        dispose_engines()
+
+
 def test_a_gateway_drop_with_resume_refused_loses_nothing(connector, hub, server):
     posted = [server.post("support", BO, f"question {n}") for n in range(25)]
     server.wait(lambda: staged_count(hub) >= 10, "the stream to be under way")
