@@ -251,6 +251,8 @@ class DiscordReceiver:
                 # The history API leaves guild_id out; without it a guild message reads as a DM.
                 payload = dict(payload, guild_id=info["guild_id"])
             hint, why_not = route(payload, info, self.routes, self._bot_id())
+            if self.guild_id and payload.get("guild_id") and str(payload["guild_id"]) != self.guild_id:
+                hint, why_not = None, "another guild"
             if hint is not None:
                 try:
                     inbounds.append(parse_message(payload, dict(info, hint=hint), bot_user_id=self._bot_id()))
