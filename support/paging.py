@@ -233,6 +233,7 @@ def acknowledge(alert_id: int, by: str, via: str, settings: Settings | None = No
         if changed:
             session.execute(update(Outbox).where(Outbox.alert_id == alert_id, Outbox.status == "queued")
                             .values(status="cancelled", last_error=f"acknowledged by {by}"[:2000], updated_at=now))
+            _acknowledge_pagerduty(session, alert_id, settings, now)
         alert = session.get(Alert, alert_id)
         if alert is None:
             return AckResult("unknown")
@@ -240,6 +241,25 @@ def acknowledge(alert_id: int, by: str, via: str, settings: Settings | None = No
     if changed:
         log.info("alert %s acknowledged by %s (%s)", alert_id, by, via)
     return AckResult("acknowledged" if changed else "already", data)
+
+
+def _acknowledge_pagerduty(session: Session, alert_id: int, settings: Settings, now: datetime) -> None:
+    """PagerDuty's incident for the alert is acknowledged too, when PagerDuty was paged."""
+    paged = session.execute(select(Outbox.id).where(Outbox.alert_id == alert_id, Outbox.kind == "page",
+                                                    Outbox.status.in_(("sent", "sending"))).limit(50)).scalars().all()
+    rows = session.execute(select(Outbox.payload).where(Outbox.id.in_(paged))).scalars().all() if paged else []
+    if not any(r.get("meta", {}).get("notifier") == "pagerduty" for r in rows):
+        return
+    key = f"page-ack:{alert_id}"
+    page = notifiers.outbound("pagerduty", None, key, f"alert {alert_id} acknowledged",
+                              {"event_action": "acknowledge", "dedup_key": f"trkv-alert-{alert_id}"})
+    ids = bulk_insert_returning_ids(session, Outbox, [{
+        "ticket_id": None, "alert_id": alert_id, "kind": "page_ack", "channel": "oncall", "queue": CRITICAL_QUEUE,
+        "idempotency_key": key, "payload": page.__dict__.copy(), "status": "queued", "attempts": 0,
+        "created_at": now, "updated_at": now}])
+    from support.sla import kick_after_commit
+
+    kick_after_commit(session, [(i, CRITICAL_QUEUE) for i in ids])
 
 
 def _secret(settings: Settings) -> bytes:

@@ -258,6 +258,11 @@ def test_pagerduty_events_carry_one_dedup_key_per_alert(monkeypatch, tmp_path, s
     assert events[0]["payload"]["severity"] == "critical" and events[0]["payload"]["source"] == "trkv"
     assert events[0]["links"][0]["text"] == "Acknowledge"
 
+    paging.acknowledge(alert.id, "ana@trkv.test", "web", settings)  # PagerDuty's incident is acknowledged too
+    _send_all(settings)
+    ack = listener.requests[-1]["json"]
+    assert ack["event_action"] == "acknowledge" and ack["dedup_key"] == f"trkv-alert-{alert.id}"
+
 
 def test_a_refused_webhook_fails_the_page_with_the_reason(hub, listener):
     listener.status = 410
