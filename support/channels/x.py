@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 SENDER_HEALTH = "x-sender"
 _senders: dict[tuple, XSender] = {}
+_warned: list[bool] = []
 _lock = threading.Lock()
 
 
@@ -49,13 +50,13 @@ def client(settings: Settings, *, app: bool):
     )
 
 
-def read_budget(settings: Settings, *, app: bool, clock=None) -> RateBudget:
+def read_budget(settings: Settings, *, app: bool) -> RateBudget:
     limits = {
         "mentions": settings.x_mentions_limit_app if app else settings.x_mentions_limit_user,
         "search": settings.x_search_limit_app if app else settings.x_search_limit_user,
         "users": 300, "users/me": 75,
     }
-    return RateBudget(limits, **({"clock": clock} if clock else {}))
+    return RateBudget(limits)
 
 
 def receivers(settings: Settings) -> list[Receiver]:
@@ -75,7 +76,8 @@ def receivers(settings: Settings) -> list[Receiver]:
 
 def sender(settings: Settings) -> Sender | None:
     if not _has_user_keys(settings):
-        if settings.x_bearer_token is not None:
+        if settings.x_bearer_token is not None and not _warned:
+            _warned.append(True)
             log.warning("x: posting needs the OAuth 1.0a user keys; replies go to the log sender")
         return None
     # One sender per process and account, so that its posting budget lasts between sends.
