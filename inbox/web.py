@@ -4,6 +4,7 @@ web_admin.py. Every page checks the user's role; every POST form carries a CSRF 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -104,7 +105,7 @@ def _params(request: Request) -> dict[str, list[str]]:
     return params
 
 
-def _inbox_context(request: Request, user: User) -> dict[str, Any]:
+def _inbox_context(request: Request, user: User, *, full_page: bool = True) -> dict[str, Any]:
     settings = request.app.state.settings
     params = _params(request)
     view_id = params.get("view", [""])[0]
@@ -123,16 +124,29 @@ def _inbox_context(request: Request, user: User) -> dict[str, Any]:
     query = urlencode([(k, v) for k, vs in kept.items() for v in vs])
     return {
         "user": user, "tickets": page.items, "filters": kept, "query": query, "cursor": cursor or "",
-        "next_cursor": page.next_cursor, "views": views.list_views(user.id, settings), "current_view": current_view,
-        "agents": _agents(settings), "error": error,
+        "next_cursor": page.next_cursor, "current_view": current_view, "error": error,
         "poll_seconds": settings.web_poll_seconds,
+        # The live refresh needs only the rows: no view or agent lists for it.
+        "views": views.list_views(user.id, settings) if full_page else [],
+        "agents": _agents(settings) if full_page else [],
     }
 
 
+_AGENTS_TTL = 30.0  # seconds; a new colleague shows up in the assign menus within this
+_agents_cache: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+
+
 def _agents(settings) -> list[dict[str, Any]]:
+    """Active users for the assign menus, cached briefly: every page shows them."""
+    now = time.monotonic()
+    cached = _agents_cache.get(settings.db_url)
+    if cached is not None and now - cached[0] < _AGENTS_TTL:
+        return cached[1]
     with session_factory(settings.db_url, readonly=True)() as session:
         rows = session.execute(select(User.id, User.email).where(User.active.is_(True)).order_by(User.email)).all()
-    return [{"id": uid, "email": email} for uid, email in rows]
+    agents = [{"id": uid, "email": email} for uid, email in rows]
+    _agents_cache[settings.db_url] = (now, agents)
+    return agents
 
 
 @router.get("/")
@@ -143,7 +157,7 @@ def inbox_page(request: Request, user: User = Agent) -> Response:
 @router.get("/inbox/rows")
 def inbox_rows(request: Request, user: User = Agent) -> Response:
     """The table's rows for the page's live refresh (same filters and cursor as the page)."""
-    return render(request, "_rows.html", _inbox_context(request, user))
+    return render(request, "_rows.html", _inbox_context(request, user, full_page=False))
 
 
 @router.post("/views")

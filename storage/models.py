@@ -115,6 +115,7 @@ class Ticket(Base):
         Index("ix_tickets_resolution_due", "resolution_due_at"),
         Index("ix_tickets_created", "created_at"),
         Index("ix_tickets_due_id", "first_response_due_at", "id"),  # the inbox's default order
+        Index("ix_tickets_parent", "parent_id"),  # follow-ups and merged tickets, on the ticket page
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))

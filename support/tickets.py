@@ -274,19 +274,17 @@ def _details(session: Session, ticket: Ticket) -> dict[str, Any]:
         select(TicketEvent, User.email).outerjoin(User, User.id == TicketEvent.user_id)
         .where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id.desc()).limit(50)
     ).all()
-    children = session.execute(
-        select(Ticket.id).where(Ticket.parent_id == ticket.id).order_by(Ticket.id).limit(20)
-    ).scalars().all()
-    other_tickets = []
+    # One query for both: tickets that follow this one, and the contact's other tickets.
+    related = Ticket.parent_id == ticket.id
     if ticket.contact_id is not None:
-        other_tickets = [
-            {"ref": f"TRKV-{tid}", "subject": subject, "status": status}
-            for tid, subject, status in session.execute(
-                select(Ticket.id, Ticket.subject, Ticket.status)
-                .where(Ticket.contact_id == ticket.contact_id, Ticket.id != ticket.id)
-                .order_by(Ticket.id.desc()).limit(10)
-            )
-        ]
+        related = or_(related, Ticket.contact_id == ticket.contact_id)
+    rows = session.execute(
+        select(Ticket.id, Ticket.subject, Ticket.status, Ticket.parent_id)
+        .where(related, Ticket.id != ticket.id).order_by(Ticket.id.desc()).limit(30)
+    ).all()
+    children = sorted(tid for tid, _, _, parent in rows if parent == ticket.id)
+    other_tickets = [{"ref": f"TRKV-{tid}", "subject": subject, "status": status}
+                     for tid, subject, status, _ in rows][:10]
     return {
         "identities": identities,
         "notes": [{"text": n.text, "author": email, "created_at": iso(n.created_at)} for n, email in notes],

@@ -78,6 +78,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("discarded_at", storage.models.UTCDateTime(), nullable=True))
     # The inbox's default order: by due time, then id (the keyset).
     op.create_index("ix_tickets_due_id", "tickets", ["first_response_due_at", "id"])
+    op.create_index("ix_tickets_parent", "tickets", ["parent_id"])
     for statement in SQLITE_FTS if op.get_bind().dialect.name == "sqlite" else PG_FTS:
         op.execute(statement)
 
@@ -90,6 +91,7 @@ def downgrade() -> None:
     else:
         op.execute("DROP INDEX IF EXISTS ix_tickets_fts")
         op.execute("ALTER TABLE tickets DROP COLUMN IF EXISTS fts")
+    op.drop_index("ix_tickets_parent", table_name="tickets")
     op.drop_index("ix_tickets_due_id", table_name="tickets")
     with op.batch_alter_table("quarantine") as batch_op:
         batch_op.drop_column("discarded_at")
