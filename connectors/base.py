@@ -92,11 +92,14 @@ class SendResult:
 
 class ConnectorError(Exception):
     """A connector could not do its job. `permanent` says retrying cannot help
-    (bad credentials, unknown channel); otherwise the caller retries with backoff."""
+    (bad credentials, unknown channel); otherwise the caller retries with backoff.
+    `retry_after` (seconds) says the platform asked us to wait (a rate limit): the
+    send was not attempted, so it must not count against the retry limit."""
 
-    def __init__(self, message: str, *, permanent: bool = False):
+    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None):
         super().__init__(message)
         self.permanent = permanent
+        self.retry_after = retry_after
 
 
 def clean_text(text: str, problems: list[str] | None = None, name: str = "text") -> str:

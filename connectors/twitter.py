@@ -607,7 +607,7 @@ class XSender:
                 self.report("down" if exc.status == 401 else "degraded", str(exc))
             raise
         except Stopped as exc:
-            raise ConnectorError(f"{exc}: over the posting budget; will retry") from exc
+            raise ConnectorError(f"{exc}: over the posting budget; will retry", retry_after=exc.seconds) from exc
         self.report("ok", "sending")
         return result
 
@@ -656,7 +656,7 @@ class XSender:
     def _sleep(self, seconds: float) -> bool:
         # A worker does not sit out a long rate-limit window: the row is retried later.
         if seconds > self.max_wait:
-            raise Stopped(f"posting to X blocked for {seconds:.0f} s")
+            raise Stopped(f"posting to X blocked for {seconds:.0f} s", seconds)
         time.sleep(seconds)
         return False
 

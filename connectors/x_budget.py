@@ -32,7 +32,12 @@ class _Endpoint:
 
 
 class Stopped(Exception):
-    """Waiting for the budget was interrupted by a stop request."""
+    """Waiting for the budget was interrupted by a stop request (`seconds`: how long
+    the wait would have been, when known)."""
+
+    def __init__(self, message: str, seconds: float | None = None):
+        super().__init__(message)
+        self.seconds = seconds
 
 
 class RateBudget:

@@ -29,6 +29,12 @@ class DatabaseSink:
     def submit(self, inbound: Inbound) -> None:
         intake.submit([inbound], live=self.live, settings=self.settings)
 
+    def submit_many(self, inbounds) -> None:
+        """A page of messages in one commit (and one ingest kick)."""
+        inbounds = list(inbounds)
+        if inbounds:
+            intake.submit(inbounds, live=self.live, settings=self.settings)
+
     def load_cursor(self, name: str) -> str | None:
         with self._session() as session:
             return session.execute(select(ConnectorCursor.value).where(ConnectorCursor.name == name)).scalar()

@@ -39,6 +39,8 @@ def dispatch(outbox_id: int, settings: Settings | None = None) -> DispatchOutcom
     try:
         result = sender_for(row.channel, settings).send(outbound)
     except ConnectorError as exc:
+        if exc.retry_after is not None and not exc.permanent:
+            return _deferred(Session, row, str(exc))
         return _failed(Session, row, str(exc), permanent=exc.permanent, settings=settings)
     except Exception as exc:  # an unknown error is treated as transient, but never loops forever
         log.exception("outbox %s: unexpected error from the %s sender", outbox_id, row.channel)
@@ -89,6 +91,19 @@ def _record_outgoing(session, row: Outbox, outbound: Outbound, external_id: str 
             .where(Ticket.id == row.ticket_id, Ticket.first_responded_at.is_(None))
             .values(first_responded_at=now)
         )
+
+
+def _deferred(Session, row: Outbox, reason: str) -> DispatchOutcome:
+    """The platform asked us to wait (a rate limit): nothing was attempted, so the
+    attempt is given back; the sweep re-kicks the row after `requeue_after`."""
+    with Session() as session, session.begin():
+        session.execute(
+            update(Outbox)
+            .where(Outbox.id == row.id)
+            .values(status="queued", attempts=Outbox.attempts - 1, last_error=reason[:2000], updated_at=utcnow())
+        )
+    log.info("outbox %s: deferred (%s)", row.id, reason)
+    return DispatchOutcome("retry", reason)
 
 
 def _failed(Session, row: Outbox, error: str, *, permanent: bool, settings: Settings) -> DispatchOutcome:

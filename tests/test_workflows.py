@@ -109,6 +109,23 @@ def test_a_send_error_marks_the_row_with_the_reason(settings, monkeypatch, perma
     assert row.status == status and row.last_error == outcome.error and outcome.error
 
 
+class _RateLimited:
+    def send(self, outbound):
+        raise ConnectorError("over the posting budget", retry_after=900)
+
+
+def test_a_rate_limited_send_waits_without_using_up_its_attempts(settings, monkeypatch):
+    result = ingest(cy_tweet())
+    outbox_id = result.outbox[0][0]
+    monkeypatch.setattr(senders, "_log_sender", lambda path, channel: _RateLimited())
+    for _ in range(settings.max_send_attempts + 2):  # more deferrals than the retry limit allows failures
+        assert dispatch(outbox_id, settings).status == "retry"
+    row = _rows(settings, Outbox, Outbox.id == outbox_id)[0]
+    assert (row.status, row.attempts) == ("queued", 0)
+    monkeypatch.undo()
+    assert dispatch(outbox_id, settings).status == "sent"
+
+
 def test_a_breached_first_response_is_recorded_once_with_how_late(settings):
     result = ingest(ada_email())
     with session_factory(settings.db_url)() as session, session.begin():
