@@ -15,6 +15,7 @@ from inbox.web import _agents, _back
 from storage.models import User
 from support import ticket_actions
 from support.replies import ReplyError, reply
+from support.templates import x_length
 from support.tickets import get_ticket
 
 router = APIRouter(include_in_schema=False)
@@ -41,18 +42,36 @@ def ticket_page(ref: str, request: Request, user: User = Agent) -> Response:
         if message.get("html"):
             message["safe_html"], count = html_mail.clean(message["html"], remote_images=remote_images)
             held_back += count
-    reply_channel = next((m["channel"] for m in reversed(ticket["messages"]) if m["direction"] == "in"),
-                         ticket["channel"])
+    reply_channel = _reply_channel(ticket)
     name = (ticket["contact"] or {}).get("name") or ""
     context: dict[str, Any] = {
         "user": user, "ticket": ticket, "agents": _agents(settings), "held_back": held_back,
         "remote_images": remote_images, "reply_key": uuid.uuid4().hex, "reply_channel": reply_channel,
-        "limit": CHANNEL_LIMITS.get(reply_channel),
+        "limit": reply_limit(ticket, reply_channel),
         "canned": [(key, canned.TITLES[key], canned.fill(key, name=name.split(" ")[0], ref=ticket["ref"]))
                    for key in canned.REPLIES],
     }
     headers = {"Content-Security-Policy": IMAGES_CSP} if remote_images else None
     return render(request, "ticket.html", context, headers=headers)
+
+
+def _reply_channel(ticket: dict[str, Any]) -> str:
+    return next((m["channel"] for m in reversed(ticket["messages"]) if m["direction"] == "in"), ticket["channel"])
+
+
+def reply_limit(ticket: dict[str, Any], channel: str) -> int | None:
+    """Characters the agent may type: on X the sender puts "@handle " in front of a reply."""
+    limit = CHANNEL_LIMITS.get(channel)
+    if channel == "x" and limit is not None:
+        handles = [i["handle"].lstrip("@") for i in ticket.get("identities", []) if i["channel"] == "x" and i["handle"]]
+        if handles:
+            limit -= len(handles[0]) + 2
+    return limit
+
+
+def _length(text: str, channel: str) -> int:
+    """The length the platform counts (X: links 23, CJK and emoji 2)."""
+    return x_length(text) if channel == "x" else len(text)
 
 
 def _act(ref: str, action, *args, **kwargs) -> Response:
@@ -99,10 +118,14 @@ def send_reply(ref: str, request: Request, user: User = Agent, _: None = CSRF, t
                channel: str = Form(""), reply_key: str = Form(""), then: str = Form("")) -> Response:
     settings = request.app.state.settings
     text = text.strip()
-    limit = CHANNEL_LIMITS.get(channel)
-    if limit is not None and len(text) > limit:
-        # Never cut an agent's words silently: they shorten it themselves.
-        return _back(_page(ref), f"The reply has {len(text)} characters; {channel} allows {limit}.")
+    ticket = get_ticket(ref, settings, with_details=True)
+    if ticket is not None:
+        channel = _reply_channel(ticket)  # the form's field is only a hint: the ticket decides
+        limit = reply_limit(ticket, channel)
+        if limit is not None and _length(text, channel) > limit:
+            # Never cut an agent's words silently: they shorten it themselves.
+            return _back(_page(ref), f"The reply has {_length(text, channel)} characters; "
+                                     f"{channel} allows {limit} here.")
 
     def send() -> str:
         reply(ref, text, user_id=user.id, key=reply_key[:64] or None, settings=settings)

@@ -253,9 +253,11 @@ def test_a_reply_submitted_twice_is_queued_once(cm, settings):
 
 def test_a_reply_longer_than_x_allows_is_refused_not_cut(cm, settings):
     ref = ingest(cy_tweet(), live=False, settings=settings).ref
-    assert 'data-limit="280"' in cm.get(f"/tickets/{ref}").text
-    response = cm.post(f"/tickets/{ref}/reply", {"text": "x" * 281, "channel": "x", "reply_key": "k1"})
-    assert "281 characters; x allows 280" in _flash(response)
+    assert 'data-limit="276"' in cm.get(f"/tickets/{ref}").text  # "@cy " goes in front
+    response = cm.post(f"/tickets/{ref}/reply", {"text": "x" * 277, "channel": "email", "reply_key": "k1"})
+    assert "277 characters; x allows 276 here" in _flash(response)
+    emoji = cm.post(f"/tickets/{ref}/reply", {"text": "🎉" * 139, "channel": "x", "reply_key": "k2"})
+    assert "278 characters" in _flash(emoji)  # X counts an emoji as 2
     with transaction(settings.db_url) as session:
         assert session.execute(select(func.count()).select_from(Outbox).where(Outbox.kind == "reply")).scalar() == 0
 

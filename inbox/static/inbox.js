@@ -100,12 +100,28 @@
     var send = document.getElementById("send-reply");
     var sendResolve = document.getElementById("send-resolve");
     var limit = parseInt(text.dataset.limit || "0", 10);
+    var weighted = text.dataset.channel === "x";
+
+    // X's count (as support/templates.py x_length): links 23, CJK and emoji 2, the rest 1.
+    function xLength(value) {
+      var length = 0;
+      value.split(/(https?:\/\/\S+)/).forEach(function (part, i) {
+        if (i % 2 === 1) { length += 23; return; }
+        Array.from(part).forEach(function (ch) {
+          var c = ch.codePointAt(0);
+          var light = c <= 0x10FF || (c >= 0x2000 && c <= 0x200D) || (c >= 0x2010 && c <= 0x201F) || (c >= 0x2032 && c <= 0x2037);
+          length += light ? 1 : 2;
+        });
+      });
+      return length;
+    }
 
     function update() {
       preview.textContent = text.value; // shown as typed, never interpreted
       if (!limit) return;
-      var over = text.value.trim().length > limit;
-      counter.textContent = text.value.trim().length + " / " + limit + " characters" + (over ? " — too long" : "");
+      var used = weighted ? xLength(text.value.trim()) : text.value.trim().length;
+      var over = used > limit;
+      counter.textContent = used + " / " + limit + " characters" + (over ? " — too long" : "");
       counter.classList.toggle("late", over);
       send.disabled = sendResolve.disabled = over;
     }
