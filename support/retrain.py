@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from storage.db import session_factory
-from storage.models import Message, Ticket, TicketEvent
+from storage.models import Message, TicketEvent
 from triage import store, training
 from triage.labels import CATEGORIES, PRIORITIES
 from trkv.settings import Settings
@@ -45,7 +45,8 @@ class RetrainOutcome:
 
 
 def corrections(settings: Settings) -> list[dict[str, Any]]:
-    """One training record per corrected ticket: the latest value an agent gave each label,
+    """One training record per corrected ticket: the latest value an agent gave each label
+    (None for a label no agent changed),
     with the text, subject, channel and hints of the ticket's first inbound message."""
     with session_factory(settings.db_url)() as session:
         latest = (
@@ -71,10 +72,8 @@ def corrections(settings: Settings) -> list[dict[str, Any]]:
             .subquery()
         )
         rows = session.execute(
-            select(Message.ticket_id, Message.text, Message.subject, Message.channel, Message.raw,
-                   Ticket.priority, Ticket.category)
+            select(Message.ticket_id, Message.text, Message.subject, Message.channel, Message.raw)
             .join(first, Message.id == first.c.id)
-            .join(Ticket, Ticket.id == Message.ticket_id)
         ).all()
     records = []
     for row in rows:
@@ -84,9 +83,9 @@ def corrections(settings: Settings) -> list[dict[str, Any]]:
             "subject": row.subject,
             "channel": row.channel,
             "hints": _hints(row.raw),
-            # A label the agent did not touch keeps the ticket's current value.
-            "priority": corrected.get("priority", row.priority),
-            "category": corrected.get("category", row.category),
+            # Only what the agent changed is a label; the other was the model's own guess.
+            "priority": corrected.get("priority"),
+            "category": corrected.get("category"),
             "source": f"ticket:{row.ticket_id}",
         })
     return records

@@ -19,6 +19,7 @@ _SPACES = re.compile(r"\s+")
 _CODE = re.compile(r"```.*?```", re.DOTALL)
 _URL = re.compile(r"https?://\S+")
 _MULT = np.uint64(1_000_003)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 # Hints that carry signal; their values become tokens such as `hint_category_bug_report`.
 HINT_KEYS = ("category", "discord_channel", "x_kind", "mentions_bot")
 
@@ -47,6 +48,8 @@ class CharHasher:
     by sublinear tf x idf and L2-normalised, like TfidfVectorizer(analyzer="char")."""
 
     def __init__(self, ngram_range: tuple[int, int] = (2, 5), n_features: int = 2**20, max_chars: int = 1500):
+        if n_features & (n_features - 1):
+            raise ValueError("n_features must be a power of two")
         self.ngram_range = ngram_range
         self.n_features = n_features
         self.max_chars = max_chars
@@ -57,19 +60,23 @@ class CharHasher:
         lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
         buf = np.frombuffer(b"".join(encoded), dtype=np.uint8).astype(np.uint64)
         doc_of = np.repeat(np.arange(len(encoded), dtype=np.int64), lengths)
-        rows, cols = [], []
+        bits = int(self.n_features).bit_length() - 1
         low, high = self.ngram_range
+        rows, cols = [], []
+        h = np.zeros(len(buf), dtype=np.uint64)
         with np.errstate(over="ignore"):
-            for n in range(low, high + 1):
+            for n in range(1, high + 1):  # a rolling polynomial: the n-gram hash extends the (n-1)-gram's
                 m = len(buf) - n + 1
                 if m <= 0:
+                    break
+                h = h[:m] * _MULT ^ buf[n - 1 : n - 1 + m]
+                if n < low:
                     continue
-                h = np.full(m, n, dtype=np.uint64)
-                for k in range(n):
-                    h = h * _MULT ^ buf[k : k + m]
                 inside = doc_of[:m] == doc_of[n - 1 : n - 1 + m]
+                # multiply-shift: the top bits of (hash + n) * golden ratio are the column
+                column = ((h[inside] + np.uint64(n)) * _GOLDEN) >> np.uint64(64 - bits)
                 rows.append(doc_of[:m][inside])
-                cols.append((h[inside] % np.uint64(self.n_features)).astype(np.int64))
+                cols.append(column.astype(np.int64))
         row = np.concatenate(rows) if rows else np.empty(0, np.int64)
         col = np.concatenate(cols) if cols else np.empty(0, np.int64)
         counts = sparse.csr_matrix((np.ones(len(row), np.float32), (row, col)), shape=(len(docs), self.n_features))

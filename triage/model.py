@@ -100,7 +100,7 @@ def fit_head(features: sparse.csr_matrix, labels: Sequence[str], *, c: float = 0
 
 
 def _svm(c: float) -> LinearSVC:
-    return LinearSVC(C=c, class_weight="balanced", max_iter=5000)
+    return LinearSVC(C=c, class_weight="balanced", max_iter=5000, random_state=0)
 
 
 def _full(svm: LinearSVC, classes: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -132,24 +132,38 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 def top_terms(features: sparse.csr_matrix, head: Head, rows_classes: Sequence[int], names: np.ndarray,
               n_words: int, k: int = 5) -> list[list[str]]:
     """Per row, the word features that pushed hardest towards the chosen class (stop
-    words alone are no evidence; hint tokens are, and say which hint)."""
-    out = []
+    words alone are no evidence). One vectorised pass: contributions of every stored
+    value, sorted by (row, -contribution)."""
     indptr, indices, data = features.indptr, features.indices, features.data
-    for row, cls in enumerate(rows_classes):
-        start, end = indptr[row], indptr[row + 1]
-        idx = indices[start:end]
-        keep = idx < n_words
-        idx = idx[keep]
-        if len(idx) == 0:
-            out.append([])
-            continue
-        contrib = data[start:end][keep] * head.coef[cls, idx]
+    rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    classes = np.asarray(rows_classes)[rows]
+    words = indices < n_words
+    contrib = np.zeros(len(indices), dtype=np.float32)
+    contrib[words] = data[words] * head.coef[classes[words], indices[words]]
+    keep = contrib > 0
+    rows, cols, contrib = rows[keep], indices[keep], contrib[keep]
+    order = np.lexsort((-contrib, rows))
+    rows, cols = rows[order], cols[order]
+    starts = np.searchsorted(rows, np.arange(len(indptr) - 1))
+    ends = np.searchsorted(rows, np.arange(len(indptr) - 1), side="right")
+    out = []
+    for start, end in zip(starts, ends, strict=True):
         terms = []
-        for j in np.argsort(-contrib)[: k * 3]:
-            if contrib[j] <= 0 or len(terms) == k:
-                break
-            term = str(names[idx[j]])
-            if not all(w in ENGLISH_STOP_WORDS for w in term.split()):
-                terms.append(term)
+        for col in cols[start : min(end, start + 3 * k)]:
+            term = names[col]
+            if term not in _STOP_TERMS:
+                terms.append(str(term))
+                if len(terms) == k:
+                    break
         out.append(terms)
     return out
+
+
+class _StopTerms:
+    """Terms made of stop words only ("is", "and the"): no evidence to show an agent."""
+
+    def __contains__(self, term: str) -> bool:
+        return all(word in ENGLISH_STOP_WORDS for word in term.split())
+
+
+_STOP_TERMS = _StopTerms()

@@ -49,10 +49,15 @@ class TriageModel:
         featurizer = Featurizer().fit(docs)
         features = featurizer.transform(docs)
         groups = [str(r.get("situation", r.get("source", i))) for i, r in enumerate(records)]
-        heads = {t: fit_head(features, [r[t] for r in records], c=c, groups=groups) for t in targets}
+        heads = {}
+        for target in targets:  # a record may teach one label only (a correction of the category)
+            rows = [i for i, r in enumerate(records) if r.get(target)]
+            heads[target] = fit_head(features[rows], [records[i][target] for i in rows], c=c,
+                                     groups=[groups[i] for i in rows])
         threshold = 0.5
         if "priority" in heads and "critical" in heads["priority"].classes:
-            ruled = np.array([bool(critical_reasons(f"{r.get('subject') or ''}\n{r.get('text') or ''}")) for r in records])
+            ruled = np.array([bool(critical_reasons(f"{r.get('subject') or ''}\n{r.get('text') or ''}"))
+                              for r in records if r.get("priority")])
             threshold = _critical_threshold(heads["priority"], ruled)
         meta = {"examples": len(records), "train_seconds": round(time.perf_counter() - started, 2)}
         return cls(featurizer, heads, version=version, critical_threshold=threshold, meta=meta)

@@ -43,6 +43,9 @@ _CRITICAL_RULES: dict[str, str] = {
         r"|fails?\s+to\s+(?:start|come\s+up|restart|recover)|(?:won'?t|doesn'?t|does\s+not|cannot|can'?t)\s+start"
         r"|becomes?\s+unresponsive|is\s+stuck)\b"
         r"|\bdead\s*lock(?:s|ed)?\b|\bcluster\s+(?:is\s+)?(?:down|unusable|unavailable)\b"
+        rf"|\b{_SERVER}\b.{{0,40}}\b(?:out\s*of\s*memory|outofmemoryerror|oom|infinite\s+loop|killed)\b"
+        r"|\b(?:all|every)\s+(?:the\s+)?(?:jobs?|requests?|queries|writes|reads|applications?|clients?)\s+"
+        r"(?:now\s+)?(?:fail|fails|failed|are\s+failing|hang|time\s*out)\b"
     ),
     "security": (
         rf"\b(?:leak(?:ed)?|exposed?|compromi[sz]ed|breach(?:ed)?|hacked|stolen|dumped)\b.{{0,40}}\b(?:{_SECRET}|accounts?|data)\b"
@@ -74,6 +77,9 @@ _CRITICAL_RULES: dict[str, str] = {
         r"|\b(?:data|file|files|block|blocks|database|index|table|record|records|edit\s+log|journal|metadata)\s+"
         r"(?:is\s+|are\s+|gets?\s+|got\s+|becomes?\s+)?corrupt(?:ed|ion|s)?\b"
         r"|\bcorrupt(?:s|ed|ing|ion\s+of)?\s+(?:the\s+)?(?:data|files?|blocks?|database|index|records?|metadata|state)\b"
+        r"|\b(?:data|blocks?|files?|edits|records|writes|updates)\s+(?:are|is|were|was|gets?|got|can\s+be|may\s+be)\s+"
+        r"(?:permanently\s+|silently\s+)?(?:lost|deleted|dropped|destroyed)\b|\bloss\s+of\s+data\b"
+        r"|\b(?:wrong|incorrect)\s+(?:results|data)\b.{0,40}\bsilently\b|\bsilently\b.{0,40}\b(?:wrong|incorrect)\s+(?:results|data)\b"
         r"|\bdata\s+corruption\b|\b(?:loses|losing|lose)\s+(?:data|writes|updates|records|blocks|edits|files)\b"
         r"|\b(?:irrecoverable|unrecoverable)\b|\bsilently\s+(?:drops?|discards?|overwrites?|deletes?|loses?)\b"
         r"|\bget\s+(?:my|our)\s+data\s+back\b|\brestore\s+(?:our|my)\s+(?:data|workspace|projects)\b"
@@ -94,13 +100,14 @@ _TRIGGERS = {
     "outage": ("down", "dwn", "donw", "outage", "offline", "unreachable", "unavailable", "load", "dead", "50",
                "nobody", "no one", "noone", "none of us", "anywhere", "completely", "locked out", "responding",
                "inaccessible", "access", "reach", "crash", "hang", "hung", "dies", "died", "shut", "fail to",
-               "fails to", "start", "unresponsive", "stuck", "deadlock", "dead lock"),
+               "fails to", "start", "unresponsive", "stuck", "deadlock", "dead lock", "memory", "oom", "loop", "killed",
+               "fail", "hang", "time"),
     "security": ("leak", "expos", "compromis", "breach", "hack", "stolen", "dump", "security", "vulnerab", "xss",
                  "injection", "csrf", "rce", "remote code", "unauthori", "public", "plain", "other", "another",
                  "different", "someone", "attacker", "intruder", "former", "ex-", "cve-", "privilege", "bypass", "arbitrary", "plain", "clear"),
     "data_loss": ("gone", "lost", "delete", "wiped", "erased", "disappeared", "dissapeared", "vanished", "missing",
                   "empty", "destroyed", "data loss", "left", "data back", "restore", "corrupt", "lose", "losing",
-                  "recoverable", "silently"),
+                  "recoverable", "silently", "loss", "dropped", "wrong", "incorrect"),
 }
 
 
