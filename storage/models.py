@@ -116,6 +116,10 @@ class Ticket(Base):
         Index("ix_tickets_created", "created_at"),
         Index("ix_tickets_due_id", "first_response_due_at", "id"),  # the inbox's default order
         Index("ix_tickets_parent", "parent_id"),  # follow-ups and merged tickets, on the ticket page
+        # The inbox's default list (active tickets by due time) is a small slice of a big table.
+        Index("ix_tickets_active_due", "first_response_due_at", "id",
+              postgresql_where=text("status IN ('new', 'open', 'pending')"),
+              sqlite_where=text("status IN ('new', 'open', 'pending')")),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))

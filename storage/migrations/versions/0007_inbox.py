@@ -79,6 +79,9 @@ def upgrade() -> None:
     # The inbox's default order: by due time, then id (the keyset).
     op.create_index("ix_tickets_due_id", "tickets", ["first_response_due_at", "id"])
     op.create_index("ix_tickets_parent", "tickets", ["parent_id"])
+    active = sa.text("status IN ('new', 'open', 'pending')")
+    op.create_index("ix_tickets_active_due", "tickets", ["first_response_due_at", "id"],
+                    postgresql_where=active, sqlite_where=active)
     for statement in SQLITE_FTS if op.get_bind().dialect.name == "sqlite" else PG_FTS:
         op.execute(statement)
 
@@ -91,6 +94,7 @@ def downgrade() -> None:
     else:
         op.execute("DROP INDEX IF EXISTS ix_tickets_fts")
         op.execute("ALTER TABLE tickets DROP COLUMN IF EXISTS fts")
+    op.drop_index("ix_tickets_active_due", table_name="tickets")
     op.drop_index("ix_tickets_parent", table_name="tickets")
     op.drop_index("ix_tickets_due_id", table_name="tickets")
     with op.batch_alter_table("quarantine") as batch_op:
