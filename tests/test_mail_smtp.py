@@ -179,7 +179,9 @@ def test_a_sender_is_acknowledged_at_most_once_per_window(monkeypatch, tmp_path,
     ingest(parse_email(customer_mail("a1@mail.example", "Export fails")), settings=settings)
     ingest(parse_email(customer_mail("a2@mail.example", "Another thing: billing")), settings=settings)
     ingest_batch([parse_email(customer_mail("a3@mail.example", "Third")),
-                  parse_email(customer_mail("b1@mail.example", "Hello", sender="bob@example.com"))], settings=settings)
+                  parse_email(customer_mail("b1@mail.example", "Login broken", sender="bob@example.com",
+                                            body="Login is not working on Safari, the button does nothing."))],
+                 settings=settings)
     send_queued(settings)
     assert len(rows(settings, Ticket)) == 4
     assert sorted(r.rcpt_tos[0] for r in recorder.received) == [ADA, "bob@example.com"]
