@@ -21,7 +21,7 @@ from support import kick, metrics, operations, ticket_actions
 from support.ingest import ingest
 from support.replies import ReplyError, reply
 from support.sanitize import clean_text, sanitize
-from support.tickets import MAX_LIMIT, SORTS, InvalidCursor, TicketFilters, get_ticket, list_tickets
+from support.tickets import MAX_LIMIT, InvalidCursor, TicketFilters, get_ticket, list_tickets
 from trkv.settings import Settings
 
 router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(api_user)])
@@ -310,5 +310,3 @@ def _values(value: str | None) -> list[str] | None:
     values = [v.strip() for v in _clean(value).split(",") if v.strip()]
     return values or None
 
-
-__all__ = ["router", "SORTS"]

@@ -7,7 +7,6 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Form, Request, Response
-from fastapi.responses import RedirectResponse
 
 from inbox import canned, html_mail
 from inbox.pages import CHANNEL_LIMITS, CSRF, Agent, Engineer, render
@@ -178,5 +177,3 @@ def unblock(contact_id: int, request: Request, user: User = Engineer, _: None = 
         return _back(back, str(exc))
     return _back(back, f"Contact {contact_id} unblocked.")
 
-
-__all__ = ["router", "RedirectResponse"]

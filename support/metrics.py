@@ -12,9 +12,8 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Date, case, cast, func, select, text
 
@@ -52,7 +51,6 @@ class Dashboard:
     volume: dict[str, dict[str, dict[str, int]]]  # dimension -> value -> day -> count
     day_list: list[str]
     total: int
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _seconds(later, earlier, dialect: str):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -54,21 +54,12 @@ class TicketFilters:
     needs_triage: bool | None = None
     contact_id: int | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v not in (None, False, [], "")}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TicketFilters:
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
-
 
 @dataclass
 class TicketPage:
     items: list[dict[str, Any]]
     next_cursor: str | None
     sort: str = "newest"
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 # cursors ---------------------------------------------------------------------
@@ -248,9 +239,6 @@ def ticket_id_from_ref_checked(ref: str) -> int | None:
         return None
     ticket_id = ticket_id_from_ref(ref)
     return ticket_id if ticket_id is not None and 0 < ticket_id <= _MAX_ID else None
-
-
-_ticket_id = ticket_id_from_ref_checked
 
 
 def _messages(session: Session, ticket_id: int) -> list[Message]:
