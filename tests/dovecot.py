@@ -142,6 +142,13 @@ class Dovecot:
         path = self.folder / "dovecot.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
+    def restart(self) -> None:
+        """Stop the server and start it again on the same ports with the same mail."""
+        self.stop()
+        self.process = subprocess.Popen([DOVECOT, "-F", "-c", str(self.folder / "dovecot.conf")],
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        _wait_listening(self)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)

@@ -281,3 +281,18 @@ def test_an_untrusted_certificate_is_a_permanent_error(tls_server, mail_settings
     with pytest.raises(ConnectorError) as failure:
         imap.run(InlineSink(mail_settings), threading.Event())
     assert failure.value.permanent and "certificate" in str(failure.value)
+
+
+def test_a_server_restart_is_a_transient_error_and_the_connector_comes_back(server, mail_settings):
+    sink = InlineSink(mail_settings)
+    running = Running([receiver(server)], sink)
+    try:
+        server.deliver(mail(1))
+        wait_for(lambda: count(mail_settings, Ticket) == 1, "the first ticket")
+        server.restart()  # drops the connection under the idling receiver
+        server.deliver(mail(2))
+        wait_for(lambda: count(mail_settings, Ticket) == 2, "a ticket after the reconnect")
+    finally:
+        running.stop()
+    assert sink.submitted == ["msg-1@mail.example", "msg-2@mail.example"]
+    assert health.check(mail_settings)[1]["connectors"]["email:INBOX"]["state"] == "ok"
