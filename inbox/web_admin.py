@@ -16,9 +16,12 @@ from support.ticket_actions import find_contacts
 router = APIRouter(include_in_schema=False)
 
 
+DEFAULT_DAYS = 7  # this week; 30 and 90 days are one click away
+
+
 def _days(request: Request) -> int:
-    value = request.query_params.get("days", "30")
-    return int(value) if value.isdigit() and len(value) < 4 else 30
+    value = request.query_params.get("days", "")
+    return int(value) if value.isdigit() and len(value) < 4 else DEFAULT_DAYS
 
 
 @router.get("/dashboard")
