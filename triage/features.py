@@ -96,6 +96,10 @@ class CharHasher:
 
 
 def _l2(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
-    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    """Rows scaled to unit length, in place (no temporary sparse matrices: each costs ~50 us)."""
+    lengths = np.diff(matrix.indptr)
+    squares = np.add.reduceat(matrix.data**2, matrix.indptr[:-1]) if matrix.nnz else np.zeros(len(lengths))
+    norms = np.sqrt(np.where(lengths > 0, squares, 1.0))
     norms[norms == 0] = 1
-    return sparse.csr_matrix(sparse.diags(1 / norms) @ matrix)
+    matrix.data /= np.repeat(norms, lengths).astype(matrix.data.dtype)
+    return matrix

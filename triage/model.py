@@ -38,11 +38,20 @@ class Head:
     cal_coef: np.ndarray  # (n_classes, n_classes): decision scores -> logits
     cal_intercept: np.ndarray
 
+    def __post_init__(self) -> None:
+        # (n_features, n_classes), C order: scipy copies a transposed view on every product.
+        self.coef_t = np.ascontiguousarray(self.coef.T, dtype=np.float32)
+
     def scores(self, features: sparse.csr_matrix) -> np.ndarray:
-        return np.asarray(features @ self.coef.T) + self.intercept
+        return np.asarray(features @ self.coef_t) + self.intercept
 
     def probabilities(self, features: sparse.csr_matrix) -> np.ndarray:
         return _softmax(_calibrate(self.scores(features), self.cal_coef, self.cal_intercept))
+
+    def probabilities_parts(self, words: sparse.csr_matrix, chars: sparse.csr_matrix) -> np.ndarray:
+        n = words.shape[1]
+        scores = np.asarray(words @ self.coef_t[:n]) + np.asarray(chars @ self.coef_t[n:]) + self.intercept
+        return _softmax(_calibrate(scores, self.cal_coef, self.cal_intercept))
 
 
 class Featurizer:
@@ -59,9 +68,16 @@ class Featurizer:
         return self
 
     def transform(self, docs: Sequence[str]) -> sparse.csr_matrix:
-        return sparse.hstack(
-            [self.words.transform(docs) * WORD_WEIGHT, self.chars.transform(docs) * CHAR_WEIGHT], format="csr"
-        )
+        return sparse.hstack(list(self.transform_parts(docs)), format="csr")
+
+    def transform_parts(self, docs: Sequence[str]) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+        """Word and character features apart: cheaper than stacking them for prediction."""
+        words, chars = self.words.transform(docs), self.chars.transform(docs)
+        if WORD_WEIGHT != 1.0:
+            words.data *= WORD_WEIGHT
+        if CHAR_WEIGHT != 1.0:
+            chars.data *= CHAR_WEIGHT
+        return words, chars
 
     @property
     def n_words(self) -> int:
@@ -131,39 +147,37 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 def top_terms(features: sparse.csr_matrix, head: Head, rows_classes: Sequence[int], names: np.ndarray,
               n_words: int, k: int = 5) -> list[list[str]]:
-    """Per row, the word features that pushed hardest towards the chosen class (stop
-    words alone are no evidence). One vectorised pass: contributions of every stored
-    value, sorted by (row, -contribution)."""
+    """Per row, the word features that pushed hardest towards the chosen class (terms of
+    stop words alone are no evidence). One vectorised pass: contributions of every stored
+    value, sorted by (row, -contribution), the first k of each row kept."""
     indptr, indices, data = features.indptr, features.indices, features.data
-    rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
-    classes = np.asarray(rows_classes)[rows]
-    words = indices < n_words
-    contrib = np.zeros(len(indices), dtype=np.float32)
-    contrib[words] = data[words] * head.coef[classes[words], indices[words]]
-    keep = contrib > 0
-    rows, cols, contrib = rows[keep], indices[keep], contrib[keep]
+    n_rows = len(indptr) - 1
+    rows = np.repeat(np.arange(n_rows), np.diff(indptr))
+    usable = (indices < n_words) & _evidence_mask(names)[np.minimum(indices, len(names) - 1)]
+    rows, cols = rows[usable], indices[usable]
+    contrib = data[usable] * head.coef[np.asarray(rows_classes)[rows], cols]
+    positive = contrib > 0
+    rows, cols, contrib = rows[positive], cols[positive], contrib[positive]
     order = np.lexsort((-contrib, rows))
     rows, cols = rows[order], cols[order]
-    starts = np.searchsorted(rows, np.arange(len(indptr) - 1))
-    ends = np.searchsorted(rows, np.arange(len(indptr) - 1), side="right")
-    out = []
-    for start, end in zip(starts, ends, strict=True):
-        terms = []
-        for col in cols[start : min(end, start + 3 * k)]:
-            term = names[col]
-            if term not in _STOP_TERMS:
-                terms.append(str(term))
-                if len(terms) == k:
-                    break
-        out.append(terms)
+    starts = np.searchsorted(rows, np.arange(n_rows))
+    rank = np.arange(len(rows)) - starts[rows]
+    top = rank < k
+    rows, terms = rows[top], names[cols[top]].tolist()
+    out: list[list[str]] = [[] for _ in range(n_rows)]
+    for row, term in zip(rows.tolist(), terms, strict=True):
+        out[row].append(term)
     return out
 
 
-class _StopTerms:
-    """Terms made of stop words only ("is", "and the"): no evidence to show an agent."""
-
-    def __contains__(self, term: str) -> bool:
-        return all(word in ENGLISH_STOP_WORDS for word in term.split())
+_MASKS: dict[int, np.ndarray] = {}
 
 
-_STOP_TERMS = _StopTerms()
+def _evidence_mask(names: np.ndarray) -> np.ndarray:
+    """Which vocabulary terms may be shown as evidence: not made of stop words alone."""
+    mask = _MASKS.get(id(names))
+    if mask is None or len(mask) != len(names):
+        mask = np.array([not all(w in ENGLISH_STOP_WORDS for w in str(t).split()) for t in names], dtype=bool)
+        _MASKS.clear()
+        _MASKS[id(names)] = mask
+    return mask

@@ -71,17 +71,17 @@ class TriageModel:
         if not items:
             return []
         docs = [document(i.text, i.channel, i.subject, i.hints) for i in items]
-        features = self.featurizer.transform(docs)
+        words, chars = self.featurizer.transform_parts(docs)
         pri, cat = self.heads["priority"], self.heads["category"]
-        p_pri, p_cat = pri.probabilities(features), cat.probabilities(features)
+        p_pri, p_cat = pri.probabilities_parts(words, chars), cat.probabilities_parts(words, chars)
         crit = pri.classes.index("critical")
         _apply_category_hints(p_cat, cat.classes, items)
         cat_choice = p_cat.argmax(axis=1)
         pri_choice = np.where(p_pri[:, crit] >= self.critical_threshold, crit, _argmax_without(p_pri, crit))
         # Above 0.5 the threshold can leave a Critical argmax behind: the next best label wins.
         names, n_words = self.featurizer.word_names, self.featurizer.n_words
-        pri_terms = top_terms(features, pri, pri_choice, names, n_words)
-        cat_terms = top_terms(features, cat, cat_choice, names, n_words)
+        pri_terms = top_terms(words, pri, pri_choice, names, n_words)
+        cat_terms = top_terms(words, cat, cat_choice, names, n_words)
         out = []
         for row, item in enumerate(items):
             reasons = critical_reasons(f"{item.subject or ''}\n{item.text}")

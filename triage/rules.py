@@ -111,12 +111,15 @@ _TRIGGERS = {
 }
 
 
+_TRIGGER_RES = {name: re.compile("|".join(map(re.escape, words))) for name, words in _TRIGGERS.items()}
+
+
 def critical_reasons(text: str) -> list[str]:
     """The names of the Critical rules the text matches, each with the words that matched."""
     reasons = []
     lowered = text.lower()
     for name, pattern in _COMPILED.items():
-        if not any(word in lowered for word in _TRIGGERS[name]):
+        if not _TRIGGER_RES[name].search(lowered):
             continue
         match = pattern.search(text)
         if match and not _CALM[name].search(text):
