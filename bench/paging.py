@@ -30,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.append(str(ROOT / "bench"))  # after ROOT: bench/triage.py must not shadow the triage package
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
@@ -154,9 +154,10 @@ def run(broker_kind: str, messages: int, rate: float, bulk: int) -> dict:
             deadline = time.time() + 120
             while len(listener.arrivals) < 2 and time.time() < deadline:
                 time.sleep(0.2)
-            importer = BulkImport({**os.environ, **wenv}, bulk_file(home_path, bulk), home_path)
-            importer.thread.start()
-            time.sleep(2)  # the import is under way
+            importer = BulkImport({**os.environ, **wenv}, bulk_file(home_path, max(bulk, 1)), home_path)
+            if bulk:  # --bulk 0: pages alone, for comparison
+                importer.thread.start()
+                time.sleep(2)  # the import is under way
             run_id = uuid.uuid4().hex[:6]
             submitted: dict[str, float] = {}
             start = time.time()
@@ -170,7 +171,8 @@ def run(broker_kind: str, messages: int, rate: float, bulk: int) -> dict:
                 time.sleep(0.2)
             importer.stop.set()
             latencies = sorted((listener.arrivals[t] - s) * 1000 for t, s in submitted.items() if t in listener.arrivals)
-            importer.thread.join(timeout=300)
+            if bulk:
+                importer.thread.join(timeout=300)
         finally:
             for w in workers:
                 w.stop()
