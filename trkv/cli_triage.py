@@ -17,9 +17,16 @@ from trkv.settings import get_settings
 def train(no_promote: bool, seed_only: bool) -> None:
     """Retrain the triage model on the seed set and the team's corrections, evaluate it on
     the held-out split, and promote it if it is not worse than the current one."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
     from support.retrain import retrain
 
-    outcome = retrain(get_settings(), promote=not no_promote, use_corrections=not seed_only)
+    try:
+        outcome = retrain(get_settings(), promote=not no_promote, use_corrections=not seed_only)
+    except (OperationalError, ProgrammingError) as exc:
+        raise click.ClickException(
+            f"cannot read corrections from the database ({exc.orig}); run `trkv db upgrade`, or train with --seed-only"
+        ) from None
     click.echo(outcome.summary())
 
 
