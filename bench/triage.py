@@ -17,18 +17,31 @@ Figures are printed and written as JSON (`--output`).
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+if __name__ == "triage":
+    # Another bench script put bench/ first on sys.path and asked for the triage package:
+    # hand it the real one (the import system returns whatever sys.modules holds by now).
+    import importlib.util
+
+    _real = Path(__file__).resolve().parents[1] / "triage" / "__init__.py"
+    _spec = importlib.util.spec_from_file_location("triage", _real, submodule_search_locations=[str(_real.parent)])
+    _package = importlib.util.module_from_spec(_spec)
+    sys.modules["triage"] = _package
+    _spec.loader.exec_module(_package)
+
 import argparse
 import json
 import os
 import platform
 import random
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("TRKV_HOME", tempfile.mkdtemp(prefix="trkv-bench-triage-"))
+if __name__ == "__main__":
+    os.environ.setdefault("TRKV_HOME", tempfile.mkdtemp(prefix="trkv-bench-triage-"))
 
 import numpy as np  # noqa: E402
 
