@@ -196,6 +196,10 @@ def sweep_alerts(session: Session, settings: Settings, now: datetime, limit: int
         if alert.status != "triggered":
             alert.next_action_at = None
             continue
+        if _all_resolved(session, alert.id):  # an agent solved it without acknowledging: stop paging
+            alert.status, alert.resolved_at, alert.next_action_at, alert.updated_at = "resolved", now, None, now
+            log.info("alert %s resolved: all its tickets are resolved", alert.id)
+            continue
         steps = oncall.steps_for(session, alert.severity, settings)
         wait = timedelta(minutes=steps[min(alert.step, len(steps) - 1)].wait_minutes)
         if now >= (alert.notified_at or now) + wait:
@@ -207,6 +211,13 @@ def sweep_alerts(session: Session, settings: Settings, now: datetime, limit: int
         else:
             alert.next_action_at = (alert.notified_at or now) + wait
     return queued
+
+
+def _all_resolved(session: Session, alert_id: int) -> bool:
+    still_open = session.execute(
+        select(Ticket.id).where(Ticket.alert_id == alert_id, Ticket.status.not_in(("resolved", "closed"))).limit(1)
+    ).first()
+    return still_open is None
 
 
 # acknowledging ------------------------------------------------------------------

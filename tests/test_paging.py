@@ -298,3 +298,16 @@ def test_keys_are_unique_per_page_so_receivers_can_dedupe(hub, listener):
     _send_all(hub)
     keys = Counter(r["headers"]["Idempotency-Key"] for r in listener.requests)
     assert set(keys.values()) == {1}
+
+
+def test_an_alert_whose_tickets_are_all_resolved_stops_paging(hub, listener):
+    from storage.models import Ticket
+
+    result = ingest(CRITICAL["x"], settings=hub)
+    _send_all(hub)
+    with transaction(hub.db_url) as session:
+        session.get(Ticket, result.ticket_id).status = "resolved"
+    [alert] = _alerts(hub)
+    sweep(hub, now=alert.notified_at + timedelta(minutes=6))
+    _send_all(hub)
+    assert len(listener.pages()) == 1 and _alerts(hub)[0].status == "resolved"
