@@ -151,10 +151,13 @@ def _with_people(query: Select) -> Select:
 
 
 def filtered(query: Select, filters: TicketFilters, now: datetime, dialect: str) -> Select:
-    if filters.status and set(filters.status) == set(ACTIVE_STATUSES):
-        # Spelled exactly as the partial index ix_tickets_active_due, so that both databases use it.
+    active_only = bool(filters.status) and set(filters.status) == set(ACTIVE_STATUSES) or filters.sla is not None
+    if active_only:
+        # Spelled exactly as the partial index ix_tickets_active_due, so that both databases use
+        # it; and once: a repeated condition makes PostgreSQL underestimate the rows it keeps.
         query = query.where(ACTIVE_CLAUSE)
-        filters = TicketFilters(**{**filters.__dict__, "status": None})
+        if filters.status and set(filters.status) == set(ACTIVE_STATUSES):
+            filters = TicketFilters(**{**filters.__dict__, "status": None})
     for column, values in (
         (Ticket.channel, filters.channel),
         (Ticket.status, filters.status),
@@ -175,10 +178,10 @@ def filtered(query: Select, filters: TicketFilters, now: datetime, dialect: str)
     if filters.contact_id is not None:
         query = query.where(Ticket.contact_id == filters.contact_id)
     if filters.sla == "breached":
-        query = query.where(ACTIVE_CLAUSE, breached_clause(now))
+        query = query.where(breached_clause(now))
     elif filters.sla == "at_risk":
         query = query.where(
-            ACTIVE_CLAUSE, Ticket.first_responded_at.is_(None),
+            Ticket.first_responded_at.is_(None),
             Ticket.first_response_due_at >= now, Ticket.first_response_due_at < now + AT_RISK,
         )
     if filters.q:
