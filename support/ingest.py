@@ -25,7 +25,7 @@ from storage.queries import bulk_insert_returning_ids, chunked, insert_many_igno
 from support import outbox as outbox_rows
 from support import resuggest
 from support import sla
-from triage import TriageInput, suggest_batch
+from triage import Suggestion, TriageInput, suggest_batch
 from trkv.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,7 @@ class _NewTicket:
     id: int | None = None
     priority: str = ""
     category: str = ""
+    needs_triage: bool = False
     first_response_due_at: datetime | None = None
 
 
@@ -77,10 +78,11 @@ def ingest_batch(
     """Store a batch in its own transaction; one result per inbound, in order
     (duplicates included)."""
     settings = settings or get_settings()
+    suggestions = suggest_for(inbounds)
     for attempt in range(_MAX_RETRIES):
         try:
             with transaction(settings.db_url) as session:
-                return ingest_in(session, inbounds, live, settings)
+                return ingest_in(session, inbounds, live, settings, suggestions)
         except IntegrityError:
             # A concurrent ingest stored one of these first: the next read sees it.
             if attempt == _MAX_RETRIES - 1:
@@ -89,14 +91,18 @@ def ingest_batch(
     raise AssertionError("unreachable")
 
 
-def ingest_in(session: Session, inbounds: list[Inbound], live: bool, settings: Settings) -> list[IngestResult]:
-    """The batch's work inside the caller's transaction."""
+def ingest_in(
+    session: Session, inbounds: list[Inbound], live: bool, settings: Settings,
+    suggestions: dict[tuple[str, str], Suggestion] | None = None,
+) -> list[IngestResult]:
+    """The batch's work inside the caller's transaction (`suggestions`: from
+    `suggest_for`, computed before it; whatever is missing is computed here)."""
     now = utcnow()
     items = [_Item(inbound) for inbound in inbounds]
     fresh = _mark_duplicates(session, items)
     identity_ids = _upsert_identities(session, [item.inbound for item in fresh], now)
     _thread(session, fresh, settings, now)
-    new_tickets = _insert_tickets(session, fresh, identity_ids, settings, now)
+    new_tickets = _insert_tickets(session, fresh, identity_ids, settings, now, suggestions)
     message_ids = _insert_messages(session, fresh, identity_ids, now)
     _touch_tickets(session, fresh, now, settings)
     if live:  # a follow-up that changes the picture ("now nobody can log in") escalates to Critical
@@ -292,15 +298,27 @@ def _tickets_by_conversation(session: Session, items: list[_Item]) -> dict:
     return found
 
 
+def suggest_for(inbounds: list[Inbound]) -> dict[tuple[str, str], Suggestion]:
+    """Triage suggestions by (channel, external id). Callers compute them before their
+    write transaction, so that SQLite's write lock is not held while the model runs."""
+    suggestions = suggest_batch(
+        [TriageInput(text=i.text, channel=i.channel, subject=i.subject, hints=i.hints) for i in inbounds]
+    )
+    return {(i.channel, i.external_id): s for i, s in zip(inbounds, suggestions, strict=True)}
+
+
 def _insert_tickets(
-    session: Session, items: list[_Item], identity_ids: dict, settings: Settings, now: datetime
+    session: Session, items: list[_Item], identity_ids: dict, settings: Settings, now: datetime,
+    suggestions: dict[tuple[str, str], Suggestion] | None = None,
 ) -> list[_NewTicket]:
     new = list({id(i.new_ticket): i.new_ticket for i in items if i.new_ticket}.values())
     if not new:
         return []
-    suggestions = suggest_batch(
-        [TriageInput(text=t.first.text, channel=t.first.channel, subject=t.first.subject, hints=t.first.hints) for t in new]
-    )
+    known = suggestions or {}
+    missing = [t.first for t in new if (t.first.channel, t.first.external_id) not in known]
+    if missing:
+        known = {**known, **suggest_for(missing)}
+    suggestions = [known[(t.first.channel, t.first.external_id)] for t in new]
     rows = []
     for ticket, suggestion in zip(new, suggestions, strict=True):
         first = ticket.first
@@ -332,6 +350,7 @@ def _insert_tickets(
         ticket.id = ticket_id
         ticket.priority = row["priority"]
         ticket.category = row["category"]
+        ticket.needs_triage = row["needs_triage"]
         ticket.first_response_due_at = row["first_response_due_at"]
     return new
 

@@ -19,7 +19,7 @@ from storage.db import session_factory, transaction
 from storage.models import InboundQueue, Quarantine, utcnow
 from storage.queries import bulk_insert_returning_ids
 from support import bounces, kick
-from support.ingest import IngestResult, ingest_in
+from support.ingest import IngestResult, ingest_in, suggest_for
 from support.sanitize import clean_json, sanitize
 from trkv.settings import Settings, get_settings
 
@@ -52,9 +52,10 @@ def process(staged_ids: list[int], settings: Settings | None = None) -> list[Ing
     """Ingest staged rows that are still pending; kicks dispatch for what they queued."""
     settings = settings or get_settings()
     Session = session_factory(settings.db_url)
+    suggestions = _presuggest(settings, staged_ids)
     try:
         with Session() as session, session.begin():
-            results = _process(session, staged_ids, settings)
+            results = _process(session, staged_ids, settings, suggestions)
     except Exception as exc:
         if len(staged_ids) == 1:
             _quarantine_staged(Session, staged_ids[0], f"{type(exc).__name__}: {exc}"[:2000])
@@ -67,7 +68,22 @@ def process(staged_ids: list[int], settings: Settings | None = None) -> list[Ing
     return results
 
 
-def _process(session: Session, staged_ids: list[int], settings: Settings) -> list[IngestResult]:
+def _presuggest(settings: Settings, staged_ids: list[int]) -> dict:
+    """Triage before the write transaction (the model is the slow part; SQLite has one
+    writer). Best effort: whatever fails here is triaged, or quarantined, inside it."""
+    try:
+        with session_factory(settings.db_url, readonly=True)() as session:
+            payloads = session.execute(
+                select(InboundQueue.payload).where(InboundQueue.id.in_(staged_ids), InboundQueue.status == "pending")
+            ).scalars().all()
+        inbounds = [sanitize(Inbound.from_dict(p), max_text_bytes=settings.max_text_bytes) for p in payloads]
+        return suggest_for(inbounds)
+    except Exception:  # noqa: BLE001 - the transaction below reports the real error
+        log.debug("triage before the transaction failed; it runs inside it", exc_info=True)
+        return {}
+
+
+def _process(session: Session, staged_ids: list[int], settings: Settings, suggestions: dict | None = None) -> list[IngestResult]:
     query = select(InboundQueue).where(InboundQueue.id.in_(staged_ids), InboundQueue.status == "pending")
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)  # two workers never take the same row
@@ -78,7 +94,7 @@ def _process(session: Session, staged_ids: list[int], settings: Settings) -> lis
         if batch:
             inbounds = [sanitize(Inbound.from_dict(r.payload), max_text_bytes=settings.max_text_bytes) for r in batch]
             inbounds = bounces.absorb(session, inbounds)  # a bounce of our own mail fails its outbox row, opens no ticket
-            results += ingest_in(session, inbounds, live, settings) if inbounds else []
+            results += ingest_in(session, inbounds, live, settings, suggestions) if inbounds else []
     if rows:
         session.execute(
             update(InboundQueue).where(InboundQueue.id.in_([r.id for r in rows])).values(status="done", updated_at=utcnow())

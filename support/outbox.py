@@ -84,7 +84,11 @@ def _recently_acknowledged(session: Session, acks, settings: Settings, now: date
 def acknowledgement(ticket, settings: Settings, now: datetime) -> Outbound | None:
     """The first automatic answer, or None when one must not be sent."""
     first = ticket.first
-    if first.no_ack_reason or ticket.category == "no_action":
+    if first.no_ack_reason:
+        return None
+    if ticket.category == "no_action" and not getattr(ticket, "needs_triage", False):
+        # Only a confident "no action needed" (spam, praise, chatter) goes unanswered:
+        # when the model is unsure, a person who wrote to us hears back.
         return None
     ref = f"TRKV-{ticket.id}"
     promise = promised_response(ticket.first_response_due_at, now)

@@ -204,3 +204,12 @@ def test_hadoop_jira_zero_shot_critical_recall_is_reported():
     print(json.dumps(result["critical"]), file=sys.stderr)
     assert result["critical"]["support"] > 100
     assert result["critical"]["recall"] >= 0.3
+
+
+def test_a_message_the_model_has_no_words_for_needs_triage_instead_of_a_guess_from_the_channel():
+    from triage import TriageInput, suggest
+
+    unknown = suggest(TriageInput(text="Wie ändere ich die Rechnungsadresse?", channel="email", subject="Grüße"))
+    assert unknown.needs_triage
+    known = suggest(TriageInput(text="The CSV export times out after a minute", channel="email", subject="Export fails"))
+    assert any(not term.startswith("hint_") for term in known.evidence["category"])  # its own words weighed in

@@ -105,7 +105,7 @@ class TriageModel:
                 confidence=confidence,
                 model_version=self.version,
                 evidence=evidence,
-                needs_triage=confidence < self.confidence_threshold and not reasons,
+                needs_triage=(confidence < self.confidence_threshold or not _textual(evidence)) and not reasons,
             ))
         return out
 
@@ -152,6 +152,12 @@ class TriageModel:
                  for name, h in state["heads"].items()}
         return cls(featurizer, heads, version=state["version"], critical_threshold=state["critical_threshold"],
                    confidence_threshold=state["confidence_threshold"], meta=state["meta"])
+
+
+def _textual(evidence: dict[str, list[str]]) -> bool:
+    """Whether any word of the message itself weighed in. A label guessed from the
+    channel alone (a language or vocabulary the model never saw) is not to be trusted."""
+    return any(not term.startswith("hint_") for key in ("priority", "category") for term in evidence.get(key, []))
 
 
 def _apply_category_hints(probabilities: np.ndarray, classes: list[str], items: Sequence[TriageInput]) -> None:
