@@ -65,6 +65,7 @@ class _NewTicket:
     priority: str = ""
     category: str = ""
     needs_triage: bool = False
+    muted: bool = False  # from a blocked contact
     first_response_due_at: datetime | None = None
 
 
@@ -319,9 +320,13 @@ def _insert_tickets(
     if missing:
         known = {**known, **suggest_for(missing)}
     suggestions = [known[(t.first.channel, t.first.external_id)] for t in new]
+    blocked = _blocked_contacts(session, {identity_ids[(t.first.channel, t.first.author_id)][1] for t in new})
     rows = []
     for ticket, suggestion in zip(new, suggestions, strict=True):
         first = ticket.first
+        muted = identity_ids[(first.channel, first.author_id)][1] in blocked
+        if muted:  # kept for the record; no clock, no acknowledgement, no page
+            first.no_ack_reason = first.no_ack_reason or "the contact is blocked"
         rows.append(
             {
                 "channel": first.channel,
@@ -343,6 +348,7 @@ def _insert_tickets(
                 "updated_at": now,
                 "last_message_at": now,
                 **sla.clock_fields(now, suggestion.priority, first.channel, settings),  # due times, sweep time
+                **({"status": "closed", "closed_at": now, "sla_next_at": None} if muted else {}),
             }
         )
     ids = bulk_insert_returning_ids(session, Ticket, rows)
@@ -351,8 +357,16 @@ def _insert_tickets(
         ticket.priority = row["priority"]
         ticket.category = row["category"]
         ticket.needs_triage = row["needs_triage"]
+        ticket.muted = row["status"] == "closed"
         ticket.first_response_due_at = row["first_response_due_at"]
     return new
+
+
+def _blocked_contacts(session: Session, contact_ids: set[int]) -> set[int]:
+    ids = [i for i in contact_ids if i is not None]
+    if not ids:
+        return set()
+    return set(session.execute(select(Contact.id).where(Contact.id.in_(ids), Contact.blocked.is_(True))).scalars())
 
 
 def _subject(inbound: Inbound) -> str:

@@ -44,7 +44,7 @@ def for_new_tickets(session: Session, tickets: list, settings: Settings, now: da
     ids = bulk_insert_returning_ids(session, Outbox, rows) if rows else []
     for row, outbox_id in zip(rows, ids, strict=True):
         queued.setdefault(row["ticket_id"], []).append((outbox_id, row["queue"]))
-    for ticket_id, pages in page([t for t in tickets if t.priority == "critical"], session, settings, now).items():
+    for ticket_id, pages in page([t for t in tickets if t.priority == "critical" and not getattr(t, "muted", False)], session, settings, now).items():
         queued.setdefault(ticket_id, []).extend(pages)
     return queued
 

@@ -304,6 +304,19 @@ def test_blocking_a_contact_closes_their_open_tickets(engineer, settings):
     assert "blocked" in engineer.get(f"/tickets/{ref}").text
 
 
+def test_a_blocked_contact_is_kept_on_record_but_gets_no_acknowledgement_page_or_clock(engineer, settings):
+    ref = ingest(bo_discord(), live=False, settings=settings).ref
+    contact_id = ticket_row(settings, ref).contact_id
+    engineer.post(f"/contacts/{contact_id}/block", {"reason": "abuse", "back": f"/tickets/{ref}"})
+    later = ingest(bo_discord(external_id="1180000000000000077", conversation_key="elsewhere",
+                              text="the whole site is down, outage for everyone"), settings=settings)
+    assert later.created_ticket and later.outbox == []  # no acknowledgement, no page
+    ticket = ticket_row(settings, later.ref)
+    assert ticket.status == "closed" and ticket.sla_next_at is None
+    with transaction(settings.db_url) as session:
+        assert session.execute(select(func.count()).select_from(Outbox).where(Outbox.ticket_id == ticket.id)).scalar() == 0
+
+
 def test_email_html_is_sanitized_and_remote_images_wait_for_a_click(cm, settings):
     hostile = ('<p onclick="alert(1)" style="position:fixed;top:0">Hello <b>there</b></p><script>alert(2)</script>'
                '<a href="javascript:alert(3)">click</a><img src="https://tracker.example/pixel.gif">'

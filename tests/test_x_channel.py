@@ -268,6 +268,9 @@ def test_the_cursor_does_not_move_when_the_sink_fails(x_sqlite_settings, server,
         def submit(self, inbound):
             raise RuntimeError("database went away")
 
+        def submit_many(self, inbounds):
+            raise RuntimeError("database went away")
+
     with pytest.raises(RuntimeError):
         receiver_for(x_sqlite_settings, clock).poll_once(BrokenSink(x_sqlite_settings))
     assert DatabaseSink(x_sqlite_settings).load_cursor("x:mentions:since_id") is None
