@@ -102,10 +102,11 @@ app = configure(Celery("trkv", task_cls=GuardedTask), get_settings())
 
 @worker_process_init.connect
 def _fresh_connections(**_kwargs) -> None:
-    """Pooled database connections must not cross a fork."""
+    """Pooled database connections must not cross a fork: the child forgets the
+    parent's without closing them (closing would end them for the parent too)."""
     from storage.db import dispose_engines
 
-    dispose_engines()
+    dispose_engines(close=False)
 
 
 @app.task(name="trkv.ingest")

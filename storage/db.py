@@ -72,11 +72,12 @@ def get_engine(url: str | None = None) -> Engine:
         return engine
 
 
-def dispose_engines() -> None:
-    """Close pooled connections (after fork, and between tests)."""
+def dispose_engines(*, close: bool = True) -> None:
+    """Close pooled connections (between tests). In a forked child, `close=False`
+    forgets the parent's connections without touching them (they are the parent's)."""
     with _lock:
         for engine in _engines.values():
-            engine.dispose()
+            engine.dispose(close=close)
         _engines.clear()
         _factories.clear()
 

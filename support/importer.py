@@ -9,7 +9,11 @@ from __future__ import annotations
 import json
 import logging
 import mailbox
+import multiprocessing
+import os
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +25,7 @@ from connectors.base import Inbound
 from storage.db import transaction
 from storage.models import Quarantine
 from support import kick
-from support.ingest import ingest_batch
+from support.ingest import ingest_batch, suggest_for
 from support.sanitize import sanitize
 from trkv.settings import Settings, get_settings
 
@@ -50,13 +54,22 @@ class _Bad:
     payload: str
 
 
-def import_path(path: Path, *, live: bool = False, batch_size: int = 1000, settings: Settings | None = None) -> ImportReport:
+def import_path(
+    path: Path, *, live: bool = False, batch_size: int = 1000, settings: Settings | None = None,
+    workers: int | None = None,
+) -> ImportReport:
+    """Import a file or folder. Triage (the slow part) runs in `workers` processes
+    (default: one per core beyond the first, at least one on a multi-core machine) on
+    the next batches while this process writes the current one; `workers=0` triages inline."""
     settings = settings or get_settings()
     report = ImportReport()
     started = datetime.now()
     items = _read(path)
     total = _count(path)
-    with click.progressbar(length=total, label=f"importing {path.name}", show_pos=True, show_eta=True) as bar:
+    with _Triage(workers) as triage, click.progressbar(
+        length=total, label=f"importing {path.name}", show_pos=True, show_eta=True
+    ) as bar:
+        in_flight: deque[tuple[list[Inbound], Future | None]] = deque()
         batch: list[Inbound] = []
         for item in items:
             report.read += 1
@@ -67,17 +80,59 @@ def import_path(path: Path, *, live: bool = False, batch_size: int = 1000, setti
                 continue
             batch.append(item)
             if len(batch) >= batch_size:
-                _flush(batch, live, settings, report)
+                in_flight.append((batch, triage.submit(batch)))
                 batch = []
-        _flush(batch, live, settings, report)
+                while len(in_flight) > triage.depth:
+                    _flush(*in_flight.popleft(), live, settings, report)
+        if batch:
+            in_flight.append((batch, triage.submit(batch)))
+        while in_flight:
+            _flush(*in_flight.popleft(), live, settings, report)
     report.seconds = (datetime.now() - started).total_seconds()
     return report
 
 
-def _flush(batch: list[Inbound], live: bool, settings: Settings, report: ImportReport) -> None:
+class _Triage:
+    """Suggestions for the next batches, computed in other processes meanwhile."""
+
+    def __init__(self, workers: int | None):
+        if workers is None:
+            workers = max(1, (os.cpu_count() or 1) - 1) if (os.cpu_count() or 1) > 1 else 0
+        self.workers = workers
+        self.depth = max(1, workers)  # batches triaged ahead of the one being written
+        self.pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> _Triage:
+        if self.workers > 0:
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context("fork" if "fork" in methods else None)
+            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context, initializer=_forget_connections)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, batch: list[Inbound]) -> Future | None:
+        return self.pool.submit(suggest_for, batch) if self.pool is not None else None
+
+
+def _forget_connections() -> None:
+    from storage.db import dispose_engines
+
+    dispose_engines(close=False)
+
+
+def _flush(batch: list[Inbound], triaged: Future | None, live: bool, settings: Settings, report: ImportReport) -> None:
     if not batch:
         return
-    results = ingest_batch(batch, live=live, settings=settings)
+    suggestions = None
+    if triaged is not None:
+        try:
+            suggestions = triaged.result()
+        except Exception:  # noqa: BLE001 - a broken pool costs speed, never messages
+            log.warning("triage in a worker process failed; triaging this batch here", exc_info=True)
+    results = ingest_batch(batch, live=live, settings=settings, suggestions=suggestions)
     report.duplicates += sum(r.duplicate for r in results)
     report.stored += sum(not r.duplicate for r in results)
     report.tickets += sum(r.created_ticket for r in results)

@@ -74,12 +74,15 @@ def ingest(inbound: Inbound, *, live: bool = True, settings: Settings | None = N
 
 
 def ingest_batch(
-    inbounds: list[Inbound], *, live: bool = True, settings: Settings | None = None
+    inbounds: list[Inbound], *, live: bool = True, settings: Settings | None = None,
+    suggestions: dict[tuple[str, str], Suggestion] | None = None,
 ) -> list[IngestResult]:
     """Store a batch in its own transaction; one result per inbound, in order
-    (duplicates included)."""
+    (duplicates included). `suggestions` (from `suggest_for`) may come from elsewhere,
+    e.g. another process; by default they are computed here, before the transaction."""
     settings = settings or get_settings()
-    suggestions = suggest_for(inbounds)
+    if suggestions is None:
+        suggestions = suggest_for(inbounds)
     for attempt in range(_MAX_RETRIES):
         try:
             with transaction(settings.db_url) as session:

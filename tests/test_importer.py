@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import mailbox
+
+import pytest
 
 from sqlalchemy import func, select
 
 from storage.db import session_factory
 from storage.models import Message, Outbox, Ticket
 from support.importer import import_path
+from triage import TriageInput, suggest
 
 FIRST = b"""From: Ada Lovelace <ada@example.com>
 To: support@trkv-web.app
@@ -64,3 +68,26 @@ def test_an_mbox_import_is_idempotent_and_live_imports_acknowledge(sqlite_settin
     again = import_path(tmp_path / "support.mbox", live=True, settings=sqlite_settings)
     assert first.stored == 2 and again.duplicates == 2 and again.stored == 0
     assert _counts(sqlite_settings) == [2, 2, 2]  # one acknowledgement per ticket, whatever address
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_an_import_triaged_in_other_processes_stores_what_an_inline_one_does(settings, tmp_path, workers):
+    """Triage runs in worker processes while this one writes: same tickets, same suggestions."""
+    lines = [
+        {"channel": "api", "external_id": f"form-{n}", "text": text, "author": {"handle": f"user{n}"}}
+        for n, text in enumerate([
+            "The whole site is down, every page answers 502",
+            "How do I export my projects to CSV?",
+            "Please add a dark mode to the mobile app",
+        ] * 5)
+    ]
+    path = tmp_path / "forms.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    report = import_path(path, batch_size=4, settings=settings, workers=workers)
+    assert (report.read, report.stored, report.tickets) == (15, 15, 15)
+    with session_factory(settings.db_url)() as session:
+        rows = session.execute(select(Ticket.snippet, Ticket.priority, Ticket.category, Ticket.model_version)).all()
+    assert {row.priority for row in rows if "502" in row.snippet} == {"critical"}
+    for row in rows:  # exactly what triage in this process suggests
+        here = suggest(TriageInput(text=row.snippet, channel="api"))
+        assert (row.priority, row.category, row.model_version) == (here.priority, here.category, here.model_version)
