@@ -4,8 +4,9 @@
 
 Generates N messages with bench/synthetic.py (email, Discord and X, 50-2,000 characters,
 30 % follow-ups), writes them as JSONL, and imports them into a fresh SQLite database
-with `support.importer.import_path` twice: `workers=0` (triage in the importing process)
-and the default (triage of the next batches in other processes while this one writes).
+with `support.importer.import_path` three times: `workers=0` (triage in the importing
+process), 1 and 2 (triage of the next batches in other processes while this one writes;
+the default is one per core).
 Printed: msg/s for each.
 """
 
@@ -48,14 +49,14 @@ def main() -> None:
             handle.write(json.dumps(inbound.to_dict(), default=str) + "\n")
     suggest(TriageInput(text="warm-up", channel="email"))  # the model is loaded before timing
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, sqlite")
-    for workers in (0, None):
+    for workers in (0, 1, 2):
         os.environ["TRKV_DATABASE_URL"] = f"sqlite:///{tmp / f'trkv-{workers}.db'}"
         settings = reset_settings()
         upgrade(settings.db_url)
         started = time.perf_counter()
         report = import_path(path, batch_size=args.batch, settings=settings, workers=workers)
         seconds = time.perf_counter() - started
-        label = "inline triage" if workers == 0 else "triage in other processes"
+        label = "inline triage" if workers == 0 else f"triage in {workers} other process(es)"
         print(f"{label:28s} {report.read:,} messages, {report.tickets:,} tickets: "
               f"{report.read / seconds:,.0f} msg/s ({seconds:.1f} s)")
         dispose_engines()

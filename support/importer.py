@@ -59,8 +59,8 @@ def import_path(
     workers: int | None = None,
 ) -> ImportReport:
     """Import a file or folder. Triage (the slow part) runs in `workers` processes
-    (default: one per core beyond the first, at least one on a multi-core machine) on
-    the next batches while this process writes the current one; `workers=0` triages inline."""
+    (default: one per core on a multi-core machine) on the next batches while this
+    process writes the current one; `workers=0` triages inline."""
     settings = settings or get_settings()
     report = ImportReport()
     started = datetime.now()
@@ -96,8 +96,9 @@ class _Triage:
     """Suggestions for the next batches, computed in other processes meanwhile."""
 
     def __init__(self, workers: int | None):
-        if workers is None:
-            workers = max(1, (os.cpu_count() or 1) - 1) if (os.cpu_count() or 1) > 1 else 0
+        if workers is None:  # measured (bench/importer.py): one per core beats cores - 1 on two cores
+            cores = os.cpu_count() or 1
+            workers = cores if cores > 1 else 0
         self.workers = workers
         self.depth = max(1, workers)  # batches triaged ahead of the one being written
         self.pool: ProcessPoolExecutor | None = None
