@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from storage.db import session_factory
-from storage.models import InboundQueue, Outbox, utcnow
+from storage.models import InboundQueue, Outbox, Ticket, TicketEvent, utcnow
 from storage.queries import chunked
 from support import kick, paging, sla
 from support.intake import quarantine_staged
@@ -36,6 +36,7 @@ class SweepReport:
     breaches: list[int] = field(default_factory=list)
     warnings: list[int] = field(default_factory=list)
     pages: int = 0  # re-pages, escalations and held-back alert updates queued
+    closed: int = 0  # resolved tickets closed after their quiet period
 
 
 def sweep(settings: Settings | None = None, now: datetime | None = None) -> SweepReport:
@@ -62,14 +63,32 @@ def sweep(settings: Settings | None = None, now: datetime | None = None) -> Swee
         _bump(session, Outbox, [r.id for r in outbox], now)
         clocks = sla.sweep_clocks(session, settings, now)
         pages = paging.sweep_alerts(session, settings, now)
+        report.closed = _auto_close(session, settings, now)
     report.breaches, report.warnings, report.pages = clocks.breaches, clocks.warnings, len(pages)
     for ids in chunked(list(staged), 100):
         kick.ingest(ids)
     kick.dispatch([(r.id, r.queue) for r in outbox] + pages + clocks.outbox)
     report.rekicked_inbound, report.rekicked_outbox = len(staged), len(outbox)
-    if staged or outbox or report.reclaimed_sending or report.breaches or report.warnings or pages:
+    if staged or outbox or report.reclaimed_sending or report.breaches or report.warnings or pages or report.closed:
         log.info("sweep: %s", report)
     return report
+
+
+def _auto_close(session, settings: Settings, now) -> int:
+    """Resolved tickets quiet for `auto_close_days` close (ARCHITECTURE.md's lifecycle),
+    each with a status event. Few are resolved at a time, and the status index finds them."""
+    if settings.auto_close_days <= 0:
+        return 0
+    cutoff = now - timedelta(days=settings.auto_close_days)
+    ids = session.execute(
+        select(Ticket.id).where(Ticket.status == "resolved", Ticket.resolved_at < cutoff).limit(_LIMIT)
+    ).scalars().all()
+    for chunk in chunked(list(ids), 500):
+        session.execute(update(Ticket).where(Ticket.id.in_(chunk), Ticket.status == "resolved")
+                        .values(status="closed", closed_at=now, updated_at=now))
+        session.add_all([TicketEvent(ticket_id=i, kind="status", old_value="resolved", new_value="closed",
+                                     detail={"reason": f"quiet for {settings.auto_close_days:g} days"}) for i in chunk])
+    return len(ids)
 
 
 def _bump(session, model, ids: list[int], now) -> None:

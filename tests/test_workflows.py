@@ -173,3 +173,22 @@ def test_a_critical_page_goes_to_the_webhook_signed_and_keyed(settings, webhook,
     expected = hmac.new(b"s3cret", headers["X-TRKV-Timestamp"].encode() + b"." + body, hashlib.sha256).hexdigest()
     assert headers["X-TRKV-Signature"] == f"sha256={expected}"
     assert json.loads(body)["ref"] == result.ref
+
+
+def test_a_resolved_ticket_closes_after_its_quiet_period_and_a_later_reply_opens_a_linked_ticket(settings):
+    from support.ticket_actions import set_status
+
+    first = ingest(cy_tweet())
+    set_status(first.ref, "resolved", user_id=None, settings=settings)
+    now = utcnow()
+    assert sweep(settings, now=now + timedelta(days=6)).closed == 0
+    assert _rows(settings, Ticket, Ticket.id == first.ticket_id)[0].status == "resolved"
+    assert sweep(settings, now=now + timedelta(days=7, minutes=1)).closed == 1
+    closed = _rows(settings, Ticket, Ticket.id == first.ticket_id)[0]
+    assert closed.status == "closed" and closed.closed_at is not None
+    events = _rows(settings, TicketEvent, TicketEvent.ticket_id == first.ticket_id, TicketEvent.kind == "status")
+    assert [(e.old_value, e.new_value) for e in events][-1] == ("resolved", "closed")
+    later = ingest(cy_tweet(external_id="1860000000000000099", text="@trkvbot dark mode is still missing",
+                            references=["1860000000000000001"]))
+    assert later.ticket_id != first.ticket_id
+    assert _rows(settings, Ticket, Ticket.id == later.ticket_id)[0].parent_id == first.ticket_id

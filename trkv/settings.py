@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     sla_discord_hours: float = 2
     resolution_hours: float = 24
     reopen_days: float = 7
+    auto_close_days: float = 7  # a resolved ticket this quiet closes (0: never); a later reply opens a linked ticket
 
     # background work
     sweep_interval: float = 30.0  # seconds between sweeps
