@@ -10,6 +10,7 @@ $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/python -c "from triage import store; store.seed_model()"  # the shipped model, trained once per machine
 	touch $(STAMP)
 
 up: $(STAMP)

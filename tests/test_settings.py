@@ -40,3 +40,11 @@ def test_secrets_never_reach_a_log_or_a_repr(monkeypatch, caplog):
         logging.getLogger("trkv").info("settings: %s", settings)
     assert "very-secret" not in repr(settings) and "hunter2" not in caplog.text
     assert settings.x_bearer_token.get_secret_value() == "AAAA-very-secret"
+
+
+def test_links_follow_the_web_address_until_a_public_url_is_set(monkeypatch):
+    monkeypatch.setenv("TRKV_WEB_PORT", "8765")
+    monkeypatch.delenv("TRKV_PUBLIC_URL", raising=False)
+    assert reset_settings().public_url == "http://127.0.0.1:8765"  # acknowledgements link where the inbox is
+    monkeypatch.setenv("TRKV_PUBLIC_URL", "https://support.example.com")
+    assert reset_settings().public_url == "https://support.example.com"

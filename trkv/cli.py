@@ -19,7 +19,7 @@ log = logging.getLogger("trkv")
 def _setup_logging() -> None:
     level = getattr(logging, get_settings().log_level.upper(), logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    for noisy in ("httpx", "alembic.runtime.migration"):
+    for noisy in ("httpx", "alembic.runtime.migration", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -128,6 +128,16 @@ def sweep() -> None:
     click.echo(run())
 
 
+def _prepare_triage_model() -> None:
+    """Train the shipped seed model now if this machine has never done it (once, about
+    10-20 s), so that the workers' first messages are not held up by it."""
+    from triage import store
+
+    if not store.model_path(store.cache_folder(), store.seed_version()).exists():
+        click.echo("preparing the triage model from the seed set (first start only) ...")
+    store.seed_model()
+
+
 @main.command()
 @click.option("--no-demo", is_flag=True, help="Do not play the demo feed.")
 def up(no_demo: bool) -> None:
@@ -139,6 +149,7 @@ def up(no_demo: bool) -> None:
         get_settings.cache_clear()
     _init()
     settings = get_settings()
+    _prepare_triage_model()
     click.secho(f"TRKV hub on {settings.public_url}  (data in {settings.home_path}; Ctrl-C stops)", bold=True)
     sys.exit(Supervisor.for_settings(settings).run())
 

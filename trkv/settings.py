@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     queue_prefix: str = ""  # isolates several hubs (or test runs) on one broker
     web_host: str = "127.0.0.1"
     web_port: int = 8000
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str = "http://127.0.0.1:8000"  # unset: follows web_host and web_port
     secret_key: SecretStr | None = None  # signs session cookies; default: generated in $TRKV_HOME
     demo: bool | None = None  # None: on only when no channel has credentials
     demo_speed: float = 1.0
@@ -160,6 +160,13 @@ class Settings(BaseSettings):
 
     # limits
     max_text_bytes: int = Field(default=1_000_000)
+
+    @model_validator(mode="after")
+    def _public_url_follows_the_web_address(self) -> Settings:
+        if "public_url" not in self.model_fields_set and (self.web_host, self.web_port) != ("127.0.0.1", 8000):
+            host = "127.0.0.1" if self.web_host in ("0.0.0.0", "::", "") else self.web_host
+            self.public_url = f"http://{host}:{self.web_port}"
+        return self
 
     @classmethod
     def settings_customise_sources(
