@@ -67,21 +67,22 @@ class RateBudget:
         """Seconds until one more request to `endpoint` is within the budget."""
         with self._lock:
             state, now = self._get(endpoint), self.clock()
-            self._refill(state, now)
-            wait = max(0.0, state.blocked_until - now)
-            if state.remaining <= 0:
-                wait = max(wait, (state.reset_at or now) - now)
-            return wait
+            return self._wait(state, now)
+
+    def _wait(self, state: _Endpoint, now: float) -> float:
+        """Seconds until `state` allows a request (refilled first); the caller holds the lock."""
+        self._refill(state, now)
+        wait = max(0.0, state.blocked_until - now)
+        if state.remaining <= 0:
+            wait = max(wait, (state.reset_at or now) - now)
+        return wait
 
     def acquire(self, endpoint: str, sleep: Callable[[float], bool]) -> None:
         """Wait until a request is allowed, then count it. Raises Stopped when `sleep` says stop."""
         while True:
             with self._lock:
                 state, now = self._get(endpoint), self.clock()
-                self._refill(state, now)
-                wait = max(0.0, state.blocked_until - now)
-                if state.remaining <= 0:
-                    wait = max(wait, (state.reset_at or now) - now)
+                wait = self._wait(state, now)
                 if wait <= 0:
                     state.remaining -= 1
                     if state.reset_at is None:

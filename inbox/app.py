@@ -29,7 +29,7 @@ SECURITY_HEADERS = {
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from inbox import api, web, web_admin, web_ticket
+    from inbox import api, api_oncall, web, web_admin, web_ticket
     from inbox.pages import LoginRequired
 
     settings = settings or get_settings()
@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"])
     app.include_router(api.router)
-    app.include_router(__import__("inbox.api_oncall", fromlist=["router"]).router)  # on-call / SLA
+    app.include_router(api_oncall.router)
     app.include_router(web.router)
     app.include_router(web_ticket.router)
     app.include_router(web_admin.router)

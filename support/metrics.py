@@ -137,14 +137,8 @@ def dashboard(days: int = 30, settings: Settings | None = None, now: datetime | 
 
 
 def _satisfaction(settings: Settings, since: datetime) -> tuple[float, int] | None:
-    """Survey results, when the survey workflow stores them (a `support.surveys.satisfaction`
-    function); until then there is no data."""
-    try:
-        from support import surveys  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    function = getattr(surveys, "satisfaction", None)
-    return function(since=since, settings=settings) if function else None
+    """Survey results: the hub records no surveys yet, so there is no data (never a made-up figure)."""
+    return None
 
 
 def _hours(seconds: float | None) -> float | None:

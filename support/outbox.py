@@ -44,7 +44,8 @@ def for_new_tickets(session: Session, tickets: list, settings: Settings, now: da
     ids = bulk_insert_returning_ids(session, Outbox, rows) if rows else []
     for row, outbox_id in zip(rows, ids, strict=True):
         queued.setdefault(row["ticket_id"], []).append((outbox_id, row["queue"]))
-    for ticket_id, pages in page([t for t in tickets if t.priority == "critical" and not getattr(t, "muted", False)], session, settings, now).items():
+    critical = [t for t in tickets if t.priority == "critical" and not t.muted]  # a blocked contact pages no one
+    for ticket_id, pages in page(critical, session, settings, now).items():
         queued.setdefault(ticket_id, []).extend(pages)
     return queued
 
@@ -86,7 +87,7 @@ def acknowledgement(ticket, settings: Settings, now: datetime) -> Outbound | Non
     first = ticket.first
     if first.no_ack_reason:
         return None
-    if ticket.category == "no_action" and not getattr(ticket, "needs_triage", False):
+    if ticket.category == "no_action" and not ticket.needs_triage:
         # Only a confident "no action needed" (spam, praise, chatter) goes unanswered:
         # when the model is unsure, a person who wrote to us hears back.
         return None

@@ -20,6 +20,7 @@ from storage.models import (
     CATEGORIES, PRIORITIES, STATUSES, Contact, ContactBlock, Identity, Message, Ticket, TicketEvent, TicketNote, User,
     utcnow,
 )
+from support import sla
 from support.tickets import ACTIVE_STATUSES, ticket_id_from_ref_checked
 from trkv.settings import Settings, get_settings
 
@@ -93,30 +94,7 @@ def _set_triage(session: Session, ticket: Ticket, field: str, value: str, user_i
     ticket.needs_triage = False  # a person has looked at it
     ticket.updated_at = utcnow()
     if field == "priority" and old != value:
-        _priority_changed(session, ticket, old, settings, user_id)
-
-
-def _sla():
-    try:
-        from support import sla
-    except ImportError:
-        return None
-    return sla
-
-
-def _priority_changed(session: Session, ticket: Ticket, old: str, settings: Settings, user_id: int | None) -> None:
-    """Due times follow the new priority. The SLA workflow (support.sla) owns the rule."""
-    sla = _sla()
-    if sla is not None and hasattr(sla, "priority_changed"):
-        sla.priority_changed(session, ticket, old, settings=settings, user_id=user_id)
-        return
-    from triage.sla import first_response_due
-
-    if ticket.first_responded_at is None:
-        # The clock started when the hub received the first message, whatever the priority then.
-        ticket.first_response_due_at = first_response_due(
-            ticket.created_at, ticket.priority, ticket.channel, settings.sla_hours(), settings.channel_sla_hours()
-        )
+        sla.priority_changed(session, ticket, old, settings=settings, user_id=user_id)  # due times follow
 
 
 # assignment, status, notes ------------------------------------------------------
@@ -168,9 +146,8 @@ def _set_status(session: Session, ticket: Ticket, status: str, user_id: int | No
         ticket.resolved_at = ticket.resolved_at or now
     else:  # reopened
         ticket.resolved_at = ticket.closed_at = None
-    sla = _sla()
-    if sla is not None and hasattr(sla, "status_changed"):  # pending pauses the clocks, resolving stops them
-        sla.status_changed(session, ticket, old, settings=settings or get_settings(), now=now)
+    # pending pauses the clocks, resolving stops them
+    sla.status_changed(session, ticket, old, settings=settings or get_settings(), now=now)
 
 
 def add_note(ref: str, text: str, *, user_id: int | None, settings: Settings | None = None) -> None:

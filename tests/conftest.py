@@ -71,6 +71,13 @@ def make_db_url(backend: str, request, tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory) -> Path:
+    """A triage model folder shared by the connector tests: the seed model is loaded
+    once per run rather than once per test, and no test promotes into it."""
+    return tmp_path_factory.mktemp("models")
+
+
 @pytest.fixture(params=BACKENDS)
 def db_url(request, tmp_path) -> str:
     """Each test that uses it runs on SQLite and again on PostgreSQL."""

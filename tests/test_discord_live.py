@@ -35,12 +35,6 @@ def server() -> Iterator[DiscordServer]:
         yield running
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    """The seed triage model, trained once for this module rather than once per test."""
-    return tmp_path_factory.mktemp("models")
-
-
 def hub_settings(monkeypatch, tmp_path, db_url, server, model_dir):
     return settings_for(
         monkeypatch, tmp_path, db_url, discord_token=TOKEN, discord_guild_id=GUILD_ID,

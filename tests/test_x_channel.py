@@ -59,12 +59,6 @@ def server(clock):
         yield srv
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    """The seed triage model, trained once for this module rather than once per test."""
-    return tmp_path_factory.mktemp("models")
-
-
 def live_x(monkeypatch, tmp_path, db_url, server, model_dir):
     return settings_for(
         monkeypatch, tmp_path, db_url, x_api_base=server.base_url, x_bearer_token="app-token",
