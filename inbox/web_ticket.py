@@ -12,7 +12,7 @@ from inbox import canned, html_mail
 from inbox.pages import CHANNEL_LIMITS, CSRF, Agent, Engineer, render
 from inbox.web import _agents, _back
 from storage.models import User
-from support import ticket_actions
+from support import paging, ticket_actions
 from support.replies import ReplyError, reply
 from support.templates import x_length
 from support.tickets import get_ticket
@@ -46,6 +46,7 @@ def ticket_page(ref: str, request: Request, user: User = Agent) -> Response:
     context: dict[str, Any] = {
         "user": user, "ticket": ticket, "agents": _agents(settings), "held_back": held_back,
         "remote_images": remote_images, "reply_key": uuid.uuid4().hex, "reply_channel": reply_channel,
+        "alert": paging.alert_of_ticket(ticket["ref"], settings),
         "limit": reply_limit(ticket, reply_channel),
         "canned": [(key, canned.TITLES[key], canned.fill(key, name=name.split(" ")[0], ref=ticket["ref"]))
                    for key in canned.REPLIES],
@@ -89,6 +90,18 @@ def triage(ref: str, request: Request, user: User = Agent, _: None = CSRF, actio
         fields = ("priority", "category") if field not in ("priority", "category") else (field,)
         return _act(ref, ticket_actions.accept_suggestion, ref, user_id=user.id, fields=fields, settings=settings)
     return _act(ref, ticket_actions.set_triage, ref, field, value, user_id=user.id, settings=settings)
+
+
+@router.post("/tickets/{ref}/alert/ack")
+def acknowledge_alert(ref: str, request: Request, user: User = Agent, _: None = CSRF) -> Response:
+    """Acknowledge the on-call alert this ticket paged: paging stops, and it says who."""
+    alert = paging.alert_of_ticket(ref, request.app.state.settings)
+    if alert is None:
+        return _back(_page(ref), "This ticket paged no one.")
+    result = paging.acknowledge(alert["id"], user.email, "web", request.app.state.settings)
+    if result.outcome == "acknowledged":
+        return _back(_page(ref), f"Alert {alert['id']} acknowledged: paging stopped.")
+    return _back(_page(ref), f"Alert {alert['id']} was already acknowledged by {alert['acknowledged_by'] or 'someone'}.")
 
 
 @router.post("/tickets/{ref}/assign")

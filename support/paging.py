@@ -327,6 +327,20 @@ def serialize(alert: Alert, now: datetime) -> dict[str, Any]:
     }
 
 
+def alert_of_ticket(ref: str, settings: Settings, now: datetime | None = None) -> dict[str, Any] | None:
+    """The alert a ticket paged (or joined), serialized; None when it paged no one."""
+    from storage.db import session_factory
+    from storage.queries import ticket_id_from_ref
+
+    ticket_id = ticket_id_from_ref(ref)
+    if ticket_id is None:
+        return None
+    with session_factory(settings.db_url, readonly=True)() as session:
+        alert = session.execute(select(Alert).join(Ticket, Ticket.alert_id == Alert.id)
+                                .where(Ticket.id == ticket_id)).scalar_one_or_none()
+        return serialize(alert, now or utcnow()) if alert is not None else None
+
+
 def list_alerts(settings: Settings, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
     from storage.db import session_factory
 

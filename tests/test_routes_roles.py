@@ -61,6 +61,7 @@ TABLE = [
     ("POST", "/tickets/{ref}/assign", {"assignee": "me"}, page(CM, 303)),
     ("POST", "/tickets/{ref}/status", {"status": "pending"}, page(CM, 303)),
     ("POST", "/tickets/{ref}/notes", {"text": "checked the logs"}, page(CM, 303)),
+    ("POST", "/tickets/{ref}/alert/ack", {}, page(CM, 303)),
     ("POST", "/tickets/{ref}/reply", {"text": "Hi!", "channel": "email", "reply_key": "k"}, page(CM, 303)),
     ("POST", "/tickets/{ref}/merge", {"into": "{other}"}, page(ENG, 303)),
     ("POST", "/contacts/merge", {"source": "{other_contact}", "target": "{contact}"}, page(ENG, 303)),

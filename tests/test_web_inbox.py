@@ -317,6 +317,17 @@ def test_a_blocked_contact_is_kept_on_record_but_gets_no_acknowledgement_page_or
         assert session.execute(select(func.count()).select_from(Outbox).where(Outbox.ticket_id == ticket.id)).scalar() == 0
 
 
+def test_the_ticket_page_shows_its_page_and_acknowledging_it_there_stops_paging(cm, settings):
+    ref = ingest(bo_discord(text="the whole site is down, outage for everyone, nobody can log in"), settings=settings).ref
+    before = cm.get(f"/tickets/{ref}").text
+    assert 'id="ticket-alert"' in before and "acknowledged by" not in before and 'id="alert-ack"' in before
+    response = cm.post(f"/tickets/{ref}/alert/ack", {})
+    assert "acknowledged: paging stopped" in _flash(response)
+    after = cm.get(f"/tickets/{ref}").text
+    assert f"acknowledged by {USERS['community_manager']}" in after and 'id="alert-ack"' not in after
+    assert "already acknowledged" in _flash(cm.post(f"/tickets/{ref}/alert/ack", {}))
+
+
 def test_email_html_is_sanitized_and_remote_images_wait_for_a_click(cm, settings):
     hostile = ('<p onclick="alert(1)" style="position:fixed;top:0">Hello <b>there</b></p><script>alert(2)</script>'
                '<a href="javascript:alert(3)">click</a><img src="https://tracker.example/pixel.gif">'
