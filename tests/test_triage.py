@@ -191,8 +191,6 @@ def test_nlbse_issues_cross_validated_per_repository_reach_a_macro_f1_of_0_77():
     assert result["macro_f1"] >= 0.77
 
 
-@pytest.mark.xfail(strict=True, reason="known shortfall: zero-shot Critical recall on Hadoop Jira is about 0.09 "
-                   "(precision 0.08, the 6 % base rate); see the triage README section")
 def test_hadoop_jira_zero_shot_critical_recall_is_reported():
     """Real Jira bug reports, Blocker and Critical -> critical, scored by the shipped model."""
     from triage import evaluate

@@ -46,6 +46,21 @@ _CRITICAL_RULES: dict[str, str] = {
         rf"|\b{_SERVER}\b.{{0,40}}\b(?:out\s*of\s*memory|outofmemoryerror|oom|infinite\s+loop|killed)\b"
         r"|\b(?:all|every)\s+(?:the\s+)?(?:jobs?|requests?|queries|writes|reads|applications?|clients?)\s+"
         r"(?:now\s+)?(?:fail|fails|failed|are\s+failing|hang|time\s*out)\b"
+        # a process that runs out of memory, threads or connections, or stops making progress, is down next
+        r"|\bout\s+of\s+memory\b|\boutofmemoryerror\b|\boom(?:s|ed|-killed)?\b"
+        r"|\b(?:thread|connection|resource|socket|file\s+(?:handle|descriptor))s?\s+(?:exhaustion|starvation|leaks?)\b"
+        r"|\bleak(?:s|ing)?\s+(?:of\s+)?(?:\w+\s+){0,2}(?:connections|threads|instances|sockets|file\s+handles)\b"
+        r"|\bnot\s+releasing\b.{0,30}\bconnections\b"
+        r"|\b(?:could\s+be|can\s+be|is|are|gets?|got|getting|becomes?)\s+stuck\b|\bhangs?\s+(?:forever|indefinitely)\b"
+        # a server that throws on start-up does not start
+        r"|\b(?:npe|nullpointerexception)\b.{0,60}\b(?:when\s+|while\s+|on\s+|at\s+|during\s+)?"
+        r"(?:starting|start-?up|launching|initiali[sz]ing|initiali[sz]ation|bootstrap\w*)\b"
+        r"|\b(?:npe|nullpointerexception|exception)\b.{0,40}\bcrash(?:es|ed)?\s+the\b"
+        # for the people who build on us: a broken build or release, or a change that breaks compatibility
+        r"|\b(?:build|release|compilation)\b[^\n.]{0,30}\b(?:fail(?:s|ed|ure|ing)?|broken|breaks?)\b"
+        r"|\b(?:fail(?:s|ed|ure)?|broken|breaks)\b[^\n.]{0,20}\bbuild\b"
+        r"|\bbreak(?:s|ing)?\s+(?:the\s+)?(?:backwards?\s+|binary\s+|api\s+|wire\s+)?compatib\w*"
+        r"|\b(?:backwards?|binary|api|wire)\s+incompatib\w*|\bincompatible\s+change\b"
     ),
     "security": (
         rf"\b(?:leak(?:ed)?|exposed?|compromi[sz]ed|breach(?:ed)?|hacked|stolen|dumped)\b.{{0,40}}\b(?:{_SECRET}|accounts?|data)\b"
@@ -83,6 +98,9 @@ _CRITICAL_RULES: dict[str, str] = {
         r"|\bdata\s+corruption\b|\b(?:loses|losing|lose)\s+(?:data|writes|updates|records|blocks|edits|files)\b"
         r"|\b(?:irrecoverable|unrecoverable)\b|\bsilently\s+(?:drops?|discards?|overwrites?|deletes?|loses?)\b"
         r"|\bget\s+(?:my|our)\s+data\s+back\b|\brestore\s+(?:our|my)\s+(?:data|workspace|projects)\b"
+        # records that are duplicated, dropped or thrown away are wrong data nobody notices
+        r"|\bduplicat(?:es|ing|ed)\s+(?:\w+\s+){0,2}records\b|\brecords?\s+(?:are|is|get|gets)\s+(?:duplicated|dropped|skipped)\b"
+        r"|\bdiscard(?:s|ed|ing)\b.{0,40}\bwithout\b|\bmoves?\b.{0,40}\brather\s+than\s+delet"
     ),
 }
 # A rule is switched off when the message says the emergency is over or hypothetical.
@@ -101,13 +119,15 @@ _TRIGGERS = {
                "nobody", "no one", "noone", "none of us", "anywhere", "completely", "locked out", "responding",
                "inaccessible", "access", "reach", "crash", "hang", "hung", "dies", "died", "shut", "fail to",
                "fails to", "start", "unresponsive", "stuck", "deadlock", "dead lock", "memory", "oom", "loop", "killed",
-               "fail", "hang", "time"),
+               "fail", "hang", "time", "memory", "oom", "exhaust", "starv", "leak", "releasing", "stuck", "npe",
+               "nullpointer", "build", "release", "compilation", "compatib"),
     "security": ("leak", "expos", "compromis", "breach", "hack", "stolen", "dump", "security", "vulnerab", "xss",
                  "injection", "csrf", "rce", "remote code", "unauthori", "public", "plain", "other", "another",
                  "different", "someone", "attacker", "intruder", "former", "ex-", "cve-", "privilege", "bypass", "arbitrary", "plain", "clear"),
     "data_loss": ("gone", "lost", "delete", "wiped", "erased", "disappeared", "dissapeared", "vanished", "missing",
                   "empty", "destroyed", "data loss", "left", "data back", "restore", "corrupt", "lose", "losing",
-                  "recoverable", "silently", "loss", "dropped", "wrong", "incorrect"),
+                  "recoverable", "silently", "loss", "dropped", "wrong", "incorrect", "duplicat", "records",
+                  "discard", "rather than"),
 }
 
 

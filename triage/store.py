@@ -29,10 +29,15 @@ log = logging.getLogger(__name__)
 POINTER = "current"
 
 
+_RECIPE_MODULES = ("features.py", "model.py", "pipeline.py", "rules.py", "training.py")
+
+
 def seed_version() -> str:
     """Names the seed model by what it is made of: the data, the code's format, the recipe."""
     digest = hashlib.sha256(training.SEED_PATH.read_bytes())
     digest.update(f"format={FORMAT};recipe={training.RECIPE}".encode())
+    for module in _RECIPE_MODULES:  # the code that trains it, and the rules its Critical threshold is fitted around
+        digest.update((Path(__file__).parent / module).read_bytes())
     return f"seed-{digest.hexdigest()[:10]}"
 
 
