@@ -74,6 +74,39 @@ def test_outages_security_issues_and_data_loss_are_critical_with_the_reason_show
     assert not suggestion.needs_triage
 
 
+@pytest.mark.parametrize(("text", "rule"), [
+    ("The sync server runs out of memory every night and gets OOM-killed", "outage"),
+    ("Connection leak: the API gateway is not releasing http connections, the pool is exhausted", "outage"),
+    ("RPC server throws a NullPointerException during startup when auth is enabled", "outage"),
+    ("Webhook delivery gets stuck after a token refresh and nothing is sent any more", "outage"),
+    ("The 4.2 release build fails on Debian, nobody can install it", "outage"),
+    ("v3 of the SDK breaks backward compatibility with every existing integration", "outage"),
+    ("The CSV import duplicates records from the previous file", "data_loss"),
+    ("Sync moves deleted tasks to the archive rather than deleting them", "data_loss"),
+    ("Our tokens were leaked in plain text in the export", "security"),
+])
+def test_an_engineers_words_for_an_outage_data_loss_or_a_leak_are_critical_too(text, rule):
+    """Customers who build on the API and self-host write like the people who run servers."""
+    reasons = critical_reasons(text)
+    assert [r.split(":")[0] for r in reasons] == [rule], reasons
+
+
+@pytest.mark.parametrize("text", [
+    "the sync agent crashes when I open settings",
+    "Please document how the build of the mobile app works",
+    "Can the release notes mention the new memory settings?",
+    "The migration guide for the v3 SDK is missing a compatibility table",
+])
+def test_an_engineers_everyday_words_are_not_critical(text):
+    assert critical_reasons(text) == []
+
+
+def test_the_rules_read_any_unicode_the_same_way():
+    assert critical_reasons("the site\u00a0is\u2003down for everyone") != []  # no-break and em spaces
+    assert critical_reasons("Der Server ist ausgefallen \ud800 site is down") != []  # a lone surrogate does not stop them
+    assert critical_reasons("día de lanzamiento: all our data is gone 😱") != []
+
+
 @pytest.mark.parametrize("text", [
     "the status dropdown is cut off at the bottom",
     "down to try the new beta this weekend 🔥",
