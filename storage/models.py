@@ -155,6 +155,10 @@ class Ticket(Base):
     first_response_warned_at: Mapped[datetime | None]
     resolution_warned_at: Mapped[datetime | None]
     alert_id: Mapped[int | None] = mapped_column(BigId, index=True)  # the on-call alert it joined
+    # The conversation's words for full-text search: customers' messages and agents' replies, the
+    # first SEARCH_CHARS characters (storage/queries.py). Indexed with the subject and snippet
+    # (migration 0008); deferred, so a list of tickets never loads it.
+    search_text: Mapped[str | None] = mapped_column(Text, deferred=True)
 
     @property
     def ref(self) -> str:

@@ -6,10 +6,31 @@ import json
 import re
 from collections import defaultdict
 
-from sqlalchemy import ARRAY, ColumnElement, Insert, Text, and_, bindparam, func, insert, or_, select, text, tuple_
+from collections.abc import Mapping
+
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Insert,
+    Text,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
-from storage.models import REF_PREFIX
+from storage.models import REF_PREFIX, Ticket
+
+# How much of a conversation full-text search covers: every word people write in a normal
+# thread, while a pasted 5 MB log cannot bloat the index (PostgreSQL refuses a tsvector over
+# 1 MB, and with it the row).
+SEARCH_CHARS = 32_000
 
 _REF = re.compile(rf"^{REF_PREFIX}(\d+)$", re.IGNORECASE)
 
@@ -125,3 +146,19 @@ def pairs_in(session: Session, first: ColumnElement, second: ColumnElement, pair
     for a, b in pairs:
         grouped[a].append(b)
     return or_(*(and_(first == a, second.in_(bs)) for a, bs in grouped.items()))
+
+
+def append_search_text(session: Session, texts: Mapping[int, str]) -> None:
+    """Add a message's words to its ticket's search text (ticket id -> text), up to
+    SEARCH_CHARS characters per ticket; the full-text index follows (a generated column on
+    PostgreSQL, a trigger on SQLite)."""
+    rows = [{"tid": ticket_id, "words": "\n" + words} for ticket_id, words in texts.items() if words and words.strip()]
+    if not rows:
+        return
+    table = Ticket.__table__
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("tid"), func.coalesce(func.length(table.c.search_text), 0) < SEARCH_CHARS)
+        .values(search_text=func.substr(func.coalesce(table.c.search_text, "") + bindparam("words"), 1, SEARCH_CHARS)),
+        rows,
+    )

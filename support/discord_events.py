@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from storage.db import transaction
 from storage.models import InboundQueue, Message, MessageRevision
+from storage.queries import append_search_text
 from trkv.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ def _apply_pending(session: Session, channel: str) -> int:
         revision.message_id, revision.status = message.id, "applied"
         if revision.kind == "edit":
             revision.old_text, message.text = message.text, revision.new_text or ""
+            append_search_text(session, {message.ticket_id: message.text})  # the old words stay findable too
         log.info("Discord message %s %s", revision.external_id, "edited" if revision.kind == "edit" else "deleted")
     return left
 

@@ -16,7 +16,7 @@ from sqlalchemy import update
 from connectors.base import ConnectorError, Outbound
 from storage.db import session_factory
 from storage.models import Message, Outbox, Ticket, utcnow
-from storage.queries import insert_ignoring_conflicts
+from storage.queries import append_search_text, insert_ignoring_conflicts
 from support.senders import sender_for
 from trkv.settings import Settings, get_settings
 
@@ -77,7 +77,7 @@ def _sent(Session, row: Outbox, outbound: Outbound, external_id: str | None) -> 
 def _record_outgoing(session, row: Outbox, outbound: Outbound, external_id: str | None, now) -> None:
     """Store what the customer received, so their reply to it threads into the ticket."""
     # A resend after a crash finds the message already recorded: nothing to add.
-    session.execute(
+    recorded = session.execute(
         insert_ignoring_conflicts(session, Message).values(
             ticket_id=row.ticket_id, direction="out", channel=row.channel,
             external_id=external_id or row.idempotency_key, conversation_key=outbound.conversation_key,
@@ -86,6 +86,8 @@ def _record_outgoing(session, row: Outbox, outbound: Outbound, external_id: str 
         )
     )
     if row.kind == "reply":  # an acknowledgement is not a first response; a person's reply is
+        if recorded.rowcount:  # and its words are the conversation's (an acknowledgement's are boilerplate)
+            append_search_text(session, {row.ticket_id: outbound.text})
         session.execute(
             update(Ticket)
             .where(Ticket.id == row.ticket_id, Ticket.first_responded_at.is_(None))

@@ -21,7 +21,14 @@ from sqlalchemy.orm import Session
 from connectors.base import Inbound
 from storage.db import transaction
 from storage.models import Contact, Identity, Message, Outbox, Ticket, utcnow
-from storage.queries import bulk_insert_returning_ids, chunked, insert_many_ignoring_conflicts, pairs_in
+from storage.queries import (
+    SEARCH_CHARS,
+    append_search_text,
+    bulk_insert_returning_ids,
+    chunked,
+    insert_many_ignoring_conflicts,
+    pairs_in,
+)
 from support import outbox as outbox_rows
 from support import resuggest
 from support import sla
@@ -336,6 +343,7 @@ def _insert_tickets(
                 "conversation_key": first.conversation_key,
                 "subject": _subject(first),
                 "snippet": first.text[:300],
+                "search_text": first.text[:SEARCH_CHARS],
                 "status": "new",
                 "priority": suggestion.priority,
                 "category": suggestion.category,
@@ -412,6 +420,16 @@ def _touch_tickets(session: Session, items: list[_Item], now: datetime, settings
     """Follow-ups: bump activity, and reopen a resolved or pending ticket."""
     existing = {i.ticket_id for i in items if i.ticket_id is not None}
     reopen = {i.ticket_id for i in items if i.reopen}
+    words: dict[int, str] = {}
+    for item in items:  # a follow-up's words join its ticket's search text (the first's are in the row)
+        if item.ticket_id is not None:
+            ticket_id = item.ticket_id
+        elif item.new_ticket is not None and item.new_ticket.first is not item.inbound:
+            ticket_id = item.new_ticket.id
+        else:
+            continue
+        words[ticket_id] = "\n".join(filter(None, (words.get(ticket_id), item.inbound.text)))
+    append_search_text(session, words)
     if existing - reopen:
         session.execute(
             update(Ticket).where(Ticket.id.in_(sorted(existing - reopen))).values(last_message_at=now, updated_at=now)

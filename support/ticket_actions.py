@@ -20,6 +20,7 @@ from storage.models import (
     CATEGORIES, PRIORITIES, STATUSES, Contact, ContactBlock, Identity, Message, Ticket, TicketEvent, TicketNote, User,
     utcnow,
 )
+from storage.queries import append_search_text
 from support import sla
 from support.tickets import ACTIVE_STATUSES, ticket_id_from_ref_checked
 from trkv.settings import Settings, get_settings
@@ -180,6 +181,7 @@ def merge_tickets(source_ref: str, target_ref: str, *, user_id: int | None, sett
             update(Message).where(Message.ticket_id == source.id).values(ticket_id=target.id)
         ).rowcount
         session.execute(update(TicketNote).where(TicketNote.ticket_id == source.id).values(ticket_id=target.id))
+        append_search_text(session, {target.id: source.search_text or ""})  # the moved messages' words
         target.last_message_at = max(target.last_message_at, source.last_message_at)
         target.updated_at = utcnow()
         if target.status in ("resolved", "closed") and source.status in ACTIVE_STATUSES:

@@ -44,6 +44,22 @@ def test_search_is_full_text_with_a_prefix(client, settings):
     assert refs(client, q="export crash") == []
 
 
+def test_search_finds_words_anywhere_in_the_conversation_not_only_the_snippet(client, settings):
+    """An agent looks for the order number a customer gave in a follow-up, or the error code
+    at the end of a long email; neither is in the subject or the snippet."""
+    long_email = "Hello,\n\n" + "We use the board every day and mostly it works well. " * 60 + "Error code QX4471 appears."
+    mail = ingest(ada_email(text=long_email), live=False, settings=settings).ref
+    first = ingest(bo_discord(), live=False, settings=settings).ref
+    again = ingest(bo_discord(external_id="1180000000000000002", text="my order number is 88-31-zebra, if that helps"),
+                   live=False, settings=settings).ref
+    assert again == first  # the follow-up joined the ticket
+    assert refs(client, q="zebra") == [first]
+    assert refs(client, q="order zeb") == [first]  # the last word a prefix
+    assert refs(client, q="timeline zebra") == [first]  # the first message's words and the follow-up's
+    assert refs(client, q="error qx4471") == [mail]
+    assert refs(client, q="zebra qx4471") == []  # every word, in one ticket
+
+
 def test_sort_by_due_and_sla_filters(client, settings):
     a = ingest(ada_email(), live=False, settings=settings).ref
     b = ingest(bo_discord(), live=False, settings=settings).ref

@@ -9,6 +9,7 @@ from storage.models import Message, MessageRevision
 from support import intake
 from support.channels.discord import receivers
 from support.discord_events import apply_changes
+from support.tickets import TicketFilters, list_tickets
 from tests.cast import bo_discord
 from trkv.settings import Settings
 
@@ -36,6 +37,7 @@ def test_an_edit_that_arrives_before_its_message_is_ingested_waits_and_is_applie
     assert apply_changes([], settings) == 0
     assert stored_text(settings, "501") == "the timeline crashes when I zoom out"
     assert revisions(settings) == [("edit", "the timeline crashes", "the timeline crashes when I zoom out", "applied")]
+    assert len(list_tickets(TicketFilters(q="zoom"), settings=settings).items) == 1  # the edit's words are searchable
 
 
 def test_two_edits_keep_every_earlier_text(settings):

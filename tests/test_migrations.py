@@ -3,11 +3,14 @@ a model change without its migration (or the reverse) fails here, not in product
 
 from __future__ import annotations
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, insert, select
 
-from storage.models import Base
+from storage.migrate import alembic_config
+from storage.models import Base, Message, Ticket, utcnow
+from support.tickets import search_clause
 
 
 def _ours(obj, name, type_, reflected, compare_to) -> bool:
@@ -27,3 +30,32 @@ def test_the_migrated_schema_matches_the_models(db_url):
     finally:
         engine.dispose()
     assert differences == []
+
+
+def test_an_inbox_upgraded_to_search_text_finds_the_words_of_its_earlier_conversations(db_url):
+    """0008 fills the search text of the tickets already stored from their messages."""
+    config = alembic_config(db_url)
+    command.downgrade(config, "0007_inbox")
+    engine = create_engine(db_url)
+    try:
+        now = utcnow()
+        with engine.begin() as conn:
+            ticket_id = conn.execute(insert(Ticket.__table__).values(
+                channel="discord", conversation_key="thread-9", subject="timeline crashes", snippet="timeline crashes",
+                status="open", priority="high", category="bug_report", needs_triage=False, created_at=now,
+                updated_at=now, last_message_at=now).returning(Ticket.__table__.c.id)).scalar_one()
+            for n, words in enumerate(("the timeline crashes", "order number 88-31-zebra")):
+                conn.execute(insert(Message.__table__).values(
+                    ticket_id=ticket_id, direction="in", channel="discord", external_id=f"m{n}", author="bo",
+                    text=words, received_at=now))
+    finally:
+        command.upgrade(config, "heads")  # the session's PostgreSQL database stays at the head for the next test
+    dialect = engine.dialect.name
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(select(Ticket.id).where(search_clause("zebra", dialect))).scalars().all()
+            text_ = conn.execute(select(Ticket.search_text).where(Ticket.id == ticket_id)).scalar_one()
+    finally:
+        engine.dispose()
+    assert found == [ticket_id]
+    assert text_ == "the timeline crashes\norder number 88-31-zebra"  # in the order they arrived

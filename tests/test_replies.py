@@ -11,6 +11,7 @@ from storage.models import Message, Outbox, Ticket
 from support.dispatch import dispatch
 from support.ingest import ingest
 from support.replies import ReplyError, reply
+from support.tickets import TicketFilters, list_tickets
 from tests.cast import bo_discord
 
 
@@ -29,6 +30,7 @@ def test_an_agent_reply_is_sent_on_the_tickets_channel_once_and_counts_as_first_
         outgoing = session.execute(select(Message).where(Message.direction == "out", Message.ticket_id == ticket.id))
         assert [m.text for m in outgoing.scalars() if m.text.startswith("Thanks Bo")]
         assert session.execute(select(Outbox.status).where(Outbox.id == first.outbox_id)).scalar() == "sent"
+    assert [t["ref"] for t in list_tickets(TicketFilters(q="reproduce"), settings=settings).items] == [ref]
 
 
 def test_a_reply_to_an_unknown_ticket_or_without_text_is_refused(settings):

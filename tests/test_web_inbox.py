@@ -16,6 +16,7 @@ from storage.db import transaction
 from storage.models import Contact, Identity, Message, Outbox, Quarantine, Ticket, TicketEvent, utcnow
 from support import accounts
 from support.ingest import ingest
+from support.tickets import TicketFilters, list_tickets
 from tests.cast import ada_email, bo_discord, cy_tweet
 
 PASSWORD = "correct horse battery"
@@ -280,6 +281,8 @@ def test_merging_tickets_moves_the_conversation(engineer, settings):
     assert source.status == "closed" and source.parent_id == int(first[5:])
     page = engineer.get(f"/tickets/{first}").text
     assert "the timeline view crashes" in page and "Export broken" in page
+    found = [t["ref"] for t in list_tickets(TicketFilters(q="timeline zoom", status=["new", "open"]), settings=settings).items]
+    assert found == [first]  # the moved messages are found on the ticket they moved to
 
 
 def test_merging_contacts_joins_their_identities(engineer, settings):
