@@ -76,7 +76,7 @@ def tickets(
     assignee: str | None = Query(None, description="Assignees' emails separated by commas; `none` for unassigned"),
     sla: Literal["at_risk", "breached"] | None = Query(None, description="Active tickets at risk or breached"),
     needs_triage: bool | None = Query(None),
-    q: str | None = Query(None, description="Full-text search of subject and snippet; the last word may be a prefix"),
+    q: str | None = Query(None, description="Full-text search of the whole conversation (subject, messages, replies); the last word may be a prefix"),
     sort: Literal["newest", "due"] = Query("newest", description="newest first, or by first-response due time"),
     cursor: str | None = Query(None, description="next_cursor of the previous page (same sort)"),
 ) -> dict[str, Any]:

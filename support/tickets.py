@@ -47,7 +47,7 @@ class TicketFilters:
     status: list[str] | None = None
     priority: list[str] | None = None
     category: list[str] | None = None
-    q: str | None = None  # full-text search of subject and snippet (words, the last one as a prefix)
+    q: str | None = None  # full-text search of the conversation (words, the last one as a prefix)
     assignee_ids: list[int] | None = None
     unassigned: bool = False
     sla: str | None = None  # "at_risk" | "breached"
@@ -199,9 +199,10 @@ def breached_clause(now: datetime):
 
 
 def search_clause(q: str, dialect: str):
-    """Full-text search (SQLite FTS5, PostgreSQL tsvector): every word must occur, the last
-    one may be a prefix ("expo" finds "export"). A query without words (say "%") falls
-    back to a literal substring of the subject or snippet."""
+    """Full-text search (SQLite FTS5, PostgreSQL tsvector) of the subject, the snippet and the
+    conversation's search text: every word must occur, the last one may be a prefix ("expo"
+    finds "export"). A query without words (say "%") falls back to a literal substring of
+    the subject or snippet."""
     terms = [t.lower() for t in _WORD.findall(q)][:_MAX_TERMS]
     if not terms:
         subject = Ticket.subject.icontains(q, autoescape=True)  # % and _ are literal characters
