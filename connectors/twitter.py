@@ -218,6 +218,7 @@ TWEET_FIELDS = ["author_id", "conversation_id", "created_at", "entities", "in_re
 EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id", "in_reply_to_user_id"]
 USER_FIELDS = ["name", "username"]
 MENTIONS_KEPT = 800  # the mentions timeline returns only the newest 800
+DM_EVENT_FIELDS = ["created_at", "dm_conversation_id", "event_type", "sender_id", "text"]
 TWITTER_EPOCH_MS = 1288834974657
 
 
@@ -339,7 +340,14 @@ def snowflake_time(tweet_id: str) -> float:
 
 class XReceiver:
     """Polls the bot's mentions timeline and a recent search for the brand, oldest first
-    into the sink; the `since_id` cursors move only after the sink has committed."""
+    into the sink; the `since_id` cursors move only after the sink has committed.
+
+    With the user's keys (`read_dms`) it also reads the account's direct messages: a
+    customer who answers a private follow-up, or writes to us privately, is a message
+    like any other. X's DM list has no `since_id`: it is read newest first until the
+    newest event already stored, at most `max_search_pages` pages, as often as its own
+    small budget allows (15 requests in 15 minutes on most tiers), so that it never slows
+    the mentions."""
 
     def __init__(
         self,
@@ -355,6 +363,7 @@ class XReceiver:
         backfill_hours: float = 2.0,
         min_interval: float = 10.0,
         max_interval: float = 120.0,
+        read_dms: bool = False,
         name: str = "x",
     ):
         self.client, self.budget, self.name = client, budget, name
@@ -368,6 +377,8 @@ class XReceiver:
         self._requests: dict[str, int] = {}  # requests the last poll made, per endpoint
         self._health: tuple[str, str] | None = None
         self._notice: tuple[float, str] | None = None  # a warning that stays visible for a while
+        self.read_dms = read_dms  # needs the user's keys (the client has them), whatever reads the mentions
+        self._next_dm_poll = 0.0
 
     def run(self, sink: Sink, stop: threading.Event) -> None:
         self.sleep = stop.wait
@@ -429,6 +440,9 @@ class XReceiver:
             for inbound in chunk:
                 self._remember(inbound.external_id)
         submitted = len(fresh)
+        if self.read_dms and self.budget.clock() >= self._next_dm_poll:
+            self._next_dm_poll = self.budget.clock() + self.budget.poll_interval("dms")  # its own pace
+            submitted += self._poll_dms(api, sink, incomplete)
         for query, newest in cursors.items():  # only now is everything up to `newest` committed
             sink.save_cursor(self._cursor(query), newest)
         if submitted:
@@ -441,6 +455,68 @@ class XReceiver:
 
     def _cursor(self, query: str) -> str:
         return f"{self.name}:{query}:since_id"
+
+    def _poll_dms(self, api: _Api, sink: Sink, incomplete: list[str]) -> int:
+        """Direct messages to the account since the newest one stored, oldest first."""
+        cursor = sink.load_cursor(self._cursor("dms"))
+        oldest_wanted = None
+        if cursor is None:  # the very first poll: what is recent enough to answer within the SLA
+            oldest_wanted = self.budget.clock() - self.backfill_hours * 3600
+        params: dict[str, Any] = dict(dm_event_fields=DM_EVENT_FIELDS, event_types="MessageCreate",
+                                      expansions=["sender_id"], user_fields=USER_FIELDS, max_results=self.page_size,
+                                      user_auth=True)
+        events: dict[str, Inbound] = {}
+        newest: str | None = None
+        token = None
+        for _ in range(self.max_search_pages):
+            try:
+                body = api.call("dms", self.client.get_direct_message_events,
+                                **params, **({"pagination_token": token} if token else {}))
+            except XRequestError as exc:
+                if exc.status == 401:
+                    raise
+                # 403: the app has no DM permission (X's "Read and write and Direct message" setting)
+                log.warning("x: direct messages: %s", exc)
+                incomplete.append(f"direct messages: {exc}")
+                return 0
+            self._requests["dms"] = self._requests.get("dms", 0) + 1
+            data = [e for e in body.get("data") or [] if isinstance(e, dict) and e.get("id")]
+            reached = False
+            for event in data:
+                event_id = str(event["id"])
+                newest = event_id if newest is None or int(event_id) > int(newest) else newest
+                if (cursor is not None and int(event_id) <= int(cursor)) or (
+                        oldest_wanted is not None and snowflake_time(event_id) < oldest_wanted):
+                    reached = True
+                    break
+                if event.get("event_type", "MessageCreate") != "MessageCreate":
+                    continue
+                inbound = parse_tweet(event, body.get("includes") if isinstance(body.get("includes"), dict) else {},
+                                      bot_username=self.bot_username, bot_user_id=self.bot_user_id)
+                if inbound.author_id == self.bot_user_id:  # our own, recorded when it was sent
+                    continue
+                events.setdefault(inbound.external_id, inbound)
+            token = (body.get("meta") or {}).get("next_token")
+            if reached or not token:
+                break
+        else:
+            self._warn(sink, f"direct messages: more than {self.max_search_pages * self.page_size} new events since "
+                             "the last poll; older ones were skipped")
+        fresh = [i for i in sorted(events.values(), key=lambda i: _id_order(i.external_id))
+                 if i.external_id not in self._seen]
+        if fresh:
+            submit_many = getattr(sink, "submit_many", None)
+            if submit_many is not None:
+                submit_many(fresh)
+            else:
+                for inbound in fresh:
+                    sink.submit(inbound)
+            for inbound in fresh:
+                self._remember(inbound.external_id)
+            log.info("x: %d new direct message(s) stored", len(fresh))
+        if newest is not None and (cursor is None or int(newest) > int(cursor)):
+            sink.save_cursor(self._cursor("dms"), newest)  # after the sink committed them
+        return len(fresh)
 
     def _whoami(self, api: _Api) -> str:
         if self.user_auth:
@@ -635,9 +711,28 @@ class XSender:
     def _dm(self, api: _Api, outbound: Outbound) -> SendResult:
         if not outbound.to:
             raise ConnectorError("a direct message needs the recipient's user id", permanent=True)
+        if self.is_retry(outbound.idempotency_key):  # X has no idempotency key for DMs either
+            existing = self._find_sent_dm(api, outbound.to, outbound.text)
+            if existing:
+                log.info("x: %s was already sent as DM %s; not sending again", outbound.idempotency_key, existing)
+                return SendResult(existing)
         body = api.call("dm", self.client.create_direct_message, participant_id=outbound.to, text=outbound.text,
                         user_auth=True, resend_safe=False)
         return SendResult(str((body.get("data") or {}).get("dm_event_id") or "") or None)
+
+    def _find_sent_dm(self, api: _Api, to: str, text: str) -> str | None:
+        """Our DM with this text to `to`, among the account's newest 100 DM events."""
+        if self._me is None:
+            self._me = str((api.call("users/me", self.client.get_me, user_auth=True).get("data") or {}).get("id"))
+        body = api.call("dms", self.client.get_direct_message_events, dm_event_fields=DM_EVENT_FIELDS,
+                        event_types="MessageCreate", max_results=100, user_auth=True)
+        conversation = "-".join(sorted((self._me, str(to)), key=lambda i: int(i) if i.isdigit() else 0))
+        wanted = " ".join(text.split())
+        for event in body.get("data") or []:
+            if (str(event.get("sender_id")) == self._me and event.get("dm_conversation_id") == conversation
+                    and " ".join(str(event.get("text", "")).split()) == wanted):
+                return str(event["id"])
+        return None
 
     def _find_sent(self, api: _Api, text: str, reply_to: str | None) -> str | None:
         """Our tweet with this text answering `reply_to`, among the bot's newest 100."""

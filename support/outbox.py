@@ -120,6 +120,9 @@ def acknowledgement(ticket, settings: Settings, now: datetime) -> Outbound | Non
             return None
         handle = first.author_handle.lstrip("@") or first.author_id
         text = templates.fit_x(templates.ACK_X.format(handle=handle, ref=ref, promise=promise))
+        if first.hints.get("x_kind") == "dm":  # written privately: answered privately
+            return Outbound(channel="x", kind="ack", idempotency_key=key, text=text, to=first.author_id,
+                            conversation_key=first.conversation_key, meta={"ref": ref, "dm": True})
         return Outbound(channel="x", kind="ack", idempotency_key=key, text=text, in_reply_to=first.external_id,
                         conversation_key=first.conversation_key, meta={"ref": ref})
     return Outbound(channel="log", kind="ack", idempotency_key=key, text=f"{ref} acknowledged")

@@ -568,3 +568,72 @@ def test_with_only_user_keys_the_poller_reads_as_the_bot_with_the_user_limits(
     assert {r["auth"] for r in server.requests} == {"OAuth"}  # signed OAuth 1.0a requests
     assert server.count("users/me") == 1
     assert DatabaseSink(settings).load_cursor("x:mentions:since_id") == mention["id"]
+
+
+def test_a_direct_message_becomes_a_ticket_answered_privately_and_the_conversation_stays_in_it(x_settings, server,
+                                                                                               clock):
+    """Cy writes to @trkvbot by DM: a ticket, one acknowledgement by DM (a reply tweet would make
+    it public), Cy's next DM joins the ticket, the agent's reply is a DM, and our own DMs, which X
+    lists with Cy's, are not read back as customer messages."""
+    cy = server.user("cy", "Cy Twain")
+    server.dm(cy, "hi, I was charged twice for invoice 4471, can you refund one?")
+    receiver = receiver_for(x_settings, clock)
+
+    poll_and_handle(receiver, x_settings)
+
+    with session_factory(x_settings.db_url)() as session:
+        ticket = session.execute(select(Ticket)).scalar_one()
+    assert ticket.channel == "x" and ticket.conversation_key == f"{min(cy['id'], server.bot['id'], key=int)}-" \
+                                                              f"{max(cy['id'], server.bot['id'], key=int)}"
+    assert [d["to"] for d in server.dms] == [cy["id"]] and f"TRKV-{ticket.id}" in server.dms[0]["text"]
+    assert not [t for t in server.tweets.values() if t["author_id"] == server.bot["id"]]  # nothing public
+
+    clock.now += 120  # the DM list's own pace: 15 requests in 15 minutes
+    server.dm(cy, "the second charge was on the 3rd, order 88-31-zebra")
+    poll_and_handle(receiver, x_settings)
+    assert count(x_settings, Ticket) == 1
+    assert count(x_settings, Message, Message.ticket_id == ticket.id, Message.direction == "in") == 2
+    assert count(x_settings, Outbox, Outbox.kind == "ack") == 1
+
+    replies.reply(ticket.ref, "Refunded, Cy: you will see it within 3 days.", settings=x_settings)
+    dispatch_queued(x_settings)
+    assert [d["text"] for d in server.dms][-1] == "Refunded, Cy: you will see it within 3 days."
+    clock.now += 120
+    poll_and_handle(receiver, x_settings)  # X now lists our two DMs too
+    assert count(x_settings, Message, Message.direction == "in") == 2
+    assert server.over_budget == 0
+
+
+def test_direct_messages_are_read_once_across_restarts_and_only_recent_ones_on_the_first_poll(x_sqlite_settings,
+                                                                                              server, clock):
+    cy, dee = server.user("cy"), server.user("dee")
+    server.dm(dee, "are you there? (sent long before the hub was set up)")
+    clock.now += 3 * 3600  # older than the first poll's backfill window (2 h)
+    server.dm(cy, "my export is stuck, workspace acme")
+    first = receiver_for(x_sqlite_settings, clock)
+    poll_and_handle(first, x_sqlite_settings)
+    assert count(x_sqlite_settings, Message) >= 1
+    assert count(x_sqlite_settings, Message, Message.direction == "in") == 1
+
+    clock.now += 600
+    server.dm(cy, "still stuck")
+    restarted = receiver_for(x_sqlite_settings, clock)  # a new process: only the cursor remembers
+    poll_and_handle(restarted, x_sqlite_settings)
+    with session_factory(x_sqlite_settings.db_url)() as session:
+        texts = session.execute(select(Message.text).where(Message.direction == "in").order_by(Message.id)).scalars()
+        assert list(texts) == ["my export is stuck, workspace acme", "still stuck"]
+        cursor = session.execute(select(ConnectorCursor.value).where(ConnectorCursor.name == "x:dms:since_id"))
+        assert cursor.scalar_one() == max((e["id"] for e in server.dm_events), key=int)
+
+
+def test_without_permission_to_read_direct_messages_the_mentions_still_arrive_and_healthz_says_why(
+        x_sqlite_settings, server, clock):
+    cy = server.user("cy")
+    server.tweet(cy, "@trkvbot sync is stuck")
+    server.fail("dm_events", "403")
+    poll_and_handle(receiver_for(x_sqlite_settings, clock), x_sqlite_settings)
+    assert count(x_sqlite_settings, Ticket) == 1
+    with TestClient(create_app(x_sqlite_settings)) as client:
+        health = client.get("/healthz").json()
+    x_health = health["connectors"]["x"]
+    assert x_health["state"] == "degraded" and "direct messages" in x_health["detail"]

@@ -5,7 +5,9 @@ uses: users/me, user by username, the mentions timeline and a user's tweets (wit
 expansions, tweet.fields, since_id/until_id/start_time and next_token pagination, the
 mentions timeline keeping only its newest 800), recent search (a subset of the query
 language, the last 7 days, an older since_id refused), creating tweets (replies thread
-by conversation_id; duplicate text is refused with a 403, as X does) and direct messages.
+by conversation_id; duplicate text is refused with a 403, as X does), sending direct
+messages and listing the account's DM events (sent and received, newest first, 30 days,
+dm_event.fields, the sender_id expansion, pagination_token).
 
 Every endpoint has a 15-minute window with a limit and answers with
 `x-rate-limit-limit/-remaining/-reset`; a request past the limit is counted in
@@ -38,7 +40,8 @@ from tests.shared_data import shared_data
 TWITTER_EPOCH_MS = 1288834974657
 WINDOW = 900
 MENTIONS_KEPT = 800
-DEFAULT_LIMITS = {"mentions": 450, "search": 450, "post": 200, "users": 300, "users/me": 75, "timeline": 900, "dm": 200}
+DEFAULT_LIMITS = {"mentions": 450, "search": 450, "post": 200, "users": 300, "users/me": 75, "timeline": 900, "dm": 200,
+                  "dm_events": 15}
 SEARCH_DAYS = 7
 DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
 SUSPENDED = "Your account is suspended and is not permitted to access this feature."
@@ -75,6 +78,7 @@ class XServer:
         self.users: dict[str, dict] = {}
         self.tweets: dict[str, dict] = {}
         self.dms: list[dict] = []
+        self.dm_events: list[dict] = []  # both directions, as GET /2/dm_events lists them
         self.requests: list[dict] = []  # every request: endpoint, method, path, query, at, status
         self.over_budget = 0  # requests that arrived when the endpoint's window was used up
         self.failures: dict[str, deque] = defaultdict(deque)
@@ -138,6 +142,17 @@ class XServer:
                 tweet["entities"] = {"mentions": [{"start": 3, "end": 4 + len(owner), "username": owner}, *shifted]}
             self.tweets[tweet_id] = tweet
             return tweet
+
+    def dm(self, sender: dict, text: str, *, to: dict | None = None) -> dict:
+        """A direct message `sender` sends (to the bot unless `to`)."""
+        with self.lock:
+            recipient = to or self.bot
+            event_id = self._snowflake()
+            event = {"id": event_id, "event_type": "MessageCreate", "text": text, "sender_id": sender["id"],
+                     "dm_conversation_id": _dm_conversation(sender["id"], recipient["id"]),
+                     "created_at": datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")}
+            self.dm_events.append(event)
+            return event
 
     def fail(self, endpoint: str, *kinds: str) -> None:
         """Answer the next requests to `endpoint` with these failures, in order."""
@@ -272,9 +287,34 @@ class XServer:
         return 201, {"data": {"id": tweet["id"], "text": tweet["text"]}}
 
     def _dm(self, args, query, body):
-        event_id = self._snowflake()
-        self.dms.append({"id": event_id, "to": args[0], "text": (body or {}).get("text")})
-        return 201, {"data": {"dm_conversation_id": f"{args[0]}-{self.bot['id']}", "dm_event_id": event_id}}
+        text = (body or {}).get("text")
+        event = self.dm(self.bot, text, to=self.users.get(args[0]) or {"id": args[0]})
+        self.dms.append({"id": event["id"], "to": args[0], "text": text})
+        return 201, {"data": {"dm_conversation_id": event["dm_conversation_id"], "dm_event_id": event["id"]}}
+
+    def _dm_events(self, args, query, body):
+        """The account's DM events of the last 30 days, newest first."""
+        month_ago = self.clock() - 30 * 86400
+        kinds = set(filter(None, query.get("event_types", "").split(","))) or {"MessageCreate"}
+        events = [e for e in self.dm_events if e["event_type"] in kinds and _snowflake_time(e["id"]) >= month_ago]
+        events.sort(key=lambda e: int(e["id"]), reverse=True)
+        try:
+            start = int(base64.b32decode(query["pagination_token"]).decode()) if query.get("pagination_token") else 0
+        except ValueError:
+            return 400, _invalid("pagination_token", query["pagination_token"], "Invalid pagination token")
+        size = int(query.get("max_results", 100))
+        page = events[start : start + size]
+        if not page:
+            return 200, {"meta": {"result_count": 0}}
+        fields = set(filter(None, query.get("dm_event.fields", "").split(",")))
+        data = [{k: v for k, v in e.items() if k in fields or k in ("id", "event_type", "text")} for e in page]
+        answer: dict = {"data": data, "meta": {"result_count": len(page)}}
+        if start + size < len(events):
+            answer["meta"]["next_token"] = base64.b32encode(str(start + size).encode()).decode()
+        if "sender_id" in set(query.get("expansions", "").split(",")):
+            senders = {e["sender_id"] for e in page if e["sender_id"] in self.users}
+            answer["includes"] = {"users": [dict(self.users[s]) for s in sorted(senders)]}
+        return 200, answer
 
     @staticmethod
     def _answer(body: dict) -> tuple[int, dict]:
@@ -324,6 +364,11 @@ class XServer:
         return includes
 
 
+def _dm_conversation(a: str, b: str) -> str:
+    """X's id of a one-to-one DM conversation: both user ids, the smaller first."""
+    return "-".join(sorted((str(a), str(b)), key=int))
+
+
 def _route(method: str, path: str) -> tuple[str | None, tuple]:
     routes = [
         ("GET", r"/2/users/me", "users/me"),
@@ -333,6 +378,7 @@ def _route(method: str, path: str) -> tuple[str | None, tuple]:
         ("GET", r"/2/tweets/search/recent", "search"),
         ("POST", r"/2/tweets", "post"),
         ("POST", r"/2/dm_conversations/with/(\d+)/messages", "dm"),
+        ("GET", r"/2/dm_events", "dm_events"),
     ]
     for verb, pattern, endpoint in routes:
         match = re.fullmatch(pattern, path)

@@ -120,6 +120,8 @@ class Settings(BaseSettings):
     x_search_limit_app: int = 450
     x_search_limit_user: int = 180
     x_post_limit: int = 200
+    x_dm_limit: int = 15  # reading the account's direct messages (GET /2/dm_events)
+    x_read_dms: bool = True  # with the OAuth 1.0a user keys: customers' DMs become messages too
     x_poll_min_seconds: float = 10.0  # poll intervals derive from the limits, within these bounds
     x_poll_max_seconds: float = 120.0
     x_backfill_hours: float = 2.0  # on the very first poll, mentions this recent are fetched

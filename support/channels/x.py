@@ -54,7 +54,7 @@ def read_budget(settings: Settings, *, app: bool) -> RateBudget:
     limits = {
         "mentions": settings.x_mentions_limit_app if app else settings.x_mentions_limit_user,
         "search": settings.x_search_limit_app if app else settings.x_search_limit_user,
-        "users": 300, "users/me": 75,
+        "users": 300, "users/me": 75, "dms": settings.x_dm_limit,
     }
     return RateBudget(limits)
 
@@ -70,6 +70,7 @@ def receivers(settings: Settings) -> list[Receiver]:
             bot_username=settings.x_bot_username, search_query=settings.x_search_query, user_auth=not app,
             max_search_pages=settings.x_max_search_pages, backfill_hours=settings.x_backfill_hours,
             min_interval=settings.x_poll_min_seconds, max_interval=settings.x_poll_max_seconds,
+            read_dms=settings.x_read_dms and _has_user_keys(settings),
         )
     ]
 
@@ -84,7 +85,8 @@ def sender(settings: Settings) -> Sender | None:
     key = (settings.x_api_base, settings.db_url, _secret(settings.x_access_token))
     with _lock:
         if key not in _senders:
-            budget = RateBudget({"post": settings.x_post_limit, "dm": 200, "users/me": 75, "timeline": 900})
+            budget = RateBudget({"post": settings.x_post_limit, "dm": 200, "users/me": 75, "timeline": 900,
+                                 "dms": settings.x_dm_limit})
             _senders[key] = XSender(
                 client(settings, app=False), budget,
                 is_retry=lambda idempotency_key: was_attempted(idempotency_key, settings),
