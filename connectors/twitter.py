@@ -427,19 +427,7 @@ class XReceiver:
                 incomplete.append(error)
             elif newest and (since_id is None or int(newest) > int(since_id)):
                 cursors[query] = newest
-        oldest_first = sorted(found.values(), key=lambda i: _id_order(i.external_id))
-        fresh = [i for i in oldest_first if i.external_id not in self._seen]
-        submit_many = getattr(sink, "submit_many", None)  # a sink that commits a page at once, if it has one
-        for start in range(0, len(fresh), self.page_size):
-            chunk = fresh[start : start + self.page_size]
-            if submit_many is not None:
-                submit_many(chunk)
-            else:
-                for inbound in chunk:
-                    sink.submit(inbound)
-            for inbound in chunk:
-                self._remember(inbound.external_id)
-        submitted = len(fresh)
+        submitted = self._submit(sink, found.values())
         if self.read_dms and self.budget.clock() >= self._next_dm_poll:
             self._next_dm_poll = self.budget.clock() + self.budget.poll_interval("dms")  # its own pace
             submitted += self._poll_dms(api, sink, incomplete)
@@ -502,20 +490,27 @@ class XReceiver:
         else:
             self._warn(sink, f"direct messages: more than {self.max_search_pages * self.page_size} new events since "
                              "the last poll; older ones were skipped")
-        fresh = [i for i in sorted(events.values(), key=lambda i: _id_order(i.external_id))
-                 if i.external_id not in self._seen]
-        if fresh:
-            submit_many = getattr(sink, "submit_many", None)
-            if submit_many is not None:
-                submit_many(fresh)
-            else:
-                for inbound in fresh:
-                    sink.submit(inbound)
-            for inbound in fresh:
-                self._remember(inbound.external_id)
-            log.info("x: %d new direct message(s) stored", len(fresh))
+        submitted = self._submit(sink, events.values())
+        if submitted:
+            log.info("x: %d new direct message(s) stored", submitted)
         if newest is not None and (cursor is None or int(newest) > int(cursor)):
             sink.save_cursor(self._cursor("dms"), newest)  # after the sink committed them
+        return submitted
+
+    def _submit(self, sink: Sink, inbounds) -> int:
+        """Into the sink oldest first, a page at a time, leaving out what this process already
+        submitted; returns how many went in."""
+        fresh = [i for i in sorted(inbounds, key=lambda i: _id_order(i.external_id)) if i.external_id not in self._seen]
+        submit_many = getattr(sink, "submit_many", None)  # a sink that commits a page at once, if it has one
+        for start in range(0, len(fresh), self.page_size):
+            chunk = fresh[start : start + self.page_size]
+            if submit_many is not None:
+                submit_many(chunk)
+            else:
+                for inbound in chunk:
+                    sink.submit(inbound)
+            for inbound in chunk:
+                self._remember(inbound.external_id)
         return len(fresh)
 
     def _whoami(self, api: _Api) -> str:
