@@ -78,6 +78,7 @@ def test_outages_security_issues_and_data_loss_are_critical_with_the_reason_show
     ("The sync server runs out of memory every night and gets OOM-killed", "outage"),
     ("Connection leak: the API gateway is not releasing http connections, the pool is exhausted", "outage"),
     ("RPC server throws a NullPointerException during startup when auth is enabled", "outage"),
+    ("A malformed webhook payload crashes the rpcServer every time", "outage"),
     ("Webhook delivery gets stuck after a token refresh and nothing is sent any more", "outage"),
     ("The 4.2 release build fails on Debian, nobody can install it", "outage"),
     ("v3 of the SDK breaks backward compatibility with every existing integration", "outage"),

@@ -97,6 +97,8 @@ _CRITICAL_RULES: dict[str, str] = {
         r"|\b(?:npe|nullpointerexception)\b.{0,60}\b(?:when\s+|while\s+|on\s+|at\s+|during\s+)?"
         r"(?:starting|start-?up|launching|initiali[sz]ing|initiali[sz]ation|bootstrap\w*)\b"
         r"|\b(?:npe|nullpointerexception|exception)\b.{0,40}\bcrash(?:es|ed)?\s+the\b"
+        r"|\bcrash(?:es|ed|ing)?\s+(?:the\s+|our\s+|a\s+)?\w*(?:server|service|daemon|process|jvm|cluster|broker"
+        r"|gateway|worker)s?\b"
         # for the people who build on us: a broken build or release, or a change that breaks compatibility
         r"|\b(?:build|release|compilation)\b[^\n.]{0,30}\b(?:fail(?:s|ed|ure|ing)?|broken|breaks?)\b"
         r"|\b(?:fail(?:s|ed|ure)?|broken|breaks)\b[^\n.]{0,20}\bbuild\b"
