@@ -637,3 +637,25 @@ def test_without_permission_to_read_direct_messages_the_mentions_still_arrive_an
         health = client.get("/healthz").json()
     x_health = health["connectors"]["x"]
     assert x_health["state"] == "degraded" and "direct messages" in x_health["detail"]
+
+
+def test_a_dm_acknowledgement_resent_after_a_crash_is_not_sent_twice(x_sqlite_settings, server, clock):
+    """X has no idempotency key for DMs: the resend finds our DM among the account's newest."""
+    cy = server.user("cy")
+    server.dm(cy, "my invoices page is blank")
+    receiver_for(x_sqlite_settings, clock).poll_once(DatabaseSink(x_sqlite_settings))
+    ingest_pending(x_sqlite_settings)
+    with transaction(x_sqlite_settings.db_url) as session:
+        row = session.execute(select(Outbox)).scalar_one()
+        row.status, row.attempts = "sending", 1  # claimed ...
+        outbox_id, payload = row.id, row.payload
+    assert payload["meta"]["dm"] and payload["to"] == cy["id"]
+    x_wiring.sender(x_sqlite_settings).send(Outbound(**payload))  # ... sent ... and then the crash
+    with transaction(x_sqlite_settings.db_url) as session:
+        session.get(Outbox, outbox_id).status = "queued"  # the sweep, after the lease
+
+    assert dispatch(outbox_id, x_sqlite_settings).status == "sent"
+
+    assert len(server.dms) == 1 and server.count("dm") == 1
+    with session_factory(x_sqlite_settings.db_url)() as session:
+        assert session.get(Outbox, outbox_id).external_id == server.dms[0]["id"]
