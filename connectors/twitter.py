@@ -479,6 +479,8 @@ class XReceiver:
                     break
                 if event.get("event_type", "MessageCreate") != "MessageCreate":
                     continue
+                if not isinstance(event.get("text"), str):  # a DM of an image alone: stored, with no words
+                    event = {**event, "text": ""}
                 inbound = parse_tweet(event, body.get("includes") if isinstance(body.get("includes"), dict) else {},
                                       bot_username=self.bot_username, bot_user_id=self.bot_user_id)
                 if inbound.author_id == self.bot_user_id:  # our own, recorded when it was sent
