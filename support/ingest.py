@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from connectors.base import Inbound
 from storage.db import transaction
-from storage.models import Contact, Identity, Message, Outbox, Ticket, utcnow
+from storage.models import Contact, Identity, Message, Ticket, utcnow
 from storage.queries import (
     SEARCH_CHARS,
     append_search_text,
@@ -117,7 +117,7 @@ def ingest_in(
     message_ids = _insert_messages(session, fresh, identity_ids, now)
     _touch_tickets(session, fresh, now, settings)
     if live:  # a follow-up that changes the picture ("now nobody can log in") escalates to Critical
-        resuggest.escalate_on_follow_ups(session, _follow_ups(fresh), settings, now)
+        resuggest.escalate_on_follow_ups(session, _follow_ups(fresh), settings, now, suggestions)
     queued = outbox_rows.for_new_tickets(session, new_tickets, settings, now) if live else {}
     for item, message_id in zip(fresh, message_ids, strict=True):
         ticket_id = item.new_ticket.id if item.new_ticket else item.ticket_id
@@ -133,6 +133,7 @@ def ingest_in(
 
 
 def _follow_ups(items: list[_Item]) -> list[tuple[int, Inbound]]:
+    """(ticket id, message) for the messages that joined a ticket rather than opened it."""
     return [(item.ticket_id if item.ticket_id is not None else item.new_ticket.id, item.inbound) for item in items
             if item.ticket_id is not None or item.new_ticket.first is not item.inbound]
 
@@ -421,14 +422,8 @@ def _touch_tickets(session: Session, items: list[_Item], now: datetime, settings
     existing = {i.ticket_id for i in items if i.ticket_id is not None}
     reopen = {i.ticket_id for i in items if i.reopen}
     words: dict[int, str] = {}
-    for item in items:  # a follow-up's words join its ticket's search text (the first's are in the row)
-        if item.ticket_id is not None:
-            ticket_id = item.ticket_id
-        elif item.new_ticket is not None and item.new_ticket.first is not item.inbound:
-            ticket_id = item.new_ticket.id
-        else:
-            continue
-        words[ticket_id] = "\n".join(filter(None, (words.get(ticket_id), item.inbound.text)))
+    for ticket_id, inbound in _follow_ups(items):  # their words join the ticket's search text
+        words[ticket_id] = "\n".join(filter(None, (words.get(ticket_id), inbound.text)))
     append_search_text(session, words)
     if existing - reopen:
         session.execute(

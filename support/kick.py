@@ -29,6 +29,16 @@ def dispatch(outbox: Iterable[tuple[int, str]]) -> None:
         _send("trkv.dispatch", [outbox_id], queue)
 
 
+def dispatch_after_commit(session, outbox: list[tuple[int, str]]) -> None:
+    """Kick the dispatch of rows once the caller's transaction commits (a worker must
+    find the rows it is kicked for; a rollback kicks nothing)."""
+    if not outbox:
+        return
+    from sqlalchemy import event
+
+    event.listen(session, "after_commit", lambda _session: dispatch(outbox), once=True)
+
+
 def ingest(staged_ids: list[int]) -> None:
     if staged_ids:
         _send("trkv.ingest", [staged_ids], "default")

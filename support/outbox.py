@@ -118,13 +118,11 @@ def acknowledgement(ticket, settings: Settings, now: datetime) -> Outbound | Non
     if first.channel == "x":
         if ticket.category == "spam":
             return None
+        from support.channels.x import ack_outbound
+
         handle = first.author_handle.lstrip("@") or first.author_id
         text = templates.fit_x(templates.ACK_X.format(handle=handle, ref=ref, promise=promise))
-        if first.hints.get("x_kind") == "dm":  # written privately: answered privately
-            return Outbound(channel="x", kind="ack", idempotency_key=key, text=text, to=first.author_id,
-                            conversation_key=first.conversation_key, meta={"ref": ref, "dm": True})
-        return Outbound(channel="x", kind="ack", idempotency_key=key, text=text, in_reply_to=first.external_id,
-                        conversation_key=first.conversation_key, meta={"ref": ref})
+        return ack_outbound(first, key, text, ref)  # a reply tweet, or a DM to a DM
     return Outbound(channel="log", kind="ack", idempotency_key=key, text=f"{ref} acknowledged")
 
 

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from storage.db import transaction
 from storage.models import Alert, Outbox, Ticket, utcnow
 from storage.queries import bulk_insert_returning_ids
-from support import notifiers, oncall
+from support import kick, notifiers, oncall
 from trkv.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -256,9 +256,8 @@ def acknowledge(alert_id: int, by: str, via: str, settings: Settings | None = No
 
 def _acknowledge_pagerduty(session: Session, alert_id: int, settings: Settings, now: datetime) -> None:
     """PagerDuty's incident for the alert is acknowledged too, when PagerDuty was paged."""
-    paged = session.execute(select(Outbox.id).where(Outbox.alert_id == alert_id, Outbox.kind == "page",
-                                                    Outbox.status.in_(("sent", "sending"))).limit(50)).scalars().all()
-    rows = session.execute(select(Outbox.payload).where(Outbox.id.in_(paged))).scalars().all() if paged else []
+    rows = session.execute(select(Outbox.payload).where(Outbox.alert_id == alert_id, Outbox.kind == "page",
+                                                        Outbox.status.in_(("sent", "sending"))).limit(50)).scalars()
     if not any(r.get("meta", {}).get("notifier") == "pagerduty" for r in rows):
         return
     key = f"page-ack:{alert_id}"
@@ -268,9 +267,7 @@ def _acknowledge_pagerduty(session: Session, alert_id: int, settings: Settings, 
         "ticket_id": None, "alert_id": alert_id, "kind": "page_ack", "channel": "oncall", "queue": CRITICAL_QUEUE,
         "idempotency_key": key, "payload": page.__dict__.copy(), "status": "queued", "attempts": 0,
         "created_at": now, "updated_at": now}])
-    from support.sla import kick_after_commit
-
-    kick_after_commit(session, [(i, CRITICAL_QUEUE) for i in ids])
+    kick.dispatch_after_commit(session, [(i, CRITICAL_QUEUE) for i in ids])
 
 
 def _secret(settings: Settings) -> bytes:

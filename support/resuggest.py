@@ -9,7 +9,7 @@ anything short of Critical stays the agent's call.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -17,15 +17,17 @@ from sqlalchemy.orm import Session
 
 from connectors.base import Inbound
 from storage.models import Ticket, TicketEvent
-from triage import TriageInput, suggest_batch
+from triage import Suggestion
 from trkv.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 def escalate_on_follow_ups(session: Session, follow_ups: Sequence[tuple[int, Inbound]], settings: Settings,
-                           now: datetime) -> list[int]:
-    """`follow_ups`: (ticket id, message) for messages that joined an existing ticket.
+                           now: datetime, suggestions: Mapping[tuple[str, str], Suggestion] | None = None) -> list[int]:
+    """`follow_ups`: (ticket id, message) for messages that joined an existing ticket;
+    `suggestions`: what ingest computed for them before its transaction (by channel and
+    external id), so that the model runs here only for what is missing.
     Returns the ids of the tickets escalated to Critical."""
     if not follow_ups:
         return []
@@ -36,11 +38,15 @@ def escalate_on_follow_ups(session: Session, follow_ups: Sequence[tuple[int, Inb
     candidates = [(t, m) for t, m in follow_ups if t in open_ids]
     if not candidates:
         return []
-    suggestions = suggest_batch(
-        [TriageInput(text=m.text, channel=m.channel, subject=m.subject, hints=m.hints) for _, m in candidates]
-    )
+    known = dict(suggestions or {})
+    missing = [m for _, m in candidates if (m.channel, m.external_id) not in known]
+    if missing:
+        from support.ingest import suggest_for  # ingest calls this module
+
+        known.update(suggest_for(missing))
     escalated: list[int] = []
-    for (ticket_id, _message), suggestion in zip(candidates, suggestions, strict=True):
+    for ticket_id, message in candidates:
+        suggestion = known[(message.channel, message.external_id)]
         if suggestion.priority != "critical" or ticket_id in escalated:
             continue
         ticket = session.get(Ticket, ticket_id)

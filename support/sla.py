@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import Outbox, Ticket, TicketEvent, User, utcnow
 from storage.queries import insert_ignoring_conflicts
+from support import kick
 from triage.sla import BusinessHours, Policy, due_in
 from trkv.settings import Settings
 
@@ -118,19 +119,7 @@ def priority_changed(session: Session, ticket: Ticket, old: str, *, settings: Se
         session.flush()
         pages = paging.page_ticket(session, ticket.id, ticket.subject or ticket.snippet, ticket.snippet,
                                    ticket.channel, settings, now)
-        kick_after_commit(session, pages)
-
-
-def kick_after_commit(session: Session, outbox: list[tuple[int, str]]) -> None:
-    """Kick the dispatch of rows once the caller's transaction commits (a worker must
-    find the rows it is kicked for; a rollback kicks nothing)."""
-    if not outbox:
-        return
-    from sqlalchemy import event
-
-    from support import kick
-
-    event.listen(session, "after_commit", lambda _session: kick.dispatch(outbox), once=True)
+        kick.dispatch_after_commit(session, pages)
 
 
 def status_changed(session: Session, ticket: Ticket, old: str, *, settings: Settings,

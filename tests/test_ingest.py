@@ -4,23 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 
 from storage.db import session_factory
 from storage.models import Message, Outbox, Ticket
 from support.ingest import ingest, ingest_batch
 from support.sanitize import sanitize
 from tests.cast import ada_email, bo_discord, cy_tweet
+from tests.rows import count as _count, ticket as _ticket
 
 
-def _count(settings, model, *where) -> int:
-    with session_factory(settings.db_url)() as session:
-        return session.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
 
 
-def _ticket(settings, ticket_id) -> Ticket:
-    with session_factory(settings.db_url)() as session:
-        return session.get(Ticket, ticket_id)
 
 
 def test_a_new_message_opens_a_ticket_with_a_suggestion_and_due_times(settings):

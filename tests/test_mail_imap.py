@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, localtime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from connectors.base import ConnectorError
 from connectors.imap import ImapReceiver
@@ -23,6 +23,7 @@ from support.channels import email as email_channel
 from tests import dovecot
 from tests.conftest import settings_for
 from tests.dovecot import WAIT, InlineSink, Running, wait_for
+from tests.rows import count
 
 
 def mail(n: int, subject: str | None = None, sender: str = "ada@example.com", **headers: str) -> bytes:
@@ -38,9 +39,6 @@ def mail(n: int, subject: str | None = None, sender: str = "ada@example.com", **
     return msg.as_bytes()
 
 
-def count(settings, model, *where) -> int:
-    with session_factory(settings.db_url)() as session:
-        return session.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
 
 
 def cursor(settings, name: str) -> str | None:

@@ -15,6 +15,7 @@ from support.accounts import create_user
 from support.ingest import ingest
 from support.sweep import sweep
 from tests.cast import ada_email, cy_tweet
+from tests.rows import ticket as _ticket
 from triage.sla import BusinessHours, Policy
 
 PRIORITY_HOURS = {"critical": 1, "high": 4, "medium": 12, "low": 24}
@@ -65,13 +66,6 @@ def test_tickets_get_business_hours_due_times_when_configured(sqlite_settings):
                                                   "business_timezone": "Europe/Berlin"})
     fields = sla.clock_fields(datetime(2026, 11, 27, 15, 0, tzinfo=UTC), "low", "x", settings)
     assert fields["first_response_due_at"] == datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # 1 h Fri + 1 h Mon
-
-
-def _ticket(settings, ref_id: int) -> Ticket:
-    with transaction(settings.db_url) as session:
-        ticket = session.get(Ticket, ref_id)
-        session.expunge(ticket)
-        return ticket
 
 
 def _events(settings, ticket_id: int, kind: str) -> list[TicketEvent]:

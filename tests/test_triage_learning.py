@@ -11,6 +11,7 @@ from support.ingest import ingest, ingest_batch
 from support.retrain import corrections, retrain
 from tests.cast import ada_email, cy_tweet
 from tests.conftest import settings_for
+from tests.rows import ticket as _ticket
 from triage import store, training
 from triage.classifier import active_model
 from triage.features import document
@@ -19,9 +20,6 @@ from triage.types import TriageInput
 NOVEL = "the zorblax widget keeps glowing purple on the planner"
 
 
-def _ticket(settings, ticket_id) -> Ticket:
-    with session_factory(settings.db_url)() as session:
-        return session.get(Ticket, ticket_id)
 
 
 def test_a_follow_up_that_changes_the_picture_escalates_the_ticket_to_critical(settings):

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from connectors.base import ConnectorError, Outbound
 from connectors.runner import run_receivers
@@ -27,6 +27,7 @@ from support.connect import DatabaseSink
 from support.dispatch import dispatch
 from support.templates import X_LIMIT, x_length
 from tests.conftest import settings_for
+from tests.rows import count
 from tests.x_server import XServer, recorded
 
 
@@ -109,9 +110,21 @@ def dispatch_queued(settings) -> int:
     return len(queued)
 
 
-def count(settings, model, *where) -> int:
-    with session_factory(settings.db_url)() as session:
-        return session.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
+
+
+def send_then_crash(settings, clock) -> tuple[int, dict]:
+    """Poll, ingest, and send the one acknowledgement as a worker does, dying before it
+    records the send; the sweep hands the row back. Returns the row's id and payload."""
+    receiver_for(settings, clock).poll_once(DatabaseSink(settings))
+    ingest_pending(settings)
+    with transaction(settings.db_url) as session:
+        row = session.execute(select(Outbox)).scalar_one()
+        row.status, row.attempts = "sending", 1  # claimed ...
+        outbox_id, payload = row.id, row.payload
+    x_wiring.sender(settings).send(Outbound(**payload))  # ... sent ... and then the crash
+    with transaction(settings.db_url) as session:
+        session.get(Outbox, outbox_id).status = "queued"  # the sweep, after the lease
+    return outbox_id, payload
 
 
 def poll_and_handle(receiver, settings) -> None:
@@ -369,15 +382,7 @@ def test_an_acknowledgement_resent_after_a_crash_is_not_posted_twice(x_settings,
     the row back and the resend finds our tweet instead of posting another."""
     cy = server.user("cy")
     mention = server.tweet(cy, "@trkvbot my invoices page is blank")
-    receiver_for(x_settings, clock).poll_once(DatabaseSink(x_settings))
-    ingest_pending(x_settings)
-    with transaction(x_settings.db_url) as session:
-        row = session.execute(select(Outbox)).scalar_one()
-        row.status, row.attempts = "sending", 1  # claimed ...
-        outbox_id, payload = row.id, row.payload
-    x_wiring.sender(x_settings).send(Outbound(**payload))  # ... sent ... and then the crash
-    with transaction(x_settings.db_url) as session:
-        session.get(Outbox, outbox_id).status = "queued"  # the sweep, after the lease
+    outbox_id, _payload = send_then_crash(x_settings, clock)
 
     assert dispatch(outbox_id, x_settings).status == "sent"
 
@@ -643,16 +648,8 @@ def test_a_dm_acknowledgement_resent_after_a_crash_is_not_sent_twice(x_sqlite_se
     """X has no idempotency key for DMs: the resend finds our DM among the account's newest."""
     cy = server.user("cy")
     server.dm(cy, "my invoices page is blank")
-    receiver_for(x_sqlite_settings, clock).poll_once(DatabaseSink(x_sqlite_settings))
-    ingest_pending(x_sqlite_settings)
-    with transaction(x_sqlite_settings.db_url) as session:
-        row = session.execute(select(Outbox)).scalar_one()
-        row.status, row.attempts = "sending", 1  # claimed ...
-        outbox_id, payload = row.id, row.payload
+    outbox_id, payload = send_then_crash(x_sqlite_settings, clock)
     assert payload["meta"]["dm"] and payload["to"] == cy["id"]
-    x_wiring.sender(x_sqlite_settings).send(Outbound(**payload))  # ... sent ... and then the crash
-    with transaction(x_sqlite_settings.db_url) as session:
-        session.get(Outbox, outbox_id).status = "queued"  # the sweep, after the lease
 
     assert dispatch(outbox_id, x_sqlite_settings).status == "sent"
 

@@ -132,23 +132,6 @@ class Due:
     resolution_seconds: float
 
 
-def first_response_due(
-    received_at: datetime,
-    priority: str,
-    channel: str,
-    priority_hours: Mapping[str, float],
-    channel_hours: Mapping[str, float],
-) -> datetime:
-    hours = priority_hours[priority]
-    if channel in channel_hours:  # the api channel uses the priority's target alone
-        hours = min(hours, channel_hours[channel])
-    return received_at + timedelta(hours=hours)
-
-
-def resolution_due(received_at: datetime, resolution_hours: float) -> datetime:
-    return received_at + timedelta(hours=resolution_hours)
-
-
 def promised_response(due_at: datetime, now: datetime) -> str:
     """'within 2 hours', for acknowledgements."""
     minutes = max(1, round((due_at - now).total_seconds() / 60))

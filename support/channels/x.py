@@ -118,6 +118,16 @@ def _report(settings: Settings, state: str, detail: str) -> None:
     DatabaseSink(settings).report(SENDER_HEALTH, state, detail)
 
 
+def ack_outbound(first, key: str, text: str, ref: str) -> Outbound:
+    """The acknowledgement of a new ticket whose first message (`Inbound`) came from X:
+    a reply tweet, or a DM when the customer wrote privately."""
+    if first.hints.get("x_kind") == "dm":
+        return Outbound(channel="x", kind="ack", idempotency_key=key, text=text, to=first.author_id,
+                        conversation_key=first.conversation_key, meta={"ref": ref, "dm": True})
+    return Outbound(channel="x", kind="ack", idempotency_key=key, text=text, in_reply_to=first.external_id,
+                    conversation_key=first.conversation_key, meta={"ref": ref})
+
+
 def reply_outbound(ticket, last_in, text: str, key: str, settings: Settings) -> Outbound:
     """An agent's reply: a reply tweet to the customer's last tweet, or a DM when they wrote by DM."""
     from support import templates
