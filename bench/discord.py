@@ -87,7 +87,8 @@ def run(server: DiscordServer, count: int, backend: str, ingest: str) -> None:
     logging.basicConfig(level=logging.WARNING)
     from connectors.runner import run_receivers
     from storage.db import session_factory
-    from storage.models import InboundQueue, Ticket
+    from storage.models.intake import InboundQueue
+    from storage.models.tickets import Ticket
     from support import intake
     from support.connect import DatabaseSink, receivers_for
     from trkv.settings import reset_settings

@@ -47,7 +47,9 @@ from synthetic import MessageFactory  # noqa: E402
 
 from storage.db import dispose_engines, session_factory  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.models import InboundQueue, Message, Outbox, Ticket  # noqa: E402
+from storage.models.delivery import Outbox
+from storage.models.intake import InboundQueue
+from storage.models.tickets import Message, Ticket
 from support.ingest import ingest_batch  # noqa: E402
 from trkv.settings import Settings, reset_settings  # noqa: E402
 

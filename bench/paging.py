@@ -33,11 +33,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.append(str(ROOT / "bench"))  # after ROOT: bench/triage.py must not shadow the triage package
 
 from sqlalchemy import create_engine, text  # noqa: E402
+from synthetic import MessageFactory  # noqa: E402
 
 from connectors.base import Inbound  # noqa: E402
 from storage.db import dispose_engines  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from synthetic import MessageFactory  # noqa: E402
 from tests.workers import Worker, make_broker, worker_env  # noqa: E402
 from trkv.settings import reset_settings  # noqa: E402
 
@@ -140,7 +140,6 @@ def run(broker_kind: str, messages: int, rate: float, bulk: int) -> dict:
         celery_app.reconfigure(settings)
         upgrade(url)
         from support import intake
-
         from triage import TriageInput, suggest_batch
 
         suggest_batch([TriageInput(text="warm up", channel="x", subject=None, hints={})])  # the model, ready on disk

@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from storage.db import dispose_engines, transaction  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.models import Ticket, utcnow  # noqa: E402
+from storage.models.base import utcnow
+from storage.models.tickets import Ticket
 from storage.queries import bulk_insert_returning_ids  # noqa: E402
 from trkv.settings import reset_settings  # noqa: E402
 

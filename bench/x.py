@@ -45,7 +45,7 @@ def main() -> None:
 
     from storage.db import session_factory
     from storage.migrate import upgrade
-    from storage.models import InboundQueue
+    from storage.models.intake import InboundQueue
     from support import intake
     from support.channels import x as x_wiring
     from support.connect import DatabaseSink

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from inbox import inbound
 from inbox.auth import api_role, api_user
 from storage.db import session_factory
-from storage.models import User
+from storage.models.accounts import User
 from support import kick, metrics, operations, ticket_actions
 from support.ingest import ingest
 from support.replies import ReplyError, reply

@@ -17,7 +17,10 @@ from sqlalchemy import and_, or_, select
 
 from inbox.auth import api_user
 from storage.db import session_factory
-from storage.models import Alert, OncallSchedule, Ticket, User, utcnow
+from storage.models.accounts import User
+from storage.models.base import utcnow
+from storage.models.oncall import Alert, OncallSchedule
+from storage.models.tickets import Ticket
 from support import oncall, paging, sla
 from support.tickets import get_ticket
 

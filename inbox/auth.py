@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from storage.models import User
+from storage.models.accounts import User
 from support.accounts import has_role, user_for_token
 
 # auto_error=False: we answer 401 (with WWW-Authenticate) ourselves, never 403, for a missing token.

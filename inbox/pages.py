@@ -15,7 +15,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from inbox import session
-from storage.models import CATEGORIES, PRIORITIES, STATUSES, User
+from storage.models.accounts import User
+from storage.models.base import CATEGORIES, PRIORITIES, STATUSES
 from support.accounts import has_role
 
 _env = jinja2.Environment(

@@ -15,7 +15,7 @@ import secrets
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from storage.models import User
+from storage.models.accounts import User
 from support.accounts import get_user
 from trkv.settings import Settings
 

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from inbox import session
 from inbox.pages import CSRF, Agent, render
 from storage.db import session_factory
-from storage.models import CATEGORIES, PRIORITIES, STATUSES, User
+from storage.models.accounts import User
+from storage.models.base import CATEGORIES, PRIORITIES, STATUSES
 from support import ticket_actions, views
 from support.accounts import authenticate
 from support.sanitize import clean_text

@@ -9,7 +9,7 @@ from fastapi.responses import PlainTextResponse
 from inbox.charts import stacked_bars
 from inbox.pages import CSRF, Engineer, Lead, render
 from inbox.web import _back
-from storage.models import User
+from storage.models.accounts import User
 from support import metrics, operations
 from support.ticket_actions import find_contacts
 

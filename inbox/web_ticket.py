@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Request, Response
 from inbox import canned, html_mail
 from inbox.pages import CHANNEL_LIMITS, CSRF, Agent, Engineer, render
 from inbox.web import _agents, _back
-from storage.models import User
+from storage.models.accounts import User
 from support import paging, ticket_actions
 from support.replies import ReplyError, reply
 from support.templates import x_length

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-
 from collections.abc import Mapping
 
 from sqlalchemy import (
@@ -25,7 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from storage.models import REF_PREFIX, Ticket
+from storage.models.base import REF_PREFIX
+from storage.models.tickets import Ticket
 
 # How much of a conversation full-text search covers: every word people write in a normal
 # thread, while a pasted 5 MB log cannot bloat the index (PostgreSQL refuses a tsvector over

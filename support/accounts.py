@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from datetime import timedelta
-
 from sqlalchemy import select, update
 
 from storage.db import session_factory, transaction
-from storage.models import ROLES, ApiToken, User, utcnow
+from storage.models.accounts import ApiToken, User
+from storage.models.base import ROLES, utcnow
 from trkv.settings import Settings, get_settings
 
 _hasher = PasswordHasher()

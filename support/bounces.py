@@ -16,7 +16,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from connectors.base import Inbound
-from storage.models import Outbox, TicketEvent, utcnow
+from storage.models.base import utcnow
+from storage.models.delivery import Outbox
+from storage.models.tickets import TicketEvent
 
 log = logging.getLogger(__name__)
 

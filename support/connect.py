@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from connectors.base import Inbound, Receiver
 from storage.db import session_factory
-from storage.models import ConnectorCursor, ConnectorState, utcnow
+from storage.models.base import utcnow
+from storage.models.intake import ConnectorCursor, ConnectorState
 from storage.queries import insert_ignoring_conflicts
 from support import intake
 from trkv.settings import Settings, get_settings

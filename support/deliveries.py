@@ -12,7 +12,8 @@ import logging
 from sqlalchemy import select, update
 
 from storage.db import transaction
-from storage.models import TaskDelivery, utcnow
+from storage.models.base import utcnow
+from storage.models.delivery import TaskDelivery
 from storage.queries import insert_ignoring_conflicts
 from trkv.settings import Settings
 

@@ -16,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.db import transaction
-from storage.models import InboundQueue, Message, MessageRevision
+from storage.models.intake import InboundQueue
+from storage.models.tickets import Message, MessageRevision
 from storage.queries import append_search_text
 from trkv.settings import Settings, get_settings
 

@@ -15,7 +15,9 @@ from sqlalchemy import update
 
 from connectors.base import ConnectorError, Outbound
 from storage.db import session_factory
-from storage.models import Message, Outbox, Ticket, utcnow
+from storage.models.base import utcnow
+from storage.models.delivery import Outbox
+from storage.models.tickets import Message, Ticket
 from storage.queries import append_search_text, insert_ignoring_conflicts
 from support.senders import sender_for
 from trkv.settings import Settings, get_settings

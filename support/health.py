@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select, text
 
 from storage.db import session_factory
-from storage.models import ConnectorState
+from storage.models.intake import ConnectorState
 from support.tickets import iso
 from trkv.settings import Settings, get_settings
 

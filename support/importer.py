@@ -23,7 +23,7 @@ from sqlalchemy import insert
 
 from connectors.base import Inbound
 from storage.db import transaction
-from storage.models import Quarantine
+from storage.models.intake import Quarantine
 from support import kick
 from support.ingest import ingest_batch, suggest_for
 from support.sanitize import sanitize

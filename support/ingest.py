@@ -20,7 +20,9 @@ from sqlalchemy.orm import Session
 
 from connectors.base import Inbound
 from storage.db import transaction
-from storage.models import Contact, Identity, Message, Ticket, utcnow
+from storage.models.base import utcnow
+from storage.models.contacts import Contact, Identity
+from storage.models.tickets import Message, Ticket
 from storage.queries import (
     SEARCH_CHARS,
     append_search_text,
@@ -30,8 +32,7 @@ from storage.queries import (
     pairs_in,
 )
 from support import outbox as outbox_rows
-from support import resuggest
-from support import sla
+from support import resuggest, sla
 from triage import Suggestion, TriageInput, suggest_batch
 from trkv.settings import Settings, get_settings
 

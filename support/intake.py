@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from connectors.base import Inbound
 from storage.db import session_factory, transaction
-from storage.models import InboundQueue, Quarantine, utcnow
+from storage.models.base import utcnow
+from storage.models.intake import InboundQueue, Quarantine
 from storage.queries import bulk_insert_returning_ids
 from support import bounces, kick
 from support.ingest import IngestResult, ingest_in, suggest_for

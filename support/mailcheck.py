@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from connectors.mail import parse_email
-from trkv.settings import get_settings
 from support.sanitize import sanitize
+from trkv.settings import get_settings
 
 
 def check(raw: bytes) -> dict:

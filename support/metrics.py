@@ -18,7 +18,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Date, case, cast, func, select, text
 
 from storage.db import session_factory
-from storage.models import Ticket, utcnow
+from storage.models.base import utcnow
+from storage.models.tickets import Ticket
 from trkv.settings import Settings, get_settings
 
 DONE = ("resolved", "closed")

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import EscalationPolicy, OncallContact, OncallOverride, OncallSchedule, User
+from storage.models.accounts import User
+from storage.models.oncall import EscalationPolicy, OncallContact, OncallOverride, OncallSchedule
 from trkv.settings import Settings
 
 NOTIFY_METHODS = ("email", "discord", "webhook", "pagerduty")

@@ -11,7 +11,9 @@ from sqlalchemy import select, update
 
 from connectors.base import Inbound
 from storage.db import session_factory, transaction
-from storage.models import InboundQueue, Outbox, Quarantine, utcnow
+from storage.models.base import utcnow
+from storage.models.delivery import Outbox
+from storage.models.intake import InboundQueue, Quarantine
 from support import intake, kick
 from trkv.settings import Settings, get_settings
 

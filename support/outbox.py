@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.base import Outbound
-from storage.models import Outbox
+from storage.models.delivery import Outbox
 from storage.queries import bulk_insert_returning_ids
 from support import templates
 from triage.sla import promised_response

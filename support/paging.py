@@ -29,7 +29,10 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from storage.db import transaction
-from storage.models import Alert, Outbox, Ticket, utcnow
+from storage.models.base import utcnow
+from storage.models.delivery import Outbox
+from storage.models.oncall import Alert
+from storage.models.tickets import Ticket
 from storage.queries import bulk_insert_returning_ids
 from support import kick, notifiers, oncall
 from trkv.settings import Settings, get_settings
@@ -298,7 +301,7 @@ def verify(alert_id: int, who: str, expires: int, sig: str, settings: Settings, 
 def who_label(session: Session, who: str) -> str:
     """'user:3' → their email, for 'acknowledged by whom'."""
     if who.startswith("user:") and who[5:].isdigit():
-        from storage.models import User
+        from storage.models.accounts import User
 
         user = session.get(User, int(who[5:]))
         if user is not None:

@@ -19,7 +19,9 @@ from sqlalchemy import select
 
 from connectors.base import Outbound
 from storage.db import transaction
-from storage.models import Message, Outbox, Ticket, TicketEvent, utcnow
+from storage.models.base import utcnow
+from storage.models.delivery import Outbox
+from storage.models.tickets import Message, Ticket, TicketEvent
 from storage.queries import insert_ignoring_conflicts, ticket_id_from_ref
 from support import kick
 from trkv.settings import Settings, get_settings

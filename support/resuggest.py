@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.base import Inbound
-from storage.models import Ticket, TicketEvent
+from storage.models.tickets import Ticket, TicketEvent
 from triage import Suggestion
 from trkv.settings import Settings
 

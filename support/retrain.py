@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from storage.db import session_factory
-from storage.models import Message, TicketEvent
+from storage.models.tickets import Message, TicketEvent
 from triage import store, training
 from triage.labels import CATEGORIES, PRIORITIES
 from trkv.settings import Settings

@@ -20,7 +20,10 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Outbox, Ticket, TicketEvent, User, utcnow
+from storage.models.accounts import User
+from storage.models.base import utcnow
+from storage.models.delivery import Outbox
+from storage.models.tickets import Ticket, TicketEvent
 from storage.queries import insert_ignoring_conflicts
 from support import kick
 from triage.sla import BusinessHours, Policy, due_in

@@ -17,7 +17,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from storage.db import session_factory
-from storage.models import InboundQueue, Outbox, Ticket, TicketEvent, utcnow
+from storage.models.base import utcnow
+from storage.models.delivery import Outbox
+from storage.models.intake import InboundQueue
+from storage.models.tickets import Ticket, TicketEvent
 from storage.queries import chunked
 from support import kick, paging, sla
 from support.intake import quarantine_staged

@@ -16,10 +16,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from storage.db import transaction
-from storage.models import (
-    CATEGORIES, PRIORITIES, STATUSES, Contact, ContactBlock, Identity, Message, Ticket, TicketEvent, TicketNote, User,
-    utcnow,
-)
+from storage.models.accounts import User
+from storage.models.base import CATEGORIES, PRIORITIES, STATUSES, utcnow
+from storage.models.contacts import Contact, ContactBlock, Identity
+from storage.models.tickets import Message, Ticket, TicketEvent, TicketNote
 from storage.queries import append_search_text
 from support import sla
 from support.tickets import ACTIVE_STATUSES, ticket_id_from_ref_checked

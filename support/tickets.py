@@ -21,7 +21,10 @@ from sqlalchemy import Select, and_, literal_column, or_, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from storage.db import session_factory
-from storage.models import Contact, Identity, Message, Ticket, TicketEvent, TicketNote, User, utcnow
+from storage.models.accounts import User
+from storage.models.base import utcnow
+from storage.models.contacts import Contact, Identity
+from storage.models.tickets import Message, Ticket, TicketEvent, TicketNote
 from storage.queries import ticket_id_from_ref
 from trkv.settings import Settings, get_settings
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from storage.db import session_factory, transaction
-from storage.models import SavedView
+from storage.models.tickets import SavedView
 from trkv.settings import Settings, get_settings
 
 MAX_NAME = 100

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 
 from storage.db import dispose_engines
 from storage.migrate import upgrade
-from storage.models import Base
+from storage.models.base import all_metadata
 from tests.services import PG_HOST, require
 from trkv.settings import Settings, reset_settings
 
@@ -54,7 +54,7 @@ def pg_database() -> Iterator[str]:
 
 
 def _empty_pg(url: str) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    tables = ", ".join(f'"{t.name}"' for t in all_metadata().sorted_tables)
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

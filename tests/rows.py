@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from storage.db import session_factory
-from storage.models import Ticket
+from storage.models.tickets import Ticket
 
 
 def count(settings, model, *where) -> int:

@@ -12,7 +12,9 @@ from sqlalchemy import func, select, update
 
 from inbox import create_app
 from storage.db import transaction
-from storage.models import ConnectorState, Message, Outbox, Ticket
+from storage.models.delivery import Outbox
+from storage.models.intake import ConnectorState
+from storage.models.tickets import Message, Ticket
 from support import accounts, health
 from support.ingest import ingest
 from tests.cast import ada_email, bo_discord

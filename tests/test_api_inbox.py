@@ -12,7 +12,9 @@ from sqlalchemy import select, update
 from inbox import create_app
 from inbox.ratelimit import TokenBuckets
 from storage.db import transaction
-from storage.models import Outbox, Ticket, TicketEvent, utcnow
+from storage.models.base import utcnow
+from storage.models.delivery import Outbox
+from storage.models.tickets import Ticket, TicketEvent
 from support import accounts
 from support.ingest import ingest
 from tests.cast import ada_email, bo_discord, cy_tweet

@@ -21,7 +21,8 @@ from sqlalchemy import select
 
 from inbox import create_app
 from storage.db import transaction
-from storage.models import Outbox, Ticket, TicketEvent
+from storage.models.delivery import Outbox
+from storage.models.tickets import Ticket, TicketEvent
 from support import accounts
 from support.ingest import ingest
 from tests.cast import ada_email, bo_discord

@@ -14,7 +14,9 @@ from sqlalchemy import func, select
 
 from connectors.logsink import read_deliveries
 from storage.db import session_factory
-from storage.models import InboundQueue, Message, Outbox, Ticket
+from storage.models.delivery import Outbox
+from storage.models.intake import InboundQueue
+from storage.models.tickets import Message, Ticket
 from support import intake
 from tests.cast import cy_tweet
 from tests.conftest import make_db_url, settings_for

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from storage.db import session_factory
-from storage.models import Message, MessageRevision
+from storage.models.tickets import Message, MessageRevision
 from support import intake
 from support.channels.discord import receivers
 from support.discord_events import apply_changes

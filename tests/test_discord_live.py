@@ -18,7 +18,9 @@ from connectors.base import Outbound
 from connectors.discord_live import NONCE_LENGTH
 from connectors.runner import run_receivers
 from storage.db import dispose_engines, session_factory
-from storage.models import ConnectorState, InboundQueue, Message, MessageRevision, Outbox, Ticket
+from storage.models.delivery import Outbox
+from storage.models.intake import ConnectorState, InboundQueue
+from storage.models.tickets import Message, MessageRevision, Ticket
 from support import intake
 from support.connect import DatabaseSink, receivers_for
 from support.dispatch import dispatch

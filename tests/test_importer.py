@@ -6,11 +6,11 @@ import json
 import mailbox
 
 import pytest
-
 from sqlalchemy import func, select
 
 from storage.db import session_factory
-from storage.models import Message, Outbox, Ticket
+from storage.models.delivery import Outbox
+from storage.models.tickets import Message, Ticket
 from support.importer import import_path
 from triage import TriageInput, suggest
 

@@ -7,15 +7,13 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import update
 
 from storage.db import session_factory
-from storage.models import Message, Outbox, Ticket
+from storage.models.delivery import Outbox
+from storage.models.tickets import Message, Ticket
 from support.ingest import ingest, ingest_batch
 from support.sanitize import sanitize
 from tests.cast import ada_email, bo_discord, cy_tweet
-from tests.rows import count as _count, ticket as _ticket
-
-
-
-
+from tests.rows import count as _count
+from tests.rows import ticket as _ticket
 
 
 def test_a_new_message_opens_a_ticket_with_a_suggestion_and_due_times(settings):

@@ -12,7 +12,9 @@ from sqlalchemy import select
 
 from connectors.mail import MAX_DEPTH, MAX_PARTS, parse_email
 from storage.db import session_factory
-from storage.models import Message, Outbox, Quarantine
+from storage.models.delivery import Outbox
+from storage.models.intake import Quarantine
+from storage.models.tickets import Message
 from support.importer import import_path
 from tests.shared_data import shared_data, shared_data_root
 

@@ -17,7 +17,8 @@ from connectors.base import ConnectorError
 from connectors.imap import ImapReceiver
 from connectors.runner import run_receivers
 from storage.db import session_factory
-from storage.models import ConnectorCursor, InboundQueue, Message, Ticket
+from storage.models.intake import ConnectorCursor, InboundQueue
+from storage.models.tickets import Message, Ticket
 from support import health
 from support.channels import email as email_channel
 from tests import dovecot

@@ -20,7 +20,8 @@ from connectors.base import ConnectorError, Outbound
 from connectors.mail import parse_email
 from connectors.smtp import SmtpSender, message_id_for
 from storage.db import session_factory
-from storage.models import Message, Outbox, Ticket, TicketEvent
+from storage.models.delivery import Outbox
+from storage.models.tickets import Message, Ticket, TicketEvent
 from support import intake
 from support.dispatch import dispatch
 from support.ingest import ingest, ingest_batch

@@ -9,7 +9,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, insert, select
 
 from storage.migrate import alembic_config
-from storage.models import Base, Message, Ticket, utcnow
+from storage.models.base import all_metadata, utcnow
+from storage.models.tickets import Message, Ticket
 from support.tickets import search_clause
 
 
@@ -24,9 +25,9 @@ def test_the_migrated_schema_matches_the_models(db_url):
     try:
         with engine.connect() as conn:
             context = MigrationContext.configure(
-                conn, opts={"compare_type": True, "include_object": _ours, "target_metadata": Base.metadata}
+                conn, opts={"compare_type": True, "include_object": _ours, "target_metadata": all_metadata()}
             )
-            differences = compare_metadata(context, Base.metadata)
+            differences = compare_metadata(context, all_metadata())
     finally:
         engine.dispose()
     assert differences == []

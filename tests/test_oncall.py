@@ -11,7 +11,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from storage.db import transaction
-from storage.models import Alert, OncallSchedule, Outbox
+from storage.models.delivery import Outbox
+from storage.models.oncall import Alert, OncallSchedule
 from support import oncall
 from support.accounts import create_user
 from support.ingest import ingest

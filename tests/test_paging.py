@@ -18,7 +18,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from storage.db import transaction
-from storage.models import Alert, Outbox
+from storage.models.delivery import Outbox
+from storage.models.oncall import Alert
 from support import paging
 from support.accounts import create_user
 from support.dispatch import dispatch
@@ -301,7 +302,7 @@ def test_keys_are_unique_per_page_so_receivers_can_dedupe(hub, listener):
 
 
 def test_an_alert_whose_tickets_are_all_resolved_stops_paging(hub, listener):
-    from storage.models import Ticket
+    from storage.models.tickets import Ticket
 
     result = ingest(CRITICAL["x"], settings=hub)
     _send_all(hub)

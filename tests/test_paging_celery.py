@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.db import session_factory
-from storage.models import Outbox
+from storage.models.delivery import Outbox
 from support import intake
 from tests.cast import cy_tweet
 from tests.conftest import make_db_url, settings_for

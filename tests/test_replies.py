@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from connectors.logsink import read_deliveries
 from storage.db import session_factory
-from storage.models import Message, Outbox, Ticket
+from storage.models.delivery import Outbox
+from storage.models.tickets import Message, Ticket
 from support.dispatch import dispatch
 from support.ingest import ingest
 from support.replies import ReplyError, reply

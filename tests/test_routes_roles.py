@@ -17,7 +17,10 @@ from fastapi.testclient import TestClient
 
 from inbox import create_app
 from storage.db import transaction
-from storage.models import Outbox, Quarantine, SavedView, utcnow
+from storage.models.base import utcnow
+from storage.models.delivery import Outbox
+from storage.models.intake import Quarantine
+from storage.models.tickets import SavedView
 from support import accounts
 from support.ingest import ingest
 from tests.cast import ada_email, bo_discord
@@ -156,7 +159,7 @@ def seeded(sqlite_template, tmp_path_factory):
     other = ingest(bo_discord(), live=False, settings=settings).ref
     now = utcnow()
     with transaction(settings.db_url) as session:
-        from storage.models import Ticket
+        from storage.models.tickets import Ticket
 
         contact = session.get(Ticket, int(ref[5:])).contact_id
         other_contact = session.get(Ticket, int(other[5:])).contact_id
@@ -210,7 +213,8 @@ def test_route_answers_each_role_as_expected(world, role, method, path, body, ex
                                            "csrf_token": token}).status_code == 303
         with transaction(settings.db_url) as session:
             from sqlalchemy import select
-            from storage.models import User
+
+            from storage.models.accounts import User
 
             user_id = session.execute(select(User.id).where(User.email == f"{role}@trkv.test")).scalar_one()
             view = SavedView(user_id=user_id, name="existing", filters={"channel": ["x"]})

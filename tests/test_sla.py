@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from storage.db import transaction
-from storage.models import Alert, Outbox, Ticket, TicketEvent
+from storage.models.delivery import Outbox
+from storage.models.oncall import Alert
+from storage.models.tickets import Ticket, TicketEvent
 from support import sla
 from support.accounts import create_user
 from support.ingest import ingest

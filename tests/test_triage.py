@@ -14,7 +14,6 @@ import pytest
 
 from tests.shared_data import shared_data
 from triage import store, training
-from triage.evaluate import classification_report
 from triage.pipeline import TriageModel
 from triage.rules import critical_reasons
 from triage.types import TriageInput

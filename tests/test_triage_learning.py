@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from storage.db import session_factory
-from storage.models import Outbox, Ticket, TicketEvent
+from storage.models.delivery import Outbox
+from storage.models.tickets import Ticket, TicketEvent
 from support import accounts
 from support.ingest import ingest, ingest_batch
 from support.retrain import corrections, retrain

@@ -13,7 +13,11 @@ from sqlalchemy import func, select, update
 
 from inbox import create_app
 from storage.db import transaction
-from storage.models import Contact, Identity, Message, Outbox, Quarantine, Ticket, TicketEvent, utcnow
+from storage.models.base import utcnow
+from storage.models.contacts import Contact, Identity
+from storage.models.delivery import Outbox
+from storage.models.intake import Quarantine
+from storage.models.tickets import Message, Ticket, TicketEvent
 from support import accounts
 from support.ingest import ingest
 from support.tickets import TicketFilters, list_tickets
@@ -266,7 +270,7 @@ def test_a_reply_longer_than_x_allows_is_refused_not_cut(cm, settings):
 def test_composer_offers_templates_filled_with_the_name_and_ref(cm, settings):
     ref = ingest(ada_email(), live=False, settings=settings).ref
     page = cm.get(f"/tickets/{ref}").text
-    assert f"Hi Ada, thanks for the report! We&#39;re looking into it now" in page and f"({ref})" in page
+    assert "Hi Ada, thanks for the report! We&#39;re looking into it now" in page and f"({ref})" in page
 
 
 def test_merging_tickets_moves_the_conversation(engineer, settings):
@@ -404,8 +408,8 @@ def test_quarantined_messages_can_be_released_or_discarded(engineer, settings):
     assert "staged again" in _flash(engineer.post(f"/operations/quarantine/{ids['database was down']}/release"))
     engineer.post(f"/operations/quarantine/{ids['not RFC 822']}/discard")
     assert "Nothing in quarantine" in engineer.get("/operations").text
+    from storage.models.intake import InboundQueue
     from support import intake
-    from storage.models import InboundQueue
 
     with transaction(settings.db_url) as session:
         staged = session.execute(select(InboundQueue.id).where(InboundQueue.external_id == "q-1")).scalars().all()

@@ -15,7 +15,10 @@ from sqlalchemy import select, update
 from connectors.base import ConnectorError
 from connectors.logsink import read_deliveries
 from storage.db import session_factory
-from storage.models import InboundQueue, Outbox, Quarantine, Ticket, TicketEvent, utcnow
+from storage.models.base import utcnow
+from storage.models.delivery import Outbox
+from storage.models.intake import InboundQueue, Quarantine
+from storage.models.tickets import Ticket, TicketEvent
 from support import intake, senders
 from support.dispatch import dispatch
 from support.ingest import ingest

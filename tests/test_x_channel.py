@@ -20,7 +20,9 @@ from connectors.twitter import XSender
 from connectors.x_budget import RateBudget
 from inbox import create_app
 from storage.db import session_factory, transaction
-from storage.models import ConnectorCursor, InboundQueue, Message, Outbox, Ticket
+from storage.models.delivery import Outbox
+from storage.models.intake import ConnectorCursor, InboundQueue
+from storage.models.tickets import Message, Ticket
 from support import intake, replies
 from support.channels import x as x_wiring
 from support.connect import DatabaseSink

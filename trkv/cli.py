@@ -164,7 +164,8 @@ from trkv.cli_oncall import oncall, page  # noqa: E402
 
 main.add_command(page)
 main.add_command(oncall)
-from trkv.cli_triage import eval_ as _triage_eval, train as _triage_train  # noqa: E402
+from trkv.cli_triage import eval_ as _triage_eval  # noqa: E402
+from trkv.cli_triage import train as _triage_train
 
 main.add_command(_triage_train)
 main.add_command(_triage_eval)

@@ -138,7 +138,8 @@ def who() -> None:
     from sqlalchemy import select
 
     from storage.db import session_factory
-    from storage.models import OncallSchedule, User
+    from storage.models.accounts import User
+    from storage.models.oncall import OncallSchedule
     from support.oncall import on_call
 
     ensure_database()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from storage.db import get_engine
-from storage.models import Base
+from storage.models.base import all_metadata
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or None
@@ -14,7 +14,7 @@ engine = get_engine(url)
 with engine.connect() as connection:
     context.configure(
         connection=connection,
-        target_metadata=Base.metadata,
+        target_metadata=all_metadata(),
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite cannot ALTER most things
         compare_type=True,
     )

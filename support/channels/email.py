@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import object_session
 
 from connectors.base import Outbound, Receiver, Sender
-from storage.models import Contact, Identity, Message, Ticket
+from storage.models.contacts import Contact, Identity
+from storage.models.tickets import Message, Ticket
 from trkv.settings import Settings
 
 log = logging.getLogger(__name__)

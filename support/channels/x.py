@@ -99,7 +99,7 @@ def was_attempted(idempotency_key: str, settings: Settings) -> bool:
     """True when an earlier claim of this outbox row may have reached X (the claim that
     is sending now counted one attempt)."""
     from storage.db import session_factory
-    from storage.models import Outbox
+    from storage.models.delivery import Outbox
 
     with session_factory(settings.db_url)() as session:
         attempts = session.execute(select(Outbox.attempts).where(Outbox.idempotency_key == idempotency_key)).scalar()
@@ -162,7 +162,8 @@ def post_status(status: str, impact: str, next_update: str, *, key: str, setting
     """Queue a status update tweet (the incidents work calls this); returns the outbox id.
     The same `key` (e.g. "status:<incident>:<update number>") queues it once."""
     from storage.db import transaction
-    from storage.models import Outbox, utcnow
+    from storage.models.base import utcnow
+    from storage.models.delivery import Outbox
     from storage.queries import insert_ignoring_conflicts
     from support import kick
 

@@ -4,10 +4,11 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-27 12:08:51.770913
 """
-from alembic import op
 import sqlalchemy as sa
-import storage.models
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import storage.models.base
 
 revision = '0001'
 down_revision = None
@@ -20,14 +21,14 @@ def upgrade() -> None:
     op.create_table('connector_cursors',
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('value', sa.Text(), nullable=False),
-    sa.Column('updated_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', storage.models.base.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('name')
     )
     op.create_table('connector_states',
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('detail', sa.Text(), nullable=False),
-    sa.Column('updated_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', storage.models.base.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('name')
     )
     op.create_table('contacts',
@@ -36,7 +37,7 @@ def upgrade() -> None:
     sa.Column('email', sa.String(length=320), nullable=True),
     sa.Column('blocked', sa.Boolean(), nullable=False),
     sa.Column('merged_into_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', storage.models.base.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['merged_into_id'], ['contacts.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -49,8 +50,8 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('error', sa.Text(), nullable=True),
-    sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', storage.models.base.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('inbound_queue', schema=None) as batch_op:
@@ -62,15 +63,15 @@ def upgrade() -> None:
     sa.Column('external_id', sa.String(length=500), nullable=True),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('payload', sa.Text(), nullable=False),
-    sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
-    sa.Column('released_at', storage.models.UTCDateTime(), nullable=True),
+    sa.Column('created_at', storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('released_at', storage.models.base.UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('task_deliveries',
     sa.Column('task_id', sa.String(length=64), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('deliveries', sa.Integer(), nullable=False),
-    sa.Column('updated_at', storage.models.UTCDateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', storage.models.base.UTCDateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.PrimaryKeyConstraint('task_id')
     )
     op.create_table('users',
@@ -80,7 +81,7 @@ def upgrade() -> None:
     sa.Column('role', sa.String(length=32), nullable=False),
     sa.Column('password_hash', sa.String(length=200), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', storage.models.base.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('email')
     )
@@ -89,8 +90,8 @@ def upgrade() -> None:
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
-    sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
-    sa.Column('last_used_at', storage.models.UTCDateTime(), nullable=True),
+    sa.Column('created_at', storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('last_used_at', storage.models.base.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('token_hash')
@@ -102,7 +103,7 @@ def upgrade() -> None:
     sa.Column('external_user_id', sa.String(length=320), nullable=False),
     sa.Column('handle', sa.String(length=320), nullable=False),
     sa.Column('display_name', sa.String(length=300), nullable=False),
-    sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', storage.models.base.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('channel', 'external_user_id')
@@ -128,16 +129,16 @@ def upgrade() -> None:
     sa.Column('contact_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('assignee_id', sa.Integer(), nullable=True),
     sa.Column('parent_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', storage.models.UTCDateTime(), nullable=False),
-    sa.Column('last_message_at', storage.models.UTCDateTime(), nullable=False),
-    sa.Column('first_response_due_at', storage.models.UTCDateTime(), nullable=True),
-    sa.Column('resolution_due_at', storage.models.UTCDateTime(), nullable=True),
-    sa.Column('first_responded_at', storage.models.UTCDateTime(), nullable=True),
-    sa.Column('resolved_at', storage.models.UTCDateTime(), nullable=True),
-    sa.Column('closed_at', storage.models.UTCDateTime(), nullable=True),
-    sa.Column('first_response_breached_at', storage.models.UTCDateTime(), nullable=True),
-    sa.Column('resolution_breached_at', storage.models.UTCDateTime(), nullable=True),
+    sa.Column('created_at', storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('last_message_at', storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('first_response_due_at', storage.models.base.UTCDateTime(), nullable=True),
+    sa.Column('resolution_due_at', storage.models.base.UTCDateTime(), nullable=True),
+    sa.Column('first_responded_at', storage.models.base.UTCDateTime(), nullable=True),
+    sa.Column('resolved_at', storage.models.base.UTCDateTime(), nullable=True),
+    sa.Column('closed_at', storage.models.base.UTCDateTime(), nullable=True),
+    sa.Column('first_response_breached_at', storage.models.base.UTCDateTime(), nullable=True),
+    sa.Column('resolution_breached_at', storage.models.base.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['assignee_id'], ['users.id'], ),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], ),
     sa.ForeignKeyConstraint(['parent_id'], ['tickets.id'], ),
@@ -167,8 +168,8 @@ def upgrade() -> None:
     sa.Column('raw', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('problems', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('permalink', sa.String(length=1000), nullable=True),
-    sa.Column('sent_at', storage.models.UTCDateTime(), nullable=True),
-    sa.Column('received_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('sent_at', storage.models.base.UTCDateTime(), nullable=True),
+    sa.Column('received_at', storage.models.base.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['identity_id'], ['identities.id'], ),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -189,9 +190,9 @@ def upgrade() -> None:
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('external_id', sa.String(length=500), nullable=True),
-    sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', storage.models.UTCDateTime(), nullable=False),
-    sa.Column('sent_at', storage.models.UTCDateTime(), nullable=True),
+    sa.Column('created_at', storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', storage.models.base.UTCDateTime(), nullable=False),
+    sa.Column('sent_at', storage.models.base.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('idempotency_key')
@@ -211,7 +212,7 @@ def upgrade() -> None:
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('model_version', sa.String(length=64), nullable=True),
     sa.Column('detail', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
-    sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', storage.models.base.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], ),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id')

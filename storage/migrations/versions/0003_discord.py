@@ -3,9 +3,10 @@
 Revision ID: 0003_discord
 Revises: 0001
 """
-from alembic import op
 import sqlalchemy as sa
-import storage.models
+from alembic import op
+
+import storage.models.base
 
 revision = "0003_discord"
 down_revision = "0001"
@@ -14,7 +15,7 @@ depends_on = None
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 JSONType = sa.JSON().with_variant(sa.dialects.postgresql.JSONB(astext_type=sa.Text()), "postgresql")
-When = storage.models.UTCDateTime
+When = storage.models.base.UTCDateTime
 
 
 def upgrade() -> None:

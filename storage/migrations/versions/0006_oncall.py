@@ -4,9 +4,10 @@ clock columns on tickets, the alert of a page on outbox rows
 Revision ID: 0006_oncall
 Revises: 0001
 """
-from alembic import op
 import sqlalchemy as sa
-import storage.models
+from alembic import op
+
+import storage.models.base
 
 revision = "0006_oncall"
 down_revision = "0001"
@@ -15,7 +16,7 @@ depends_on = None
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 JSONType = sa.JSON().with_variant(sa.dialects.postgresql.JSONB(astext_type=sa.Text()), "postgresql")
-When = storage.models.UTCDateTime
+When = storage.models.base.UTCDateTime
 
 
 def upgrade() -> None:

@@ -3,9 +3,10 @@
 Revision ID: 0007_inbox
 Revises: 0001
 """
-from alembic import op
 import sqlalchemy as sa
-import storage.models
+from alembic import op
+
+import storage.models.base
 
 revision = "0007_inbox"
 down_revision = "0001"
@@ -44,7 +45,7 @@ def upgrade() -> None:
         sa.Column("ticket_id", BigId, nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("text", sa.Text(), nullable=False),
-        sa.Column("created_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("created_at", storage.models.base.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["ticket_id"], ["tickets.id"]),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"]),
         sa.PrimaryKeyConstraint("id"),
@@ -56,7 +57,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("filters", JSONType, nullable=False),
-        sa.Column("created_at", storage.models.UTCDateTime(), nullable=False),
+        sa.Column("created_at", storage.models.base.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("user_id", "name", name="uq_saved_views_user_name"),
@@ -67,15 +68,15 @@ def upgrade() -> None:
         sa.Column("contact_id", BigId, nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("created_at", storage.models.UTCDateTime(), nullable=False),
-        sa.Column("lifted_at", storage.models.UTCDateTime(), nullable=True),
+        sa.Column("created_at", storage.models.base.UTCDateTime(), nullable=False),
+        sa.Column("lifted_at", storage.models.base.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(["contact_id"], ["contacts.id"]),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_contact_blocks_contact_id", "contact_blocks", ["contact_id"])
     with op.batch_alter_table("quarantine") as batch_op:
-        batch_op.add_column(sa.Column("discarded_at", storage.models.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column("discarded_at", storage.models.base.UTCDateTime(), nullable=True))
     # The inbox's default order: by due time, then id (the keyset).
     op.create_index("ix_tickets_due_id", "tickets", ["first_response_due_at", "id"])
     op.create_index("ix_tickets_parent", "tickets", ["parent_id"])

@@ -3,8 +3,8 @@
 Revision ID: 0008_search_text
 Revises: 0007_inbox
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0008_search_text"
 down_revision = "0007_inbox"
