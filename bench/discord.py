@@ -89,8 +89,8 @@ def run(server: DiscordServer, count: int, backend: str, ingest: str) -> None:
     from storage.db import session_factory
     from storage.models.intake import InboundQueue
     from storage.models.tickets import Ticket
-    from support import intake
-    from support.connect import DatabaseSink, receivers_for
+    from support.intake import staging as intake
+    from support.intake.receive import DatabaseSink, receivers_for
     from trkv.settings import reset_settings
 
     settings = reset_settings()

@@ -39,7 +39,7 @@ def main() -> None:
 
     from storage.db import dispose_engines
     from storage.migrate import upgrade
-    from support.importer import import_path
+    from support.intake.importer import import_path
     from triage import TriageInput, suggest
     from trkv.settings import reset_settings
 

@@ -144,7 +144,7 @@ def build_maildir(path: Path, count: int) -> int:
 
 def _parse_files(paths: list[str]):
     from connectors.mail import parse_email
-    from support.sanitize import sanitize
+    from support.intake.sanitize import sanitize
 
     out, bad = [], 0
     for path in paths:
@@ -162,7 +162,7 @@ def _files(maildir: Path) -> list[str]:
 
 
 def run_pipeline(maildir: Path, settings, workers: int, batch: int, chunk: int) -> dict:
-    from support.ingest import ingest_batch
+    from support.intake.ingest import ingest_batch
 
     files = _files(maildir)
     chunks = [files[i : i + chunk] for i in range(0, len(files), chunk)]

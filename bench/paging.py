@@ -139,7 +139,7 @@ def run(broker_kind: str, messages: int, rate: float, bulk: int) -> dict:
 
         celery_app.reconfigure(settings)
         upgrade(url)
-        from support import intake
+        from support.intake import staging as intake
         from triage import TriageInput, suggest_batch
 
         suggest_batch([TriageInput(text="warm up", channel="x", subject=None, hints={})])  # the model, ready on disk

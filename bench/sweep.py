@@ -69,7 +69,7 @@ def make_due(settings, due: int) -> None:
 
 
 def time_sweeps(settings, due: int, repeat: int = 5) -> tuple[float, int]:
-    from support.sweep import sweep
+    from support.oncall.sweep import sweep
 
     times, warned = [], 0
     for _ in range(repeat):

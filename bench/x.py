@@ -46,9 +46,9 @@ def main() -> None:
     from storage.db import session_factory
     from storage.migrate import upgrade
     from storage.models.intake import InboundQueue
-    from support import intake
     from support.channels import x as x_wiring
-    from support.connect import DatabaseSink
+    from support.intake import staging as intake
+    from support.intake.receive import DatabaseSink
     from tests.x_server import XServer
     from trkv.settings import reset_settings
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from storage.db import session_factory
 from storage.models.delivery import Outbox
 from storage.models.tickets import Message, Ticket
-from support.importer import import_path
+from support.intake.importer import import_path
 from triage import TriageInput, suggest
 
 FIRST = b"""From: Ada Lovelace <ada@example.com>

@@ -19,10 +19,11 @@ from storage.models.base import utcnow
 from storage.models.delivery import Outbox
 from storage.models.intake import InboundQueue, Quarantine
 from storage.models.tickets import Ticket, TicketEvent
-from support import intake, senders
-from support.dispatch import dispatch
-from support.ingest import ingest
-from support.sweep import sweep
+from support.delivery import senders
+from support.delivery.dispatch import dispatch
+from support.intake import staging as intake
+from support.intake.ingest import ingest
+from support.oncall.sweep import sweep
 from tests.cast import ada_email, cy_tweet
 
 
@@ -179,7 +180,7 @@ def test_a_critical_page_goes_to_the_webhook_signed_and_keyed(settings, webhook,
 
 
 def test_a_resolved_ticket_closes_after_its_quiet_period_and_a_later_reply_opens_a_linked_ticket(settings):
-    from support.ticket_actions import set_status
+    from support.tickets.actions import set_status
 
     first = ingest(cy_tweet())
     set_status(first.ref, "resolved", user_id=None, settings=settings)

@@ -110,7 +110,7 @@ def beat() -> None:
 @click.argument("channels", nargs=-1)
 def connect(channels: tuple[str, ...]) -> None:
     """Run the receiving connectors: CHANNELS (email, discord, x, demo), or every live one."""
-    from support.connect import run
+    from support.intake.receive import run
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -121,7 +121,7 @@ def connect(channels: tuple[str, ...]) -> None:
 @main.command()
 def sweep() -> None:
     """Run one sweep now: re-queue lost work, record SLA breaches."""
-    from support.sweep import sweep as run
+    from support.oncall.sweep import sweep as run
     from trkv.cli_admin import ensure_database
 
     ensure_database()

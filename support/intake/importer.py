@@ -24,9 +24,10 @@ from sqlalchemy import insert
 from connectors.base import Inbound
 from storage.db import transaction
 from storage.models.intake import Quarantine
-from support import kick
-from support.ingest import ingest_batch, suggest_for
-from support.sanitize import sanitize
+from support.delivery import kicks as kick
+from support.intake.ingest import ingest_batch
+from support.intake.sanitize import sanitize
+from support.intake.suggest import suggest_for
 from trkv.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)

@@ -22,8 +22,9 @@ from storage.models.delivery import Outbox
 from storage.models.intake import InboundQueue
 from storage.models.tickets import Ticket, TicketEvent
 from storage.queries import chunked
-from support import kick, paging, sla
-from support.intake import quarantine_staged
+from support.delivery import kicks as kick
+from support.intake.staging import quarantine_staged
+from support.oncall import paging, sla
 from trkv.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
