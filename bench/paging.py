@@ -40,6 +40,7 @@ from storage.db import dispose_engines  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from tests.workers import Worker, make_broker, worker_env  # noqa: E402
 from trkv.settings import reset_settings  # noqa: E402
+import record  # bench/record.py: figures kept in bench/results/
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -198,10 +199,13 @@ def main() -> int:
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores; {args.messages} critical messages at {args.rate}/s during a bulk import")
     print(f"{'broker':<11} {'database':<11} {'received':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'bulk msgs':>10}")
+    rows = []
     for kind in args.brokers.split(","):
         r = run(kind, args.messages, args.rate, args.bulk)
+        rows.append(r)
         print(f"{r['broker']:<11} {r['database']:<11} {r['received']:>5}/{r['sent']:<3} {r['p50_ms'] or 0:>8.0f} "
               f"{r['p99_ms'] or 0:>8.0f} {r['max_ms'] or 0:>8.0f} {r['bulk_imported']:>10,}", flush=True)
+    record.write("paging", {"critical_messages": args.messages, "rate_per_s": args.rate, "runs": rows})
     return 0
 
 

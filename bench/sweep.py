@@ -32,6 +32,7 @@ from storage.models.base import utcnow
 from storage.models.tickets import Ticket
 from storage.queries import bulk_insert_returning_ids  # noqa: E402
 from trkv.settings import reset_settings  # noqa: E402
+import record  # bench/record.py: figures kept in bench/results/
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 CHUNK = 20_000
@@ -111,6 +112,7 @@ def main() -> int:
     dues = [int(d) for d in args.due.split(",")]
     print(f"machine: {os.cpu_count()} cores; sweep = one support.sweep.sweep() pass, median of 5")
     print(f"{'backend':<11} {'open tickets':>12} {'due':>6} {'sweep ms':>9} {'warned':>7}")
+    rows = []
     for backend in args.backends.split(","):
         with tempfile.TemporaryDirectory(prefix="trkv-bench-sweep-") as home:
             url = database(backend, Path(home))
@@ -130,9 +132,12 @@ def main() -> int:
                     for due in dues:
                         ms, warned = time_sweeps(settings, due)
                         print(f"{backend:<11} {size:>12,} {due:>6} {ms:>9.1f} {warned:>7}")
+                        rows.append({"backend": backend, "open_tickets": size, "due": due, "sweep_ms": round(ms, 1),
+                                     "warned": warned})
             finally:
                 drop(url)
                 dispose_engines()
+    record.write("sweep", {"sweeps": rows})
     return 0
 
 

@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import select, update
 
 from connectors.base import ConnectorError
+from connectors import logsink
 from connectors.logsink import read_deliveries
 from storage.db import session_factory
 from storage.models.base import utcnow
 from storage.models.delivery import Outbox
 from storage.models.intake import InboundQueue, Quarantine
 from storage.models.tickets import Ticket, TicketEvent
-from support.delivery import senders
 from support.delivery.dispatch import dispatch
 from support.intake import staging as intake
 from support.intake.ingest import ingest
@@ -107,7 +107,7 @@ class _Failing:
 @pytest.mark.parametrize("permanent, status", [(True, "failed"), (False, "queued")])
 def test_a_send_error_marks_the_row_with_the_reason(settings, monkeypatch, permanent, status):
     result = ingest(cy_tweet())
-    monkeypatch.setattr(senders, "_log_sender", lambda path, channel: _Failing(permanent))
+    monkeypatch.setattr(logsink, "shared", lambda path, channel: _Failing(permanent))
     outcome = dispatch(result.outbox[0][0], settings)
     row = _rows(settings, Outbox, Outbox.id == result.outbox[0][0])[0]
     assert row.status == status and row.last_error == outcome.error and outcome.error
@@ -121,7 +121,7 @@ class _RateLimited:
 def test_a_rate_limited_send_waits_without_using_up_its_attempts(settings, monkeypatch):
     result = ingest(cy_tweet())
     outbox_id = result.outbox[0][0]
-    monkeypatch.setattr(senders, "_log_sender", lambda path, channel: _RateLimited())
+    monkeypatch.setattr(logsink, "shared", lambda path, channel: _RateLimited())
     for _ in range(settings.max_send_attempts + 2):  # more deferrals than the retry limit allows failures
         assert dispatch(outbox_id, settings).status == "retry"
     row = _rows(settings, Outbox, Outbox.id == outbox_id)[0]
