@@ -40,7 +40,8 @@ def main() -> None:
     from storage.db import dispose_engines
     from storage.migrate import upgrade
     from support.intake.importer import import_path
-    from triage import TriageInput, suggest
+    from triage.classifier import suggest
+    from triage.types import TriageInput
     from trkv.settings import reset_settings
 
     path = tmp / "messages.jsonl"

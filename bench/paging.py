@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.append(str(ROOT / "bench"))  # after ROOT: bench/triage.py must not shadow the triage package
 
+import record  # bench/record.py: figures kept in bench/results/
 from sqlalchemy import create_engine, text  # noqa: E402
 from synthetic import MessageFactory  # noqa: E402
 
@@ -40,7 +41,6 @@ from storage.db import dispose_engines  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from tests.workers import Worker, make_broker, worker_env  # noqa: E402
 from trkv.settings import reset_settings  # noqa: E402
-import record  # bench/record.py: figures kept in bench/results/
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -141,7 +141,8 @@ def run(broker_kind: str, messages: int, rate: float, bulk: int) -> dict:
         celery_app.reconfigure(settings)
         upgrade(url)
         from support.intake import staging as intake
-        from triage import TriageInput, suggest_batch
+        from triage.classifier import suggest_batch
+        from triage.types import TriageInput
 
         suggest_batch([TriageInput(text="warm up", channel="x", subject=None, hints={})])  # the model, ready on disk
         workers = []

@@ -26,13 +26,14 @@ from sqlalchemy import create_engine, text, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import record  # bench/record.py: figures kept in bench/results/
+
 from storage.db import dispose_engines, transaction  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models.base import utcnow
 from storage.models.tickets import Ticket
 from storage.queries import bulk_insert_returning_ids  # noqa: E402
 from trkv.settings import reset_settings  # noqa: E402
-import record  # bench/record.py: figures kept in bench/results/
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 CHUNK = 20_000

@@ -12,7 +12,8 @@ from storage.db import session_factory
 from storage.models.delivery import Outbox
 from storage.models.tickets import Message, Ticket
 from support.intake.importer import import_path
-from triage import TriageInput, suggest
+from triage.classifier import suggest
+from triage.types import TriageInput
 
 FIRST = b"""From: Ada Lovelace <ada@example.com>
 To: support@trkv-web.app

@@ -12,8 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select, update
 
-from connectors.base import ConnectorError
 from connectors import logsink
+from connectors.base import ConnectorError
 from connectors.logsink import read_deliveries
 from storage.db import session_factory
 from storage.models.base import utcnow

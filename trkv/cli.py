@@ -11,7 +11,7 @@ import threading
 
 import click
 
-from trkv.settings import get_settings
+from trkv.cli_base import forget_settings, get_settings
 
 log = logging.getLogger("trkv")
 
@@ -146,7 +146,7 @@ def up(no_demo: bool) -> None:
 
     if no_demo:
         os.environ["TRKV_DEMO"] = "0"
-        get_settings.cache_clear()
+        forget_settings()
     _init()
     settings = get_settings()
     _prepare_triage_model()

@@ -35,7 +35,7 @@ from support.delivery import outbox as outbox_rows
 from support.intake import retriage as resuggest
 from support.intake.suggest import suggest_for
 from support.oncall import paging, sla
-from triage import Suggestion
+from triage.types import Suggestion
 from trkv.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)

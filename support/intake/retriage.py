@@ -19,7 +19,7 @@ from connectors.base import Inbound
 from storage.models.tickets import Ticket, TicketEvent
 from support.intake.suggest import suggest_for
 from support.oncall import sla
-from triage import Suggestion
+from triage.types import Suggestion
 from trkv.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -79,7 +79,7 @@ def sweep(settings: Settings | None = None, now: datetime | None = None) -> Swee
 
 
 def _auto_close(session, settings: Settings, now) -> int:
-    """Resolved tickets quiet for `auto_close_days` close (ARCHITECTURE.md's lifecycle),
+    """Resolved tickets quiet for `auto_close_days` close (the ticket lifecycle: README, "What runs"),
     each with a status event. Few are resolved at a time, and the status index finds them."""
     if settings.auto_close_days <= 0:
         return 0
