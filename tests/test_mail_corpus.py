@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from connectors.mail import MAX_DEPTH, MAX_PARTS, parse_email
+from connectors.mail.parse import MAX_DEPTH, MAX_PARTS, parse_email
 from storage.db import session_factory
 from storage.models.delivery import Outbox
 from storage.models.intake import Quarantine
