@@ -25,7 +25,7 @@ from connectors.mail.bounces import bounce_hints
 from connectors.mail.headers import (
     BLANK_LINE_RE, address, clean, decode_bytes, decode_words, header_text, message_id, references, sent_at,
 )
-from connectors.mail.robots import is_bounce, no_ack_reason
+from connectors.mail.robots import robot
 from connectors.mail.text import html_to_text, strip_reply
 
 # An endlessly nested or exploded message must not make one email cost minutes.
@@ -66,8 +66,8 @@ def parse_email(raw: bytes | str, *, own_addresses: Iterable[str] = (), attachme
     full_text = clean(body.text())
     text = strip_reply(full_text)
     hints = {"email_subject": subject} if subject else {}
-    ack_reason = no_ack_reason(msg, from_addr, own_addresses)
-    if ack_reason and is_bounce(msg, from_addr):
+    found = robot(msg, from_name, from_addr, text, subject or "", own_addresses)
+    if found and found.kind == "bounce":
         hints.update(bounce_hints(msg, data))
     return Inbound(
         channel="email",
@@ -84,7 +84,7 @@ def parse_email(raw: bytes | str, *, own_addresses: Iterable[str] = (), attachme
         sent_at=sent_at(msg, problems),
         attachments=body.attachments,
         hints=hints,
-        no_ack_reason=ack_reason,
+        no_ack_reason=found.reason if found else None,
         problems=problems,
         raw=data.decode("utf-8", errors="replace"),
     )
