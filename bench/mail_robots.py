@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 RESULTS = ROOT / "bench" / "results" / "mail_robots.json"
+OUR_ADDRESS = "support@trkv.example"
 
 
 def decide(path: Path) -> tuple[bool, str] | None:
@@ -108,6 +109,7 @@ def main() -> None:
                         help="list the wrong decisions of this split (default: dev, the tuning split)")
     args = parser.parse_args()
     os.environ.setdefault("TRKV_HOME", tempfile.mkdtemp(prefix="trkv-bench-"))  # no database is needed
+    os.environ.setdefault("TRKV_SUPPORT_ADDRESS", OUR_ADDRESS)  # the fixtures' loop is written to it
     from tests.mail_corpora import SPLIT_NAME, fixture_samples, shared_samples
 
     results, wrong = measure(shared_samples() + fixture_samples())

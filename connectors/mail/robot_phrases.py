@@ -109,10 +109,10 @@ MAIL_FAILURE_RE = re.compile(
 
 # Auto-replies: "automatic" and an absence together; either alone is a person's sentence.
 AUTOMATIC_RE = re.compile(
-    _words(r"(this is an? |an? )auto(matic(ally generated)?|mated|-generated)? ?(reply|response|message|answer|e-?mail)",
-           r"auto(matic)?[ -]?reply", r"automatische antwort", r"réponse automatique", r"respuesta automática",
+    _words(r"this is an? auto(matic(ally generated)?|mated|-generated)? ?(reply|response|message|answer|e-?mail)",
+           r"(automatically generated|automated) (reply|response|message)", r"automatische antwort", r"réponse automatique", r"respuesta automática",
            r"risposta automatica", r"automatisch antwoord", r"automatiskt svar", r"автоматическ\w+ ответ",
-           r"自動(応答|返信)", r"自动回复", r"(i am|i'm) away|(please|do) not reply to this (e-?mail|message)"),
+           r"自動(応答|返信)", r"自动回复", r"(please )?do not reply to this (e-?mail|message)"),
     re.I,
 )
 ABSENCE_RE = re.compile(
