@@ -62,8 +62,21 @@ def robot(msg: Message, from_name: str, from_addr: str, text: str, subject: str,
     """The robot that sent this message, or None for a person's. `text` is the body as
     read (without quoted history), `subject` the decoded subject."""
     own = {a.strip().lower() for a in own_addresses if a and a.strip()}
-    return (_standard(msg) or _vendor(msg) or _sender(msg, from_name, from_addr, own)
-            or _content(msg, from_name, from_addr, text, subject))
+    found = (_standard(msg) or _vendor(msg) or _sender(msg, from_name, from_addr, own)
+             or _content(msg, from_name, from_addr, text, subject))
+    if found and found.kind in ("auto-reply", "list") and _returns_mail(msg, from_name, from_addr):
+        # Exim marks its bounces Auto-Submitted: auto-replied; they still return our mail
+        return Robot("bounce", found.reason)
+    return found
+
+
+def _returns_mail(msg: Message, from_name: str, from_addr: str) -> bool:
+    if msg.get("X-Failed-Recipients") is not None:
+        return True
+    if any(words.DAEMON_RE.match(_squash(who)) for who in _senders(msg, from_name, from_addr)):
+        return True
+    null_sender = msg.get("Return-Path") is not None and _get(msg, "Return-Path").strip("<> ") == ""
+    return null_sender and not words.AUTO_SUBJECT_RE.match(decode_words(_get(msg, "Subject")))
 
 
 def _get(msg: Message, name: str) -> str:
@@ -78,9 +91,8 @@ def _standard(msg: Message) -> Robot | None:
     if auto and not auto.startswith("no"):
         return Robot("auto-reply", f"Auto-Submitted: {auto}")
     if msg.get("Return-Path") is not None and _get(msg, "Return-Path").strip("<> ") == "":
-        # RFC 3834 asks auto-replies to use the null sender too: only a bounce if it does not say it is one
-        kind = "auto-reply" if words.AUTO_SUBJECT_RE.match(decode_words(_get(msg, "Subject"))) else "bounce"
-        return Robot(kind, "empty Return-Path (a bounce)")  # the reason's words are a published contract
+        # RFC 3834 asks auto-replies to use the null sender too: robot() tells which it is
+        return Robot("auto-reply", "empty Return-Path (a bounce)")  # the reason's words are a published contract
     precedence = (_get(msg, "Precedence") or _get(msg, "X-Precedence")).lower().strip()
     if precedence in _BULK_PRECEDENCE:
         return Robot("list" if precedence in ("bulk", "list") else "auto-reply", f"Precedence: {precedence}")
