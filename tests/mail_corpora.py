@@ -25,6 +25,9 @@ SPLIT_NAME = "sha256(name)[0] % 2: even is dev, odd is test"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "mail"
 SHARED_CORPORA = ("email-flanker", "email-mailparser", "email-rubymail", "email-talon-replies")
 LABELS = ("robot", "person", "bulk", "notmail")
+# flufl.bounce's own tests call this one "Not a bounce but has confused groupwise": a hotel's reply.
+# (Found on the first test run, where the detector acknowledged it: the label was wrong, not the detector.)
+FLUFL_PEOPLE = {"groupwise_03.txt"}
 
 
 def split_of(name: str) -> str:
@@ -76,5 +79,6 @@ def fixture_samples() -> list[Sample]:
     ):
         for path in sorted(folder.glob("*")):
             if path.suffix in (".txt", ".eml"):
-                samples.append(Sample(corpus, path.name, path, label))
+                person = corpus == "flufl-bounce" and path.name in FLUFL_PEOPLE
+                samples.append(Sample(corpus, path.name, path, "person" if person else label))
     return samples
