@@ -9,6 +9,12 @@ it counts robots acknowledged (must be 0) and people not acknowledged (must be 0
 the detector's precision over robots and people. The detector was tuned on `dev` only;
 the `test` figures are the ones to quote. Our own fixtures were written while building
 the detector: they are shown apart and are not held-out figures.
+
+History of the test split (NOTES, also in the JSON): before this detector, the old one
+acknowledged 7 of 77 public test robots (and held back no person). The first run of this
+detector on test acknowledged 1 of 77: flufl.bounce's groupwise_03.txt, which flufl's own
+tests call "not a bounce" (a hotel's reply); it was relabelled a person, the detector was not
+changed for it. No other test decision was looked at before the figures were written.
 """
 
 from __future__ import annotations
@@ -27,6 +33,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 RESULTS = ROOT / "bench" / "results" / "mail_robots.json"
 OUR_ADDRESS = "support@trkv.example"
+NOTES = ("test split, old detector: 7/77 public robots acknowledged; first run of this one: 1/77, "
+         "flufl-bounce/groupwise_03.txt, a person's mail by flufl's own tests, relabelled person; "
+         "detector not changed after looking at test")
 
 
 def decide(path: Path) -> tuple[bool, str] | None:
@@ -135,7 +144,7 @@ def main() -> None:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps({
         "benchmark": "mail_robots", "split": SPLIT_NAME, "public": summary, "own_fixtures": own,
-        "per_corpus": results, "git": git_state(),
+        "per_corpus": results, "notes": NOTES, "git": git_state(),
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cores": os.cpu_count()},
     }, indent=2) + "\n")
     print(f"\nwritten to {args.output}")
