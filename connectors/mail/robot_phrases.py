@@ -29,8 +29,11 @@ POSTMASTER_RE = re.compile(r"^(postmaster|postmast|postoffice|mailadmin(istrator
                            r"|hostmaster|mailpostmaster)\d*$")
 LIST_MANAGER_RE = re.compile(
     r"^(listserv|listproc|majordomo|mailman|sympa|ezmlm|lyris|smartlist|listmanager|listmaster|mlmmj|ecartis"
-    r"|owner-.+|.+-owner|.+-request|.+-bounces?|.+-admin|.+\+owners?|.+-help|bounces?|bounce[-+.].+)$"
+    r"|owner-.+|.+-owner|.+-request|.+-bounces?|.+\+owners?|bounces?|bounce[-+.].+)$"
 )
+# "list-admin" and "list-help" answer for list managers (Mailman 2, FML, ezmlm), but people have
+# such mailboxes too ("it-admin"): weak evidence, like a postmaster.
+LIST_HELPER_RE = re.compile(r"^.+[-_](admin|help)$")
 NOREPLY_RE = re.compile(r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|bounces?)([-+_.].*)?$", re.I)
 
 # Subjects: a forward of a bounce by a person is a person's mail.
@@ -47,6 +50,7 @@ AUTO_SUBJECT_RE = re.compile(
         r"autosvar", r"automatisk svar", r"automaattinen vastaus", r"poissa", r"odpowied[zź] automatyczna",
         r"automatick[aá] odpov[eě][dď]", r"resposta autom[aá]tica", r"ausente", r"fora do escrit[oó]rio",
         r"автоматический ответ", r"автоответ", r"自動応答", r"自動返信", r"自动回复", r"自動回覆", r"자동 응답",
+        r"(i am|i'm|je suis|ich bin) (currently |now )?(out of (the )?office|away|on (vacation|leave|holiday)|absent\w*)",
         r"otomatik (yan[ıi]t|cevap)", r"automatikus v[aá]lasz", r"αυτόματη απάντηση", r"תשובה אוטומטית",
         r"رد تلقائي", r"tự động trả lời", r"balasan automatik", r"automatische beantwoording",
     ) + r")\]?\s*(:|-|–|\(|$)",
@@ -55,7 +59,7 @@ AUTO_SUBJECT_RE = re.compile(
 BOUNCE_SUBJECT_RE = re.compile(
     _words(
         r"undeliver(able|ed)", r"non[- ]?deliver(able|y)", r"not (be )?delivered", r"delivery (status )?notification",
-        r"delivery (failure|failed|problem|report|has failed|notice)", r"failure notice", r"failure delivery",
+        r"delivery (failure|failed|problem|report|has failed|notice|status)", r"failure notice", r"failure delivery",
         r"returned mail", r"returned to sender", r"mail (delivery|system) (failed|error|failure)",
         r"could not (be )?deliver", r"delayed mail", r"(message|mail) delivery (delayed|warning|failure)",
         r"warning: could not send", r"mail delivery warning", r"message (not delivered|rejected|blocked)",
@@ -63,7 +67,8 @@ BOUNCE_SUBJECT_RE = re.compile(
         r"non recapitabile", r"onbestelbaar", r"no se puede entregar", r"não (foi )?entregue", r"no entregado",
         r"недоставлен", r"не доставлен", r"配信不能", r"退信", r"unable to deliver", r"rejected posting",
         r"(your )?message (to .{1,80} )?(was |has been )?(rejected|held|bounced|blocked)", r"bounced? (mail|message)",
-        r"mail system error", r"dsn", r"ndr",
+        r"mail system error", r"\bdsn\b", r"\bndr\b", r"nachricht konnte nicht zugestellt", r"mensaje no entregado",
+        r"配信(エラー|不能|失敗)", r"送信エラー", r"エラーメール",
     ),
     re.I,
 )
@@ -92,6 +97,15 @@ MACHINE_BOUNCE_RE = re.compile(
         r"(awaits|requires|pending) moderator approval", r"you are not (allowed|permitted|subscribed)",
         r"non[- ]member (submission|posting)", r"is not a member of", r"(only|list) members (may|can) (post|send)",
         r"unknown (command|list)", r"majordomo|listserv|mailman|sympa|ezmlm",
+        r"i'm afraid i wasn't able to deliver", r"(couldn't|could not|wasn't|was not|cannot|can't) be delivered",
+        r"(message|mail) was not delivered", r"was not delivered to", r"cannot be reached",
+        r"delivery status notification", r"permanent error", r"temporary failure", r"no mailbox here",
+        r"(this|the) (e-?mail )?account (does not exist|is (disabled|inactive|suspended))",
+        r"konnte nicht zugestellt werden", r"n'a pas (pu|été) (être )?(remis|distribué)",
+        r"no se (pudo|ha podido) entregar", r"no (pudo|ha podido) ser entregado",
+        r"não (pôde|pode|foi possível) ser entregue", r"non è stato (possibile )?recapitat",
+        r"kon niet worden (afgeleverd|bezorgd)", r"не (может быть|было|удалось) доставлен", r"сообщение не доставлено",
+        r"配信できません", r"送信できません", r"宛先不明", r"无法投递",
     ),
     re.I,
 )

@@ -143,6 +143,8 @@ def _sender(msg: Message, from_name: str, from_addr: str, own: set[str]) -> Robo
             return Robot("bounce", f"sender is {who}")
         if words.RESPONDER_RE.match(_squash(who)):
             return Robot("auto-reply", f"sender is {who}")
+    if not from_addr and re.search(r"<\s*@?\s*>", _get(msg, "From")):  # Courier writes <@>
+        return Robot("bounce", "From: an empty address (the null sender)")
     for local in (_local(from_addr), _local(_first_address(_get(msg, "Sender")))):
         if local and words.LIST_MANAGER_RE.match(local.lower()):
             return Robot("list", f"sent by a list manager ({local})")
@@ -186,7 +188,8 @@ def _content(msg: Message, from_name: str, from_addr: str, text: str, subject: s
     head = text[:4000]
     if words.AUTOMATIC_RE.search(head) and words.ABSENCE_RE.search(head):
         return Robot("auto-reply", "an automatic absence notice")
-    postmaster = any(words.POSTMASTER_RE.match(_squash(who)) for who in _senders(msg, from_name, from_addr))
+    postmaster = any(words.POSTMASTER_RE.match(_squash(who)) or words.LIST_HELPER_RE.match(who.lower())
+                     for who in _senders(msg, from_name, from_addr))
     envelope = [postmaster, bool(words.BOUNCE_SUBJECT_RE.search(subject or "")), _encloses(msg, head)]
     content = 2 * bool(words.MACHINE_BOUNCE_RE.search(head)) + bool(words.SMTP_CODE_RE.search(head)) + bool(
         words.MAIL_FAILURE_RE.search(head))
