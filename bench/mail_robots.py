@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 from collections import defaultdict
@@ -99,18 +98,6 @@ def totals(results: dict, split: str, corpora) -> dict:
     return figures(c)
 
 
-def git_state() -> dict:
-    import subprocess
-
-    def git(*args: str) -> str:
-        try:
-            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            return ""
-
-    return {"commit": git("rev-parse", "--short", "HEAD") or None, "dirty": bool(git("status", "--porcelain"))}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output", type=Path, default=RESULTS)
@@ -119,6 +106,8 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("TRKV_HOME", tempfile.mkdtemp(prefix="trkv-bench-"))  # no database is needed
     os.environ.setdefault("TRKV_SUPPORT_ADDRESS", OUR_ADDRESS)  # the fixtures' loop is written to it
+    from ingest import git_state, machine_info  # bench/ingest.py: the same commit and machine fields
+
     from tests.mail_corpora import SPLIT_NAME, fixture_samples, shared_samples
 
     results, wrong = measure(shared_samples() + fixture_samples())
@@ -144,8 +133,7 @@ def main() -> None:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps({
         "benchmark": "mail_robots", "split": SPLIT_NAME, "public": summary, "own_fixtures": own,
-        "per_corpus": results, "notes": NOTES, "git": git_state(),
-        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cores": os.cpu_count()},
+        "per_corpus": results, "notes": NOTES, "git": git_state(), "machine": machine_info([], []),
     }, indent=2) + "\n")
     print(f"\nwritten to {args.output}")
 
