@@ -66,7 +66,7 @@ def parse_email(raw: bytes | str, *, own_addresses: Iterable[str] = (), attachme
     full_text = clean(body.text())
     text = strip_reply(full_text)
     hints = {"email_subject": subject} if subject else {}
-    found = robot(msg, from_name, from_addr, text, subject or "", own_addresses)
+    found = robot(msg, from_name, from_addr, text, subject or "", own_addresses, full_text)
     if found and found.kind == "bounce":
         hints.update(bounce_hints(msg, data))
     return Inbound(

@@ -51,6 +51,8 @@ AUTO_SUBJECT_RE = re.compile(
         r"automatick[aá] odpov[eě][dď]", r"resposta autom[aá]tica", r"ausente", r"fora do escrit[oó]rio",
         r"автоматический ответ", r"автоответ", r"自動応答", r"自動返信", r"自动回复", r"自動回覆", r"자동 응답",
         r"(i am|i'm|je suis|ich bin) (currently |now )?(out of (the )?office|away|on (vacation|leave|holiday)|absent\w*)",
+        r"不在(通知|のお知らせ|連絡)?", r"부재중?( 알림)?", r"fraværsbesked|fraværende|frånvaro(meddelande)?",
+        r"poissaolo(ilmoitus)?", r"nepřítomnost", r"nieobecność", r"ausência", r"assente", r"ausencia",
         r"otomatik (yan[ıi]t|cevap)", r"automatikus v[aá]lasz", r"αυτόματη απάντηση", r"תשובה אוטומטית",
         r"رد تلقائي", r"tự động trả lời", r"balasan automatik", r"automatische beantwoording",
     ) + r")\]?\s*(:|-|–|\(|$)",
@@ -137,3 +139,9 @@ ABSENCE_RE = re.compile(
            r"fuori (sede|ufficio)|in ferie", r"afwezig|met vakantie", r"не в офисе|в отпуске", r"不在"),
     re.I,
 )
+
+# Report fields (RFC 3464, 5965) that survived as plain text.
+ARF_FIELD_RE = re.compile(r"^feedback-type:[ \t]*(abuse|fraud|virus|other|not-spam|auth-failure)\b", re.I | re.M)
+DSN_RECIPIENT_RE = re.compile(r"^(final|original)-recipient:[ \t]*(rfc822|utf-8)[ \t]*;", re.I | re.M)
+DSN_ACTION_RE = re.compile(r"^(action:[ \t]*(failed|delayed|delivered|relayed|expanded)\b|status:[ \t]*[245]\.\d{1,3}\.\d)",
+                           re.I | re.M)

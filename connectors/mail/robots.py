@@ -46,6 +46,7 @@ _VENDOR_HEADER_RE = re.compile(
 _LIST_HEADERS = ("List-Id", "List-Unsubscribe", "List-Post", "List-Help", "List-Subscribe", "List-Owner")
 _BULK_PRECEDENCE = ("bulk", "list", "junk", "auto_reply", "autoreply", "auto-reply")
 _SCAN_PARTS = 200
+_SCAN_CHARS = 20_000
 _BOUNCE_SCORE = 3  # tuned on the dev split (tests/mail_corpora.py)
 
 
@@ -58,12 +59,12 @@ class Robot:
 
 
 def robot(msg: Message, from_name: str, from_addr: str, text: str, subject: str,
-          own_addresses: Iterable[str] = ()) -> Robot | None:
+          own_addresses: Iterable[str] = (), full_text: str = "") -> Robot | None:
     """The robot that sent this message, or None for a person's. `text` is the body as
-    read (without quoted history), `subject` the decoded subject."""
+    read (without quoted history), `full_text` with it, `subject` the decoded subject."""
     own = {a.strip().lower() for a in own_addresses if a and a.strip()}
     found = (_standard(msg) or _vendor(msg) or _sender(msg, from_name, from_addr, own)
-             or _content(msg, from_name, from_addr, text, subject))
+             or _content(msg, from_name, from_addr, (text, full_text or text), subject))
     if found and found.kind in ("auto-reply", "list") and _returns_mail(msg, from_name, from_addr):
         # Exim marks its bounces Auto-Submitted: auto-replied; they still return our mail
         return Robot("bounce", found.reason)
@@ -179,23 +180,36 @@ def _local(address: str) -> str:
     return address.rsplit("@", 1)[0] if "@" in address else address
 
 
-def _content(msg: Message, from_name: str, from_addr: str, text: str, subject: str) -> Robot | None:
-    """Notices without the standard signs, read from the subject and body."""
+def _content(msg: Message, from_name: str, from_addr: str, texts: tuple[str, str], subject: str) -> Robot | None:
+    """Notices without the standard signs, read from the subject and body: sentences from
+    the new text, report fields and enclosed headers from the whole of it."""
     if words.AUTO_SUBJECT_RE.match(subject or ""):
         return Robot("auto-reply", f"auto-reply subject {subject[:60]!r}")
     if subject and words.FORWARD_RE.match(subject):
         return None  # a person forwarding a bounce or an auto-reply wants help
-    head = text[:4000]
+    head, whole = texts[0][:4000], texts[1][:_SCAN_CHARS]
+    report = _flattened_report(whole)
+    if report:
+        return report
     if words.AUTOMATIC_RE.search(head) and words.ABSENCE_RE.search(head):
         return Robot("auto-reply", "an automatic absence notice")
     postmaster = any(words.POSTMASTER_RE.match(_squash(who)) or words.LIST_HELPER_RE.match(who.lower())
                      for who in _senders(msg, from_name, from_addr))
-    envelope = [postmaster, bool(words.BOUNCE_SUBJECT_RE.search(subject or "")), _encloses(msg, head)]
+    envelope = [postmaster, bool(words.BOUNCE_SUBJECT_RE.search(subject or "")), _encloses(msg, whole)]
     content = 2 * bool(words.MACHINE_BOUNCE_RE.search(head)) + bool(words.SMTP_CODE_RE.search(head)) + bool(
         words.MAIL_FAILURE_RE.search(head))
     if any(envelope) and sum(envelope) + content >= _BOUNCE_SCORE and (content or sum(envelope) >= 2):
         what = "postmaster sender" if postmaster else "delivery failure notice"
         return Robot("bounce", f"{what} ({subject[:60]!r})" if subject else what)
+    return None
+
+
+def _flattened_report(whole: str) -> Robot | None:
+    """A report whose parts a forwarder or a broken mailer turned into plain text."""
+    if words.ARF_FIELD_RE.search(whole):
+        return Robot("report", "a complaint (ARF) report in the text")
+    if words.DSN_RECIPIENT_RE.search(whole) and words.DSN_ACTION_RE.search(whole):
+        return Robot("bounce", "delivery status fields in the text")
     return None
 
 
