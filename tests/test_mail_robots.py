@@ -116,3 +116,12 @@ def test_trkv_mail_parse_decides_the_same_and_keeps_its_json_contract(tmp_path, 
     data = json.loads(result.stdout)
     assert list(data) == ["would_acknowledge", "reason", "message"]
     assert data["would_acknowledge"] is acknowledged
+
+
+def test_a_report_whose_report_type_is_an_rfc2231_parameter_is_still_not_acknowledged():
+    raw = (b"From: fbl@isp.example\r\nSubject: report\r\nMessage-ID: <r2231@isp.example>\r\n"
+           b"Content-Type: multipart/report; report-type*=us-ascii'en'feedback-report; boundary=x\r\n\r\n"
+           b"--x\r\nContent-Type: text/plain\r\n\r\nA complaint.\r\n--x--\r\n")
+    result = check(raw)
+    assert result["would_acknowledge"] is False and "multipart/report" in result["reason"]
+    assert "bounce_of" not in result["message"]["hints"]  # a complaint is not a bounce of our mail

@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email.message import Message
-from email.utils import getaddresses
+from email.utils import collapse_rfc2231_value, getaddresses
 
 from connectors.mail import robot_phrases as words
 from connectors.mail.headers import decode_words, unfold
@@ -106,8 +106,7 @@ def _standard(msg: Message) -> Robot | None:
 def _report(msg: Message) -> Robot | None:
     """A report of RFC 6522, at the top or enclosed anywhere (an ARF report inside multipart/mixed)."""
     if msg.get_content_type() == "multipart/report":
-        kind = "report" if (msg.get_param("report-type") or "").lower() in ("feedback-report",
-                                                                           "disposition-notification") else "bounce"
+        kind = "report" if _report_type(msg) in ("feedback-report", "disposition-notification") else "bounce"
         return Robot(kind, "delivery or read report (multipart/report)")
     for part in itertools.islice(msg.walk(), _SCAN_PARTS):
         kind = _REPORT_TYPES.get(part.get_content_type())
@@ -211,6 +210,13 @@ def _flattened_report(whole: str) -> Robot | None:
     if words.DSN_RECIPIENT_RE.search(whole) and words.DSN_ACTION_RE.search(whole):
         return Robot("bounce", "delivery status fields in the text")
     return None
+
+
+def _report_type(msg: Message) -> str:
+    try:  # an RFC 2231 parameter comes back as a tuple
+        return str(collapse_rfc2231_value(msg.get_param("report-type") or "")).strip().lower()
+    except Exception:  # a malformed parameter is the same as none
+        return ""
 
 
 def _encloses(msg: Message, head: str) -> bool:
