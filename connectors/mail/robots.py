@@ -63,18 +63,19 @@ def robot(msg: Message, from_name: str, from_addr: str, text: str, subject: str,
     """The robot that sent this message, or None for a person's. `text` is the body as
     read (without quoted history), `full_text` with it, `subject` the decoded subject."""
     own = {a.strip().lower() for a in own_addresses if a and a.strip()}
-    found = (_standard(msg) or _vendor(msg) or _sender(msg, from_name, from_addr, own)
-             or _content(msg, from_name, from_addr, (text, full_text or text), subject))
-    if found and found.kind in ("auto-reply", "list") and _returns_mail(msg, from_name, from_addr):
+    senders = _senders(msg, from_name, from_addr)
+    found = (_standard(msg) or _vendor(msg) or _sender(msg, from_addr, senders, own)
+             or _content(msg, senders, (text, full_text or text), subject))
+    if found and found.kind in ("auto-reply", "list") and _returns_mail(msg, senders):
         # Exim marks its bounces Auto-Submitted: auto-replied; they still return our mail
         return Robot("bounce", found.reason)
     return found
 
 
-def _returns_mail(msg: Message, from_name: str, from_addr: str) -> bool:
+def _returns_mail(msg: Message, senders: list[str]) -> bool:
     if msg.get("X-Failed-Recipients") is not None:
         return True
-    if any(words.DAEMON_RE.match(_squash(who)) for who in _senders(msg, from_name, from_addr)):
+    if any(words.DAEMON_RE.match(_squash(who)) for who in senders):
         return True
     null_sender = msg.get("Return-Path") is not None and _get(msg, "Return-Path").strip("<> ") == ""
     return null_sender and not words.AUTO_SUBJECT_RE.match(decode_words(_get(msg, "Subject")))
@@ -135,10 +136,10 @@ def _squash(value: str) -> str:
     return re.sub(r"[^a-z0-9]", "", value.lower())
 
 
-def _sender(msg: Message, from_name: str, from_addr: str, own: set[str]) -> Robot | None:
+def _sender(msg: Message, from_addr: str, senders: list[str], own: set[str]) -> Robot | None:
     if from_addr and from_addr in own:
         return Robot("loop", "sent from our own support address (mail loop)")
-    for who in _senders(msg, from_name, from_addr):
+    for who in senders:
         if words.DAEMON_RE.match(_squash(who)):
             return Robot("bounce", f"sender is {who}")
         if words.RESPONDER_RE.match(_squash(who)):
@@ -179,7 +180,7 @@ def _local(address: str) -> str:
     return address.rsplit("@", 1)[0] if "@" in address else address
 
 
-def _content(msg: Message, from_name: str, from_addr: str, texts: tuple[str, str], subject: str) -> Robot | None:
+def _content(msg: Message, senders: list[str], texts: tuple[str, str], subject: str) -> Robot | None:
     """Notices without the standard signs, read from the subject and body: sentences from
     the new text, report fields and enclosed headers from the whole of it."""
     if words.AUTO_SUBJECT_RE.match(subject or ""):
@@ -193,7 +194,7 @@ def _content(msg: Message, from_name: str, from_addr: str, texts: tuple[str, str
     if words.AUTOMATIC_RE.search(head) and words.ABSENCE_RE.search(head):
         return Robot("auto-reply", "an automatic absence notice")
     postmaster = any(words.POSTMASTER_RE.match(_squash(who)) or words.LIST_HELPER_RE.match(who.lower())
-                     for who in _senders(msg, from_name, from_addr))
+                     for who in senders)
     envelope = [postmaster, bool(words.BOUNCE_SUBJECT_RE.search(subject or "")), _encloses(msg, whole)]
     content = 2 * bool(words.MACHINE_BOUNCE_RE.search(head)) + bool(words.SMTP_CODE_RE.search(head)) + bool(
         words.MAIL_FAILURE_RE.search(head))
