@@ -40,6 +40,7 @@ DAEMON_RE = _compile(
     r"^(mailer?daemon|mailerdeamon|maildeamon|mdaemon|maildeliver(y|ysystem|ysubsystem|yservice|ysoftware|yagent)"
     r"|internetmaildeliver\w*|mailsystem|mailsubsystem|deliverystatusnotification|microsoftexchange[0-9a-f]*"
     r"|microsoftoutlook|mailrouter|smtpgateway|mailgateway|mailservice|mailerror|bouncehandler|nondeliveryreport"
+    r"|mailscanner|antivirus\w*|virusalert|viruswall|interscan\w*"
     r")\d*$"
 )
 RESPONDER_RE = _compile(r"^(auto-?respon(der|se|d)|auto-?reply|vacation|outofoffice|abwesenheit)\d*$")
@@ -56,8 +57,7 @@ NOREPLY_RE = _compile(r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|bounces?)([-+_.].
 
 # Subjects: a forward of a bounce by a person is a person's mail.
 FORWARD_RE = _compile(r"^\s*(fwd?|fw|wg|tr|rv|i|enc|doorst|vs|vb|pd)\s*:", re.I)
-AUTO_SUBJECT_RE = _compile(
-    r"^\s*\[?(" + _words(
+_AUTO_MARKERS = _words(
         r"auto(matic|matically generated|mated)?[ _-]?(reply|response|answer|antwort|respond\w*)",
         r"auto(reply|response)", r"auto", r"out[ -]of[ -](the[ -])?office( auto[ -]?reply)?", r"ooo",
         r"on vacation", r"vacation( reply| notice| message)?", r"away from (the|my) (office|desk|e-?mail)",
@@ -72,9 +72,19 @@ AUTO_SUBJECT_RE = _compile(
         r"poissaolo(ilmoitus)?", r"nepřítomnost", r"nieobecność", r"ausência", r"assente", r"ausencia",
         r"otomatik (yan[ıi]t|cevap)", r"automatikus v[aá]lasz", r"αυτόματη απάντηση", r"תשובה אוטומטית",
         r"رد تلقائي", r"tự động trả lời", r"balasan automatik", r"automatische beantwoording",
-    ) + r")\]?\s*(:|-|–|\(|$)",
-    re.I,
 )
+AUTO_SUBJECT_RE = _compile(r"^\s*\[?(" + _AUTO_MARKERS + r")\]?\s*(:|-|–|\(|$)", re.I)
+# "Autoresponse from Kim", "Auto reply from ...": only with an automatic sentence in the body,
+# since a person writes "Auto reply not working".
+AUTO_SUBJECT_START_RE = _compile(r"^\s*\[?(" + _AUTO_MARKERS + r")", re.I)
+# Complaint reports that are not ARF (Hotmail's JMRP) and receipts that are not MDNs (Outlook).
+REPORT_SUBJECT_RE = _compile(r"^\s*(complaint about message from|(e-?mail )?abuse report|e-?mail feedback report"
+                             r"|fbl report|spam complaint)", re.I)
+REPORT_TEXT_RE = _compile(r"this is an? (e-?mail )?abuse report|complaint (was )?received|marked (it )?as spam", re.I)
+RECEIPT_SUBJECT_RE = _compile(r"^\s*(read|not read|gelesen|ungelesen|lu|non lu|le[ií]do|no le[ií]do|letto|gelezen"
+                              r"|delivered|zugestellt|entregado|consegnato|remis)\s*:", re.I)
+RECEIPT_TEXT_RE = _compile(r"(was|has been) (read|delivered to the following recipients?)|wurde .{0,80}(gelesen|zugestellt)"
+                           r"|a été (lu|remis)|ha sido (le[ií]do|entregado)|è stato (letto|consegnato)", re.I)
 BOUNCE_SUBJECT_RE = _compile(
     _words(
         r"undeliver(able|ed)", r"non[- ]?deliver(able|y)", r"not (be )?delivered", r"delivery (status )?notification",
@@ -86,7 +96,7 @@ BOUNCE_SUBJECT_RE = _compile(
         r"non recapitabile", r"onbestelbaar", r"no se puede entregar", r"não (foi )?entregue", r"no entregado",
         r"недоставлен", r"не доставлен", r"配信不能", r"退信", r"unable to deliver", r"rejected posting",
         r"(your )?message (to .{1,80} )?(was |has been )?(rejected|held|bounced|blocked)", r"bounced? (mail|message)",
-        r"mail system error", r"\bdsn\b", r"\bndr\b", r"nachricht konnte nicht zugestellt", r"mensaje no entregado",
+        r"mail system error", r"virus (found|detected|alert)", r"\bdsn\b", r"\bndr\b", r"nachricht konnte nicht zugestellt", r"mensaje no entregado",
         r"配信(エラー|不能|失敗)", r"送信エラー", r"エラーメール",
     ),
     re.I,
@@ -116,6 +126,7 @@ MACHINE_BOUNCE_RE = _compile(
         r"(awaits|requires|pending) moderator approval", r"you are not (allowed|permitted|subscribed)",
         r"non[- ]member (submission|posting)", r"is not a member of", r"(only|list) members (may|can) (post|send)",
         r"unknown (command|list)", r"majordomo|listserv|mailman|sympa|ezmlm",
+        r"virus (was )?(found|detected) in (a|the|your) (message|e-?mail)", r"(message|e-?mail) (was )?(quarantined|blocked)",
         r"i'm afraid i wasn't able to deliver", r"(couldn't|could not|wasn't|was not|cannot|can't) be delivered",
         r"(message|mail) was not delivered", r"was not delivered to", r"cannot be reached",
         r"delivery status notification", r"permanent error", r"temporary failure", r"no mailbox here",

@@ -191,8 +191,15 @@ def _content(msg: Message, senders: list[str], texts: tuple[str, str], subject: 
     report = _flattened_report(whole)
     if report:
         return report
-    if words.AUTOMATIC_RE.search(head) and words.ABSENCE_RE.search(head):
+    automatic = words.AUTOMATIC_RE.search(head)
+    if automatic and words.AUTO_SUBJECT_START_RE.match(subject or ""):
+        return Robot("auto-reply", f"auto-reply subject {subject[:60]!r} and text")
+    if automatic and words.ABSENCE_RE.search(head):
         return Robot("auto-reply", "an automatic absence notice")
+    if words.REPORT_SUBJECT_RE.match(subject or "") and (_encloses(msg, whole) or words.REPORT_TEXT_RE.search(head)):
+        return Robot("report", f"a complaint report ({subject[:60]!r})")
+    if words.RECEIPT_SUBJECT_RE.match(subject or "") and words.RECEIPT_TEXT_RE.search(head):
+        return Robot("report", f"a read or delivery receipt ({subject[:60]!r})")
     postmaster = any(words.POSTMASTER_RE.match(_squash(who)) or words.LIST_HELPER_RE.match(who.lower())
                      for who in senders)
     envelope = [postmaster, bool(words.BOUNCE_SUBJECT_RE.search(subject or "")), _encloses(msg, whole)]
