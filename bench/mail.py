@@ -8,7 +8,7 @@
    multipart/alternative mail, attachments (PDF, PNG, logs), non-ASCII text in
    UTF-8, ISO-8859-1/-15, KOI8-R and Shift_JIS with RFC 2047 subjects, quoted-
    printable and base64 bodies.
-2. Parse: `connectors.mail.parse_email` + `support.sanitize.sanitize` in a process pool
+2. Parse: `connectors.mail.parse.parse_email` + `support.sanitize.sanitize` in a process pool
    (`--workers`, default: one per core), chunks of files per task.
 3. Ingest: the main process takes parsed batches as they come and stores each with
    `support.ingest.ingest_batch(live=True)`: threading, identities, tickets, batch triage
@@ -143,7 +143,7 @@ def build_maildir(path: Path, count: int) -> int:
 
 
 def _parse_files(paths: list[str]):
-    from connectors.mail import parse_email
+    from connectors.mail.parse import parse_email
     from support.intake.sanitize import sanitize
 
     out, bad = [], 0
@@ -205,7 +205,7 @@ def _cpu() -> float:
 
 
 def parse_only(maildir: Path, limit: int, cpu: bool = False) -> float:
-    from connectors.mail import parse_email
+    from connectors.mail.parse import parse_email
 
     files = _files(maildir)[:limit]
     raws = [Path(f).read_bytes() for f in files]

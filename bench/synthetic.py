@@ -1,7 +1,7 @@
 """Realistic generated inbound messages for the benchmarks.
 
 The mix follows what the connectors produce (see connectors/discord_bot.py,
-connectors/twitter.py, connectors/mail.py):
+connectors/x/parse.py, connectors/mail/parse.py):
 - channels: email 40 %, Discord 40 %, X 20 %;
 - about 30 % follow-ups that thread into an earlier ticket: email by References /
   In-Reply-To, Discord by thread (conversation key) or message reply (reference),

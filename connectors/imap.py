@@ -24,7 +24,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
 from connectors.base import ConnectorError, Inbound, Sink
-from connectors.mail import parse_email
+from connectors.mail.parse import parse_email
 
 log = logging.getLogger(__name__)
 

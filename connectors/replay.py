@@ -19,8 +19,8 @@ from typing import Any
 
 from connectors.base import ConnectorError, Inbound, Sink
 from connectors.discord_bot import parse_message
-from connectors.mail import parse_email
-from connectors.twitter import parse_tweet
+from connectors.mail.parse import parse_email
+from connectors.x.parse import parse_tweet
 
 log = logging.getLogger(__name__)
 

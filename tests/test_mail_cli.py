@@ -14,8 +14,8 @@ from tests.shared_data import shared_data
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def mail_parse(path: Path, tmp_path: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TRKV_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT)}
+def mail_parse(path: Path, tmp_path: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TRKV_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT), **(env or {})}
     env.pop("TRKV_DATABASE_URL", None)
     return subprocess.run([sys.executable, "-m", "trkv.cli", "mail", "parse", str(path), "--json"],
                           capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)

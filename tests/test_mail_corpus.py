@@ -10,12 +10,13 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from connectors.mail import MAX_DEPTH, MAX_PARTS, parse_email
+from connectors.mail.parse import MAX_DEPTH, MAX_PARTS, parse_email
 from storage.db import session_factory
 from storage.models.delivery import Outbox
 from storage.models.intake import Quarantine
 from storage.models.tickets import Message
 from support.intake.importer import import_path
+from tests.mail_corpora import shared_samples
 from tests.shared_data import shared_data, shared_data_root
 
 
@@ -46,6 +47,7 @@ def test_the_corpus_through_parse_and_ingest(settings, tmp_path):
     for case in KNOWN_GOOD:
         known_good_message_keeps_its_decoded_subject_and_body(imported, *case)
     bounces_reports_and_list_mail_get_no_acknowledgement(imported)
+    every_persons_mail_is_acknowledged_and_no_robots(imported)
 
 
 def every_message_becomes_a_ticket_or_is_quarantined_with_a_reason(imported):
@@ -133,6 +135,27 @@ def bounces_reports_and_list_mail_get_no_acknowledgement(imported):
     assert every_auto >= 20
     for parts in BOUNCES_AND_AUTO:
         assert parse_email(shared_data(*parts).read_bytes()).no_ack_reason, parts
+
+
+def every_persons_mail_is_acknowledged_and_no_robots(imported):
+    """By the hand labels (tests/fixtures/mail/shared-labels.tsv): the parser lets every
+    person's mail be acknowledged (whether it is also depends on triage and the per-address
+    window, which are not the parser's to decide), and through the real import no robot's
+    ticket got an acknowledgement."""
+    _, _, settings = imported
+    acknowledged = {row.ticket_id for row in _one(settings, Outbox, Outbox.kind == "ack")}
+    people, robots = [], []
+    for sample in shared_samples():
+        if sample.label == "person":
+            people.append((sample.name, parse_email(sample.path.read_bytes()).no_ack_reason))
+        elif sample.label == "robot":
+            inbound = parse_email(sample.path.read_bytes())
+            rows = _one(settings, Message, Message.channel == "email", Message.external_id == inbound.external_id)
+            assert rows, sample.name
+            robots.append((sample.name, rows[0].ticket_id in acknowledged))
+    assert len(people) >= 100 and len(robots) >= 15
+    assert [(name, reason) for name, reason in people if reason] == []
+    assert [name for name, acked in robots if acked] == []
 
 
 def _shared_ticket(settings, ticket_id: int) -> bool:

@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from connectors.base import ConnectorError, Outbound
-from connectors.mail import parse_email
+from connectors.mail.parse import parse_email
 from connectors.smtp import SmtpSender, message_id_for
 from storage.db import session_factory
 from storage.models.delivery import Outbox

@@ -18,9 +18,10 @@ import pytest
 
 from connectors.base import Inbound
 from connectors.discord_bot import channel_route, normalize_routes, parse_change, parse_message, route
-from connectors.mail import MAX_PARTS, html_to_text, parse_email
+from connectors.mail.parse import MAX_PARTS, parse_email
+from connectors.mail.text import html_to_text
 from connectors.replay import DemoReplay, default_feed, inbound_from_line
-from connectors.twitter import parse_page, parse_tweet
+from connectors.x.parse import parse_page, parse_tweet
 from tests.shared_data import shared_data
 
 BOT_ID = "1189467302154272859"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.x_budget import RateBudget, Stopped
+from connectors.x.budget import RateBudget, Stopped
 
 
 class Clock:

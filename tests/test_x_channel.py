@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from connectors.base import ConnectorError, Outbound
 from connectors.runner import run_receivers
-from connectors.twitter import XSender
-from connectors.x_budget import RateBudget
+from connectors.x.budget import RateBudget
+from connectors.x.sender import XSender
 from inbox.app import create_app
 from storage.db import session_factory, transaction
 from storage.models.delivery import Outbox

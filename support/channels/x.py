@@ -15,8 +15,10 @@ import threading
 from sqlalchemy import select
 
 from connectors.base import Outbound, Receiver, Sender
-from connectors.twitter import XReceiver, XSender, make_client
-from connectors.x_budget import RateBudget
+from connectors.x.budget import RateBudget
+from connectors.x.http import make_client
+from connectors.x.receiver import XReceiver
+from connectors.x.sender import XSender
 from trkv.settings import Settings
 
 log = logging.getLogger(__name__)

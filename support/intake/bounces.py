@@ -1,7 +1,7 @@
 """Bounces of the hub's own mail: the outbox row they return is marked failed with
 the reason, an event on its ticket says so, and no ticket is opened for the bounce.
 
-The parser (connectors/mail.py) recognises a delivery failure report and lists
+The parser (connectors/mail/) recognises a delivery failure report and lists
 the Message-IDs it mentions in `hints["bounce_of"]`; every mail we send has a
 Message-ID fixed by its outbox row (`outbox.external_id`), so the match is a
 lookup. A bounce that matches none of our rows (someone else's mail) goes through

@@ -227,7 +227,7 @@ def inbound_from_json(data: dict) -> Inbound:
 
 
 def _mails(box) -> Iterator[Inbound | _Bad]:
-    from connectors.mail import parse_email
+    from connectors.mail.parse import parse_email
     from support.channels.email import own_addresses
 
     settings = get_settings()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connectors.mail import parse_email
+from connectors.mail.parse import parse_email
 from support.intake.sanitize import sanitize
 from trkv.settings import get_settings
 
