@@ -17,6 +17,7 @@ import numpy as np
 import skops.io as sio
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from triage import sentiment, tone
 from triage.features import CharHasher, document
 from triage.labels import CATEGORIES, PRIORITIES
 from triage.model import Featurizer, Head, fit_head, top_terms
@@ -82,12 +83,19 @@ class TriageModel:
         names, n_words = self.featurizer.word_names, self.featurizer.n_words
         pri_terms = top_terms(words, pri, pri_choice, names, n_words)
         cat_terms = top_terms(words, cat, cat_choice, names, n_words)
+        texts = [f"{item.subject}\n{item.text}" if item.subject else item.text for item in items]
+        moods = sentiment.compounds(texts)
         out = []
         for row, item in enumerate(items):
             reasons = critical_reasons(f"{item.subject or ''}\n{item.text}")
             priority = pri.classes[pri_choice[row]]
             category = cat.classes[cat_choice[row]]
             evidence = {"priority": pri_terms[row], "category": cat_terms[row]}
+            mood = tone.read(texts[row], moods[row])
+            if category == "no_action" and mood.rules_out_no_action:
+                # a complaint, anger or a question always needs an answer: the next best category
+                category = cat.classes[_argmax_without(p_cat[row : row + 1], cat.classes.index(category))[0]]
+                evidence["no_action_ruled_out"] = mood.reasons()
             p_priority = float(p_pri[row, pri_choice[row]])
             if reasons:
                 evidence["critical"] = reasons
@@ -98,7 +106,7 @@ class TriageModel:
                                         + ", ".join(pri_terms[row][:3] or ["the text"])]
             if category == "no_action" and priority != "critical":
                 priority = "low"  # praise, spam and chatter start no SLA clock worth a higher target
-            confidence = round(min(p_priority, float(p_cat[row, cat_choice[row]])), 3)
+            confidence = round(min(p_priority, float(p_cat[row, cat.classes.index(category)])), 3)
             out.append(Suggestion(
                 priority=priority,
                 category=category,
@@ -106,6 +114,8 @@ class TriageModel:
                 model_version=self.version,
                 evidence=evidence,
                 needs_triage=(confidence < self.confidence_threshold or not _textual(evidence)) and not reasons,
+                sentiment=moods[row],
+                praise=category == "no_action" and mood.praise,
             ))
         return out
 
