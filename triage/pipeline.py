@@ -27,6 +27,10 @@ from triage.types import Suggestion, TriageInput
 FORMAT = 1
 HINT_ODDS = 3.0
 CRITICAL_PRECISION_FLOOR = 0.9  # of rules OR model, on cross-validated training scores
+# Below this share of known words a message is out of domain: the suggestion is still made (and
+# scored by `trkv eval`), but flagged needs_triage. Chosen on dev parts: about the median of
+# Hadoop Jira dev (engineers' issue text), the 20th percentile of Bitext dev.
+OUT_OF_DOMAIN_KNOWN = 0.6
 
 
 class TriageModel:
@@ -72,7 +76,7 @@ class TriageModel:
         if not items:
             return []
         docs = [document(i.text, i.channel, i.subject, i.hints) for i in items]
-        words, chars = self.featurizer.transform_parts(docs)
+        words, chars, known = self.featurizer.transform_parts_known(docs)
         pri, cat = self.heads["priority"], self.heads["category"]
         p_pri, p_cat = pri.probabilities_parts(words, chars), cat.probabilities_parts(words, chars)
         crit = pri.classes.index("critical")
@@ -107,13 +111,17 @@ class TriageModel:
             if category == "no_action" and priority != "critical":
                 priority = "low"  # praise, spam and chatter start no SLA clock worth a higher target
             confidence = round(min(p_priority, float(p_cat[row, cat.classes.index(category)])), 3)
+            unfamiliar = known[row] < OUT_OF_DOMAIN_KNOWN
+            if unfamiliar:
+                evidence["out_of_domain"] = [f"the model knows {known[row]:.0%} of its words"]
             out.append(Suggestion(
                 priority=priority,
                 category=category,
                 confidence=confidence,
                 model_version=self.version,
                 evidence=evidence,
-                needs_triage=(confidence < self.confidence_threshold or not _textual(evidence)) and not reasons,
+                needs_triage=(confidence < self.confidence_threshold or unfamiliar or not _textual(evidence))
+                and not reasons,
                 sentiment=moods[row],
                 praise=category == "no_action" and mood.praise,
             ))

@@ -40,7 +40,7 @@ _COMPLAINT = re.compile(
     r"|nobody|no\s+response|no\s+reply|never\s+(?:arrived|came|received|got)|not\s+(?:arrived|received|working|work)"
     r"|doesn'?t\s+work|does\s+not\s+work|didn'?t\s+work|won'?t\s+(?:work|let|load|open)|can'?t\s+(?:get|log|find|access|use|believe)"
     r"|broken|broke|damaged?|lost|missing|delay(?:ed|s)?|cancel(?:l?ed)|overcharg\w*|charged\s+(?:twice|me)|stuck"
-    r"|late|wrong|fail(?:s|ed|ing)?|errors?|bug(?:s|gy)?|crash\w*|issues?|problems?|(?:please|pls|plz)\s+fix|fix\s+(?:this|it|that)"
+    r"|late|wrong|fail(?:s|ed|ing)?|crash(?:es|ed|ing)?|(?:please|pls|plz)\s+fix|fix\s+(?:this|it|that)"
     # a request is a question in other words
     r"|(?:i|we)\s+(?:need|want|would\s+like|'d\s+like|am\s+trying|'m\s+trying|try|tried|have\s+to)|(?:need|want|trying)\s+to|wanna"
     r"|assist(?:ance)?|help\s+(?:me|us|with)|need\s+(?:some\s+)?help|(?:can|could)\s+(?:you|someone|anyone)\s+help"
