@@ -27,6 +27,9 @@ _ABSENT = re.compile(r"\b(?:no|not\s+an?|without\s+(?:any\s+)?|never\s+an?)\s+(?
 _ASKED = re.compile(r"[^.!?\n]*\?")
 _AUTOMATED = re.compile(r"\b(?:out\s+of\s+(?:the\s+)?office|auto(?:matic)?[\s-]?(?:reply|response)|away\s+until"
                         r"|on\s+(?:vacation|holiday|leave)\s+until|limited\s+access\s+to\s+(?:e-?mail|my\s+inbox))\b", re.IGNORECASE)
+_THANKS = re.compile(r"\b(?:thanks|thank\s+you|thx|ty|kudos|cheers|rock(?:s|ed)?|legends?|lifesaver|shout\s*out)\b"
+                     r"|[\U0001F64C\U0001F64F\U0001F44F\U0001F44D\U0001F49C\U0001F499\U0001F49A\u2764\U0001F60D\U0001F970\U0001F525]",
+                     re.IGNORECASE)
 _MENTION = re.compile(r"(?:^|\s)[@#]\w+")
 _URL = re.compile(r"\S+://\S+|www\.\S+")
 _QUESTION_START = re.compile(
@@ -62,9 +65,11 @@ class Tone:
     def rules_out_no_action(self) -> bool:
         return not self.automated and (self.sentiment <= NEGATIVE or self.question or self.complaint is not None)
 
+    thanks: bool = False  # words of thanks or praise that VADER's lexicon lacks ("you guys rock", 🙌)
+
     @property
     def praise(self) -> bool:
-        return self.sentiment >= PRAISE and not self.rules_out_no_action
+        return (self.sentiment >= PRAISE or self.thanks) and not self.rules_out_no_action and not self.automated
 
     def reasons(self) -> list[str]:
         out = []
@@ -83,4 +88,5 @@ def read(text: str, sentiment: float) -> Tone:
     bare = _MENTION.sub(" ", plain).strip()
     question = any(len(q.split()) >= 3 for q in _ASKED.findall(bare)) or bool(_QUESTION_START.match(bare))
     cue = _COMPLAINT.search(_ABSENT.sub(" ", plain))
-    return Tone(sentiment, question, cue.group(0) if cue else None, bool(_AUTOMATED.search(plain)))
+    return Tone(sentiment, question, cue.group(0) if cue else None, bool(_AUTOMATED.search(plain)),
+                bool(_THANKS.search(plain)))
