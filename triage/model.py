@@ -12,8 +12,10 @@ skops file, so loading a model never unpickles code.
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -128,29 +130,36 @@ class Featurizer:
 
 
 def fit_head(features: sparse.csr_matrix, labels: Sequence[str], *, c: float = 0.5, folds: int = 4,
-             seed: int = 0, groups: Sequence[str] | None = None) -> Head:
+             seed: int = 0, groups: Sequence[str] | None = None, weights: Sequence[float] | None = None) -> Head:
     """Fit one head. `groups` keeps paraphrases of one situation in the same fold, so the
-    calibration learns how the model does on situations it has not seen."""
+    calibration learns how the model does on situations it has not seen. `weights` per row
+    (the team's corrections weigh more than the seed's examples)."""
     y = np.asarray(labels)
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
     classes = sorted(set(labels))
     if len(classes) < 2:
         raise ValueError(f"need at least two classes to train, got {classes}")
-    svm = _svm(c).fit(features, y)
-    coef, intercept = _full(svm, classes)
     # Cross-validated decision scores for the calibration (never scores on training rows).
     smallest = min(int((y == k).sum()) for k in classes)
     k = max(2, min(folds, smallest))
     oof = np.zeros((len(y), len(classes)))
+    splits = []
     if smallest >= 2:
         splitter = (StratifiedGroupKFold(k, shuffle=True, random_state=seed) if groups is not None
                     else StratifiedKFold(k, shuffle=True, random_state=seed))
-        for train, test in splitter.split(features, y, groups):
-            fold = _svm(c).fit(features[train], y[train])
-            fc, fi = _full(fold, classes)
+        splits = list(splitter.split(features, y, groups))
+    # liblinear lets go of the GIL: the full fit and the fold fits run on every core
+    with ThreadPoolExecutor(max(1, min(len(splits) + 1, os.cpu_count() or 1))) as pool:
+        full = pool.submit(lambda: _svm(c).fit(features, y, sample_weight=w))
+        fits = [pool.submit(lambda tr=train: _svm(c).fit(features[tr], y[tr], sample_weight=w[tr]))
+                for train, _ in splits]
+        coef, intercept = _full(full.result(), classes)
+        for (_, test), fit in zip(splits, fits, strict=True):
+            fc, fi = _full(fit.result(), classes)
             oof[test] = np.asarray(features[test] @ fc.T) + fi
-    else:
+    if not splits:
         oof = np.asarray(features @ coef.T) + intercept
-    cal = LogisticRegression(C=10.0, max_iter=1000).fit(oof, y)
+    cal = LogisticRegression(C=10.0, max_iter=1000).fit(oof, y, sample_weight=w)
     cal_coef, cal_intercept = _full_calibration(cal, classes)
     head = Head(classes, coef.astype(np.float32), intercept, cal_coef, cal_intercept)
     head.oof_probabilities = _softmax(_calibrate(oof, cal_coef, cal_intercept))  # for threshold tuning

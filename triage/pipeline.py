@@ -58,7 +58,8 @@ class TriageModel:
         for target in targets:  # a record may teach one label only (a correction of the category)
             rows = [i for i, r in enumerate(records) if r.get(target)]
             heads[target] = fit_head(features[rows], [records[i][target] for i in rows], c=c,
-                                     groups=[groups[i] for i in rows])
+                                     groups=[groups[i] for i in rows],
+                                     weights=[float(records[i].get("weight") or 1.0) for i in rows])
         threshold = 0.5
         if "priority" in heads and "critical" in heads["priority"].classes:
             ruled = np.array([bool(critical_reasons(f"{r.get('subject') or ''}\n{r.get('text') or ''}"))
