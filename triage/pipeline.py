@@ -96,8 +96,8 @@ class TriageModel:
             priority = pri.classes[pri_choice[row]]
             category = cat.classes[cat_choice[row]]
             evidence = {"priority": pri_terms[row], "category": cat_terms[row]}
-            mood = tone.read(texts[row], moods[row])
-            if category == "no_action" and mood.rules_out_no_action:
+            mood = tone.read(texts[row], moods[row]) if category == "no_action" else None  # only no_action needs it
+            if mood is not None and mood.rules_out_no_action:
                 # a complaint, anger or a question always needs an answer: the next best category
                 category = cat.classes[_argmax_without(p_cat[row : row + 1], cat.classes.index(category))[0]]
                 evidence["no_action_ruled_out"] = mood.reasons()
@@ -124,7 +124,7 @@ class TriageModel:
                 needs_triage=(confidence < self.confidence_threshold or unfamiliar or not _textual(evidence))
                 and not reasons,
                 sentiment=moods[row],
-                praise=category == "no_action" and mood.praise,
+                praise=category == "no_action" and mood is not None and mood.praise,
             ))
         return out
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+HEAD_CHARS = 600  # the tone is set in the opening; a long email costs no more than a short one
 NEGATIVE = -0.05  # VADER's own threshold for "negative"
 PRAISE = 0.3
 
@@ -84,9 +85,9 @@ class Tone:
 
 def read(text: str, sentiment: float) -> Tone:
     """The tone of a message (subject and text), given its sentiment."""
-    plain = _URL.sub(" ", text[:2000])
-    bare = _MENTION.sub(" ", plain).strip()
-    question = any(len(q.split()) >= 3 for q in _ASKED.findall(bare)) or bool(_QUESTION_START.match(bare))
+    plain = _URL.sub(" ", text[:HEAD_CHARS]) if "://" in text[:HEAD_CHARS] or "www." in text[:HEAD_CHARS] else text[:HEAD_CHARS]
+    bare = _MENTION.sub(" ", plain).strip() if "@" in plain or "#" in plain else plain.strip()
+    question = ("?" in bare and any(len(q.split()) >= 3 for q in _ASKED.findall(bare))) or bool(_QUESTION_START.match(bare))
     cue = _COMPLAINT.search(_ABSENT.sub(" ", plain))
     return Tone(sentiment, question, cue.group(0) if cue else None, bool(_AUTOMATED.search(plain)),
                 bool(_THANKS.search(plain)))
