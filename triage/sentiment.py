@@ -37,13 +37,16 @@ class _Vader:
         if not text.isascii():
             text = self._describe_emojis(text)
         text = text.strip()
-        words = [_strip_punctuation(w) for w in text.split()]
-        lower = [w.lower() for w in words]
+        tokens = text.split()
+        # VADER strips punctuation around a word unless that leaves two characters or fewer (":)")
+        words = [s if len(s) > 2 else t for t, s in zip(tokens, [t.strip(_PUNCTUATION) for t in tokens], strict=True)]
+        lower = text.lower().split() if text.isascii() and words == tokens else [w.lower() for w in words]
         lexicon = self.lexicon
         hits = [i for i, w in enumerate(lower) if w in lexicon]
         if not hits:
             return 0.0
-        cap_diff = 0 < sum(1 for w in words if not w.isupper()) < len(words)
+        capitals = sum(map(str.isupper, words))
+        cap_diff = 0 < len(words) - capitals < len(words)
         sentiments = [0.0] * len(words)
         for i in hits:
             if lower[i] in self.boosters or (lower[i] == "kind" and i < len(lower) - 1 and lower[i + 1] == "of"):
@@ -118,9 +121,7 @@ class _Vader:
         return "".join(out)
 
 
-def _strip_punctuation(token: str) -> str:
-    stripped = token.strip(string.punctuation)
-    return token if len(stripped) <= 2 else stripped
+_PUNCTUATION = string.punctuation
 
 
 _LOCK = threading.Lock()
