@@ -47,9 +47,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 if __name__ == "__main__":
     os.environ.setdefault("TRKV_HOME", tempfile.mkdtemp(prefix="trkv-bench-triage-"))
 
-import numpy as np  # noqa: E402
-
 import subprocess  # noqa: E402
+
+import numpy as np  # noqa: E402
 
 from bench import triage_learning, triage_quality  # noqa: E402
 from bench.synthetic import MessageFactory  # noqa: E402
@@ -168,7 +168,7 @@ def help_seconds() -> float:
 def machine() -> dict:
     model_name = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                        if line.startswith("model name")), platform.processor())
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False,
                             cwd=Path(__file__).resolve().parent).stdout.strip()
     return {"nproc": os.cpu_count(), "cpu": model_name, "python": platform.python_version(), "git_commit": commit,
             "load_average_at_start": round(os.getloadavg()[0], 2),

@@ -12,7 +12,6 @@ on those words alone (neutral words only count towards pos/neu/neg, which we do 
 
 from __future__ import annotations
 
-import math
 import string
 import threading
 from collections.abc import Sequence
