@@ -145,3 +145,9 @@ def test_the_dev_test_cut_is_fixed_and_about_even():
     parts = [splits.part_of(str(i)) for i in range(2000)]
     assert 900 < parts.count("test") < 1100
     assert splits.part_of("13404344") == splits.part_of("13404344")
+
+
+@pytest.mark.parametrize("text", ["", "   ", "😡", "Der Server \ud800 ist down?", "?" * 5000, "a" * 100_000])
+def test_odd_text_gets_a_suggestion_with_a_sentiment_and_never_a_crash(model, text):
+    suggestion = _x(model, text)
+    assert suggestion.category and -1 <= suggestion.sentiment <= 1

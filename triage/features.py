@@ -56,7 +56,9 @@ class CharHasher:
 
     def _counts(self, docs: Sequence[str]) -> sparse.csr_matrix:
         # " ".join(str.split()) is re.sub(r"\s+", " ") without the regex engine (and without the ends)
-        encoded = [f" {' '.join(d.split(' | ', 1)[-1][: self.max_chars].lower().split())} ".encode() for d in docs]
+        # surrogatepass: a lone surrogate (broken UTF-16 from a platform) is hashed, not a crash
+        encoded = [f" {' '.join(d.split(' | ', 1)[-1][: self.max_chars].lower().split())} ".encode(
+            "utf-8", "surrogatepass") for d in docs]
         lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
         buf = np.frombuffer(b"".join(encoded), dtype=np.uint8).astype(np.uint64)
         doc_of = np.repeat(np.arange(len(encoded), dtype=np.uint64), lengths)
