@@ -56,13 +56,16 @@ class CharHasher:
 
     def _counts(self, docs: Sequence[str]) -> sparse.csr_matrix:
         # " ".join(str.split()) is re.sub(r"\s+", " ") without the regex engine (and without the ends)
-        encoded = [f" {' '.join(d.split(' | ', 1)[-1][: self.max_chars].lower().split())} ".encode() for d in docs]
+        # surrogatepass: a lone surrogate (broken UTF-16 from a platform) is hashed, not a crash
+        encoded = [f" {' '.join(d.split(' | ', 1)[-1][: self.max_chars].lower().split())} ".encode(
+            "utf-8", "surrogatepass") for d in docs]
         lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
         buf = np.frombuffer(b"".join(encoded), dtype=np.uint8).astype(np.uint64)
-        doc_of = np.repeat(np.arange(len(encoded), dtype=np.int64), lengths)
+        doc_of = np.repeat(np.arange(len(encoded), dtype=np.uint64), lengths)
         bits = int(self.n_features).bit_length() - 1
+        row_key = doc_of << np.uint64(bits)  # the row in the high bits, the column in the low ones
         low, high = self.ngram_range
-        rows, cols = [], []
+        keys = []
         h = np.zeros(len(buf), dtype=np.uint64)
         with np.errstate(over="ignore"):
             for n in range(1, high + 1):  # a rolling polynomial: the n-gram hash extends the (n-1)-gram's
@@ -75,13 +78,9 @@ class CharHasher:
                 inside = doc_of[:m] == doc_of[n - 1 : n - 1 + m]
                 # multiply-shift: the top bits of (hash + n) * golden ratio are the column
                 column = ((h[inside] + np.uint64(n)) * _GOLDEN) >> np.uint64(64 - bits)
-                rows.append(doc_of[:m][inside])
-                cols.append(column.astype(np.int64))
-        row = np.concatenate(rows) if rows else np.empty(0, np.int64)
-        col = np.concatenate(cols) if cols else np.empty(0, np.int64)
-        counts = sparse.csr_matrix((np.ones(len(row), np.float32), (row, col)), shape=(len(docs), self.n_features))
-        counts.sum_duplicates()
-        return counts
+                keys.append(row_key[:m][inside] | column)
+        key = np.concatenate(keys) if keys else np.empty(0, np.uint64)
+        return _count_pairs(key, len(docs), bits)
 
     def fit(self, docs: Sequence[str]) -> CharHasher:
         counts = self._counts(docs)
@@ -93,6 +92,26 @@ class CharHasher:
         counts = self._counts(docs)
         counts.data = np.log1p(counts.data) * self.idf_[counts.indices]
         return _l2(counts)
+
+
+def _count_pairs(key: np.ndarray, n_rows: int, bits: int) -> sparse.csr_matrix:
+    """How often each (row << bits | column) key occurs, as a CSR matrix with sorted indices.
+    One sort of the keys: numpy's SIMD sort is four times faster than letting scipy sum the
+    duplicates of a COO matrix (which sorts every row's indices in a scalar loop)."""
+    if n_rows << bits <= 1 << 32:  # half the bytes to sort: twice as fast
+        key = key.astype(np.uint32)
+    key.sort()
+    if len(key):
+        starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+        counts = np.diff(np.append(starts, len(key))).astype(np.float32)
+        key = key[starts]
+    else:
+        counts = np.empty(0, np.float32)
+    rows = (key >> key.dtype.type(bits)).astype(np.int64)
+    indptr = np.zeros(n_rows + 1, np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    columns = (key & key.dtype.type((1 << bits) - 1)).astype(np.int32)
+    return sparse.csr_matrix((counts, columns, indptr), shape=(n_rows, 1 << bits))
 
 
 def _l2(matrix: sparse.csr_matrix) -> sparse.csr_matrix:

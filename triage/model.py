@@ -12,9 +12,11 @@ skops file, so loading a model never unpickles code.
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,38 +77,52 @@ class Featurizer:
 
     def transform_parts(self, docs: Sequence[str]) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
         """Word and character features apart: cheaper than stacking them for prediction."""
-        words, chars = self.transform_words(docs), self.chars.transform(docs)
+        return self.transform_parts_known(docs)[:2]
+
+    def transform_parts_known(self, docs: Sequence[str]) -> tuple[sparse.csr_matrix, sparse.csr_matrix, np.ndarray]:
+        """`transform_parts`, and per message the share of its words the model has a weight for."""
+        words, known = self.transform_words_known(docs)
+        chars = self.chars.transform(docs)
         if WORD_WEIGHT != 1.0:
             words.data *= WORD_WEIGHT
         if CHAR_WEIGHT != 1.0:
             chars.data *= CHAR_WEIGHT
-        return words, chars
+        return words, chars, known
 
     def transform_words(self, docs: Sequence[str]) -> sparse.csr_matrix:
+        return self.transform_words_known(docs)[0]
+
+    def transform_words_known(self, docs: Sequence[str]) -> tuple[sparse.csr_matrix, np.ndarray]:
         """The fitted TfidfVectorizer's transform, computed the same way at three times the
         speed: tokens and bigrams are looked up with C-level map/zip and counted with
         Counter, where sklearn runs a Python loop over every n-gram. The columns of a row
-        are left unsorted (a sparse product does not need them sorted)."""
+        are left unsorted (a sparse product does not need them sorted). Also returned: per
+        message, the share of its words the model has a weight for (how far it is from the
+        training data; hint tokens do not count)."""
         if self._vocabulary is None or self._vocabulary is not self.words.vocabulary_:
             self._vocabulary = self.words.vocabulary_
             self._idf = np.asarray(self.words.idf_, dtype=np.float32)
             self._tokens = re.compile(self.words.token_pattern).findall
         lookup, tokens_of = self._vocabulary.get, self._tokens
-        indptr, indices, counts = [0], [], []
+        indptr, indices, counts, known = [0], [], [], []
         for doc in docs:
             tokens = tokens_of(doc.lower())
             found = Counter(map(lookup, tokens))
+            unknown = found.pop(None, 0)
+            hints = doc.count("hint_", 0, doc.find(" | ") + 1)  # the hint tokens are always known
+            known.append((len(tokens) - unknown - hints) / max(1, len(tokens) - hints) if len(tokens) > hints else 0.0)
             found.update(map(lookup, map(" ".join, zip(tokens, tokens[1:]))))
             found.pop(None, None)
             indices.extend(found.keys())
             counts.extend(found.values())
             indptr.append(len(indices))
+
         data = np.asarray(counts, dtype=np.float32)
         columns = np.asarray(indices, dtype=np.int32)
         data = (np.log(data) + 1) * self._idf[columns]  # sublinear tf x idf
         matrix = sparse.csr_matrix((data, columns, np.asarray(indptr, dtype=np.int64)),
                                    shape=(len(docs), len(self._idf)))
-        return _l2(matrix)
+        return _l2(matrix), np.asarray(known, dtype=np.float32)
 
     @property
     def n_words(self) -> int:
@@ -114,29 +130,36 @@ class Featurizer:
 
 
 def fit_head(features: sparse.csr_matrix, labels: Sequence[str], *, c: float = 0.5, folds: int = 4,
-             seed: int = 0, groups: Sequence[str] | None = None) -> Head:
+             seed: int = 0, groups: Sequence[str] | None = None, weights: Sequence[float] | None = None) -> Head:
     """Fit one head. `groups` keeps paraphrases of one situation in the same fold, so the
-    calibration learns how the model does on situations it has not seen."""
+    calibration learns how the model does on situations it has not seen. `weights` per row
+    (the team's corrections weigh more than the seed's examples)."""
     y = np.asarray(labels)
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
     classes = sorted(set(labels))
     if len(classes) < 2:
         raise ValueError(f"need at least two classes to train, got {classes}")
-    svm = _svm(c).fit(features, y)
-    coef, intercept = _full(svm, classes)
     # Cross-validated decision scores for the calibration (never scores on training rows).
     smallest = min(int((y == k).sum()) for k in classes)
     k = max(2, min(folds, smallest))
     oof = np.zeros((len(y), len(classes)))
+    splits = []
     if smallest >= 2:
         splitter = (StratifiedGroupKFold(k, shuffle=True, random_state=seed) if groups is not None
                     else StratifiedKFold(k, shuffle=True, random_state=seed))
-        for train, test in splitter.split(features, y, groups):
-            fold = _svm(c).fit(features[train], y[train])
-            fc, fi = _full(fold, classes)
+        splits = list(splitter.split(features, y, groups))
+    # liblinear lets go of the GIL: the full fit and the fold fits run on every core
+    with ThreadPoolExecutor(max(1, min(len(splits) + 1, os.cpu_count() or 1))) as pool:
+        full = pool.submit(lambda: _svm(c).fit(features, y, sample_weight=w))
+        fits = [pool.submit(lambda tr=train: _svm(c).fit(features[tr], y[tr], sample_weight=w[tr]))
+                for train, _ in splits]
+        coef, intercept = _full(full.result(), classes)
+        for (_, test), fit in zip(splits, fits, strict=True):
+            fc, fi = _full(fit.result(), classes)
             oof[test] = np.asarray(features[test] @ fc.T) + fi
-    else:
+    if not splits:
         oof = np.asarray(features @ coef.T) + intercept
-    cal = LogisticRegression(C=10.0, max_iter=1000).fit(oof, y)
+    cal = LogisticRegression(C=10.0, max_iter=1000).fit(oof, y, sample_weight=w)
     cal_coef, cal_intercept = _full_calibration(cal, classes)
     head = Head(classes, coef.astype(np.float32), intercept, cal_coef, cal_intercept)
     head.oof_probabilities = _softmax(_calibrate(oof, cal_coef, cal_intercept))  # for threshold tuning

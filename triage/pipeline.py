@@ -17,6 +17,7 @@ import numpy as np
 import skops.io as sio
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from triage import sentiment, tone
 from triage.features import CharHasher, document
 from triage.labels import CATEGORIES, PRIORITIES
 from triage.model import Featurizer, Head, fit_head, top_terms
@@ -26,6 +27,10 @@ from triage.types import Suggestion, TriageInput
 FORMAT = 1
 HINT_ODDS = 3.0
 CRITICAL_PRECISION_FLOOR = 0.9  # of rules OR model, on cross-validated training scores
+# Below this share of known words a message is out of domain: the suggestion is still made (and
+# scored by `trkv eval`), but flagged needs_triage. Chosen on dev parts: about the median of
+# Hadoop Jira dev (engineers' issue text), the 20th percentile of Bitext dev.
+OUT_OF_DOMAIN_KNOWN = 0.6
 
 
 class TriageModel:
@@ -53,7 +58,8 @@ class TriageModel:
         for target in targets:  # a record may teach one label only (a correction of the category)
             rows = [i for i, r in enumerate(records) if r.get(target)]
             heads[target] = fit_head(features[rows], [records[i][target] for i in rows], c=c,
-                                     groups=[groups[i] for i in rows])
+                                     groups=[groups[i] for i in rows],
+                                     weights=[float(records[i].get("weight") or 1.0) for i in rows])
         threshold = 0.5
         if "priority" in heads and "critical" in heads["priority"].classes:
             ruled = np.array([bool(critical_reasons(f"{r.get('subject') or ''}\n{r.get('text') or ''}"))
@@ -71,7 +77,7 @@ class TriageModel:
         if not items:
             return []
         docs = [document(i.text, i.channel, i.subject, i.hints) for i in items]
-        words, chars = self.featurizer.transform_parts(docs)
+        words, chars, known = self.featurizer.transform_parts_known(docs)
         pri, cat = self.heads["priority"], self.heads["category"]
         p_pri, p_cat = pri.probabilities_parts(words, chars), cat.probabilities_parts(words, chars)
         crit = pri.classes.index("critical")
@@ -82,12 +88,19 @@ class TriageModel:
         names, n_words = self.featurizer.word_names, self.featurizer.n_words
         pri_terms = top_terms(words, pri, pri_choice, names, n_words)
         cat_terms = top_terms(words, cat, cat_choice, names, n_words)
+        texts = [f"{item.subject}\n{item.text}" if item.subject else item.text for item in items]
+        moods = sentiment.compounds(texts)
         out = []
         for row, item in enumerate(items):
             reasons = critical_reasons(f"{item.subject or ''}\n{item.text}")
             priority = pri.classes[pri_choice[row]]
             category = cat.classes[cat_choice[row]]
             evidence = {"priority": pri_terms[row], "category": cat_terms[row]}
+            mood = tone.read(texts[row], moods[row]) if category == "no_action" else None  # only no_action needs it
+            if mood is not None and mood.rules_out_no_action:
+                # a complaint, anger or a question always needs an answer: the next best category
+                category = cat.classes[_argmax_without(p_cat[row : row + 1], cat.classes.index(category))[0]]
+                evidence["no_action_ruled_out"] = mood.reasons()
             p_priority = float(p_pri[row, pri_choice[row]])
             if reasons:
                 evidence["critical"] = reasons
@@ -98,14 +111,20 @@ class TriageModel:
                                         + ", ".join(pri_terms[row][:3] or ["the text"])]
             if category == "no_action" and priority != "critical":
                 priority = "low"  # praise, spam and chatter start no SLA clock worth a higher target
-            confidence = round(min(p_priority, float(p_cat[row, cat_choice[row]])), 3)
+            confidence = round(min(p_priority, float(p_cat[row, cat.classes.index(category)])), 3)
+            unfamiliar = known[row] < OUT_OF_DOMAIN_KNOWN
+            if unfamiliar:
+                evidence["out_of_domain"] = [f"the model knows {known[row]:.0%} of its words"]
             out.append(Suggestion(
                 priority=priority,
                 category=category,
                 confidence=confidence,
                 model_version=self.version,
                 evidence=evidence,
-                needs_triage=(confidence < self.confidence_threshold or not _textual(evidence)) and not reasons,
+                needs_triage=(confidence < self.confidence_threshold or unfamiliar or not _textual(evidence))
+                and not reasons,
+                sentiment=moods[row],
+                praise=category == "no_action" and mood is not None and mood.praise,
             ))
         return out
 

@@ -104,6 +104,9 @@ _CRITICAL_RULES: dict[str, str] = {
         r"|\b(?:fail(?:s|ed|ure)?|broken|breaks)\b[^\n.]{0,20}\bbuild\b"
         r"|\bbreak(?:s|ing)?\s+(?:the\s+)?(?:backwards?\s+|binary\s+|api\s+|wire\s+)?compatib\w*"
         r"|\b(?:backwards?|binary|api|wire)\s+incompatib\w*|\bincompatible\s+change\b"
+        # every client turned away at the door: authentication that fails for reasons of ours
+        r"|\b(?:causes?|caus(?:ing|ed)|results?\s+in|leads?\s+to|getting)\s+(?:\w+\s+){0,2}"
+        r"(?:auth|authentication|login|sign-?in)\s+failures\b"
     ),
     "security": (
         rf"\b(?:leak(?:ed)?|exposed?|compromi[sz]ed|breach(?:ed)?|hacked|stolen|dumped)\b.{{0,40}}\b(?:{_SECRET}|accounts?|data)\b"
@@ -144,6 +147,11 @@ _CRITICAL_RULES: dict[str, str] = {
         # records that are duplicated, dropped or thrown away are wrong data nobody notices
         r"|\bduplicat(?:es|ing|ed)\s+(?:\w+\s+){0,2}records\b|\brecords?\s+(?:are|is|get|gets)\s+(?:duplicated|dropped|skipped)\b"
         r"|\bdiscard(?:s|ed|ing)\b.{0,40}\bwithout\b|\bmoves?\b.{0,40}\brather\s+than\s+delet"
+        # stored data that can no longer be read back is lost to its owner
+        r"|\b(?:files?|data|blocks?|backups?|archives?|records?|objects?|buckets?)\s+(?:are\s+|is\s+)?(?:now\s+)?"
+        r"(?:cannot|can\s*not|can'?t|could\s*not|couldn'?t)\s+be\s+(?:read|decompressed|decrypted|opened|restored|recovered)\b"
+        r"|\b(?:files?|data|blocks?|backups?|archives?|buckets?)\b.{0,30}\bunreadable\b"
+        r"|\bunreadable\s+(?:files?|data|blocks?|backups?|archives?)\b"
     ),
 }
 # A rule is switched off when the message says the emergency is over or hypothetical.

@@ -22,3 +22,7 @@ class Suggestion:
     # "priority"/"category": the terms that weighed most; "critical": why it is Critical
     evidence: dict[str, list[str]] = field(default_factory=dict)
     needs_triage: bool = False
+    # VADER compound (-1..1) of the first ~300 characters; None where it was not computed
+    sentiment: float | None = None
+    # no_action that is praise (positive, no complaint, no question): thank rather than acknowledge
+    praise: bool = False
