@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from triage import corpora, evaluate, splits, training  # noqa: E402
+from triage import corpora, metrics, splits, training  # noqa: E402
 from triage.pipeline import TriageModel  # noqa: E402
 
 SHARED = Path(os.environ.get("TRKV_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -40,7 +40,7 @@ def score(model: TriageModel, test: list[dict]) -> dict:
     suggestions = model.predict(corpora.inputs(test))
     truth = [r["category"] for r in test]
     guess = [s.category for s in suggestions]
-    report = evaluate.classification_report(truth, guess)
+    report = metrics.classification_report(truth, guess)
     n = len(test)
     return {"accuracy": round(sum(t == g for t, g in zip(truth, guess, strict=True)) / n, 4),
             "macro_f1": report["macro_f1"],

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from triage.evaluate import classification_report
+from triage.metrics import classification_report
 from triage.pipeline import TriageModel
 from triage.types import TriageInput
 
