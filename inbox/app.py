@@ -51,8 +51,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 async def _login_required(request: Request, exc: Exception) -> Response:
-    if request.url.path == "/inbox/rows":
+    if request.url.path == "/inbox/rows" or request.url.path.startswith("/web/"):
         return HTMLResponse("", status_code=401)  # the page's script sends the browser to /login
+    if request.method == "GET" and request.url.path != "/":
+        # Back to this page after logging in: the on-call engineer opened a paged ticket's link.
+        from urllib.parse import quote
+
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
     return RedirectResponse("/login", status_code=303)
 
 

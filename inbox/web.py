@@ -32,22 +32,34 @@ def _to_login() -> RedirectResponse:
     return RedirectResponse("/login", status_code=303)
 
 
+def local_path(path: str, default: str = "/") -> str:
+    """A path on this site, never another origin (no open redirect)."""
+    if not path.startswith("/") or path.startswith("//") or "\\" in path or len(path) > 2000:
+        return default
+    return path
+
+
 @router.get("/login")
 def login_form(request: Request) -> Response:
+    # `next`: the page that sent the visitor here (a paged ticket's link opened on a phone).
+    after = local_path(request.query_params.get("next", ""))
     if session.current_user(request) is not None:
-        return RedirectResponse("/", status_code=303)
-    return render(request, "login.html", {"error": None, "email": ""})
+        return RedirectResponse(after, status_code=303)
+    return render(request, "login.html", {"error": None, "email": "", "next": after})
 
 
 @router.post("/login")
-def login(request: Request, email: str = Form(""), password: str = Form(""), csrf_token: str = Form("")) -> Response:
+def login(request: Request, email: str = Form(""), password: str = Form(""), csrf_token: str = Form(""),
+          next: str = Form("/")) -> Response:  # noqa: A002 - the form field's name
+    after = local_path(next)
     if not session.csrf_ok(request, csrf_token):
-        return render(request, "login.html", {"error": "The form expired; please try again.", "email": email},
-                      status_code=403)
+        return render(request, "login.html", {"error": "The form expired; please try again.", "email": email,
+                                              "next": after}, status_code=403)
     user = authenticate(email, password, request.app.state.settings) if email and password else None
     if user is None:
-        return render(request, "login.html", {"error": "Wrong email or password.", "email": email}, status_code=400)
-    response = RedirectResponse("/", status_code=303)
+        return render(request, "login.html", {"error": "Wrong email or password.", "email": email, "next": after},
+                      status_code=400)
+    response = RedirectResponse(after, status_code=303)
     session.log_in(response, request, user)
     return response
 
@@ -205,7 +217,6 @@ async def bulk(request: Request, user: User = Agent, _: None = CSRF) -> Response
 
 def _back(path: str, message: str) -> RedirectResponse:
     """Back to a page of ours (never an open redirect), with a message to show."""
-    if not path.startswith("/") or path.startswith("//") or "\\" in path:
-        path = "/"
+    path = local_path(path)
     separator = "&" if "?" in path else "?"
     return RedirectResponse(f"{path}{separator}{urlencode({'flash': message[:200]})}", status_code=303)
