@@ -29,7 +29,7 @@ SECURITY_HEADERS = {
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from inbox import api, api_oncall, web, web_admin, web_ticket
+    from inbox import api, api_oncall, live, web, web_admin, web_ticket
     from inbox.pages import LoginRequired
 
     settings = settings or get_settings()
@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(web.router)
     app.include_router(web_ticket.router)
     app.include_router(web_admin.router)
+    app.include_router(live.router)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(HTTPException, _http_error)
     return app

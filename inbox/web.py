@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
-from inbox import session
+from inbox import live, session
 from inbox.pages import CSRF, Agent, render
 from storage.db import session_factory
 from storage.models.accounts import User
@@ -138,7 +138,7 @@ def _inbox_context(request: Request, user: User, *, full_page: bool = True) -> d
     return {
         "user": user, "tickets": page.items, "filters": kept, "query": query, "cursor": cursor or "",
         "next_cursor": page.next_cursor, "current_view": current_view, "error": error,
-        "poll_seconds": settings.web_poll_seconds,
+        "poll_seconds": live.poll_seconds(settings),
         # The live refresh needs only the rows: no view or agent lists for it.
         "views": views.list_views(user.id, settings) if full_page else [],
         "agents": _agents(settings) if full_page else [],

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request, Response
 
 from sqlalchemy import select
 
-from inbox import canned, conversation, html_mail
+from inbox import canned, conversation, html_mail, live
 from inbox.pages import CHANNEL_LIMITS, CSRF, Agent, Engineer, render
 from inbox.web import _agents, _back
 from storage.db import session_factory
@@ -52,7 +52,7 @@ def ticket_page(ref: str, request: Request, user: User = Agent) -> Response:
         "user": user, "ticket": ticket, "turns": conversation.turns(ticket["messages"]), "agents": _agents(settings), "held_back": held_back,
         "remote_images": remote_images, "reply_key": uuid.uuid4().hex, "reply_channel": reply_channel,
         "alert": paging.alert_of_ticket(ticket["ref"], settings),
-        "limit": reply_limit(ticket, reply_channel),
+        "limit": reply_limit(ticket, reply_channel), "poll_seconds": live.poll_seconds(settings),
         "canned": [(key, canned.TITLES[key], canned.fill(key, name=name.split(" ")[0], ref=ticket["ref"]))
                    for key in canned.REPLIES],
     }

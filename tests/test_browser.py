@@ -119,11 +119,11 @@ def test_a_community_manager_handles_a_new_discord_ticket(chromium, server, tmp_
     page.keyboard.press("k")
     page.keyboard.press("Enter")  # opens the current (only) row
     page.wait_for_url(f"{base}/tickets/{ref}")
-    suggested = page.inner_text(".triage-table tr:nth-child(2) td:nth-child(3)")
+    suggested = page.inner_text("#current-priority + td")  # the suggested priority
     page.click("#accept-suggestion")
     page.wait_for_selector(".flash")
     assert page.inner_text("#current-priority") == suggested
-    assert "confirmed" in page.get_attribute("#current-priority .chip", "class")
+    assert "confirmed" in page.get_attribute("#current-priority .badge", "class")
     with transaction(settings.db_url) as session:
         event = session.execute(select(TicketEvent).where(TicketEvent.kind == "triage",
                                                           TicketEvent.field == "priority")).scalar_one()
