@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test bench clean
+.PHONY: up test bench clean screenshots
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py --quick
+
+screenshots: $(STAMP)  # every page at desktop and phone width, light and dark, into ./screenshots/
+	$(BIN)/python tools/screenshots.py
 
 clean:
 	rm -rf $(VENV) var

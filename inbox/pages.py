@@ -73,13 +73,22 @@ def ago(value: str | datetime | None, now: datetime | None = None) -> str:
     return "just now"
 
 
+_MARKS = str.maketrans("", "", "*~|`")
+
+
+def plain(text: str | None) -> str:
+    """A Discord message's first words without its markup characters, for one-line lists
+    (underscores stay: they are common in names and words)."""
+    return (text or "").translate(_MARKS)
+
+
 def initials(name: str | None) -> str:
     """'Ada Lovelace' -> 'AL', 'bo' -> 'B': the thread's avatar."""
     words = [w for w in (name or "").replace("@", " ").replace(".", " ").split() if w[:1].isalnum()]
     return "".join(w[0] for w in words[:2]).upper() or "?"
 
 
-_env.filters.update(when=when, countdown=countdown, label=label, ago=ago, initials=initials)
+_env.filters.update(when=when, countdown=countdown, label=label, ago=ago, initials=initials, plain=plain)
 _env.globals.update(channel_icons=CHANNEL_ICONS, priorities=PRIORITIES, categories=CATEGORIES, statuses=STATUSES,
                     has_role=has_role)
 
