@@ -33,7 +33,7 @@ _INLINE = [
     (re.compile(r"~~(?=\S)(.+?)(?<=\S)~~", re.S), r"<s>\1</s>"),
     (re.compile(r"\|\|(?=\S)(.+?)(?<=\S)\|\|", re.S), r'<span class="spoiler" tabindex="0" title="spoiler">\1</span>'),
 ]
-_QUOTE_LINE = re.compile(r"^&gt; ?(.*)$", re.M)
+_QUOTE_LINE = re.compile(r"^&gt; ?(.*)(?:\n|$)", re.M)  # the span is a block: it ends the line itself
 
 
 def mention_ids(messages: Iterable[dict[str, Any]]) -> set[str]:

@@ -73,6 +73,15 @@ def ago(value: str | datetime | None, now: datetime | None = None) -> str:
     return "just now"
 
 
+def isotime(value: str | datetime | None) -> str:
+    """ISO 8601 UTC with a Z, as a <time datetime> wants (stored times are naive UTC)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.isoformat(timespec="seconds") + "Z"
+    return value or ""
+
+
 _MARKS = str.maketrans("", "", "*~|`")
 
 
@@ -88,7 +97,8 @@ def initials(name: str | None) -> str:
     return "".join(w[0] for w in words[:2]).upper() or "?"
 
 
-_env.filters.update(when=when, countdown=countdown, label=label, ago=ago, initials=initials, plain=plain)
+_env.filters.update(when=when, countdown=countdown, label=label, ago=ago, initials=initials, plain=plain,
+                    isotime=isotime)
 _env.globals.update(channel_icons=CHANNEL_ICONS, priorities=PRIORITIES, categories=CATEGORIES, statuses=STATUSES,
                     has_role=has_role)
 

@@ -199,12 +199,21 @@ def seed_showcase(settings) -> dict[str, str]:
     return refs
 
 
-def page_link(settings, ref: str) -> str:
-    """The ticket link the on-call page for `ref` carries (what the engineer taps on a phone)."""
+def _page_meta(settings, ref: str) -> dict:
     from sqlalchemy import select
 
     with transaction(settings.db_url) as session:
         payloads = session.execute(select(Outbox.payload).where(Outbox.kind == "page")).scalars().all()
-    links = [p["meta"]["link"] for p in payloads if p.get("meta", {}).get("ref") == ref]
-    assert links, f"{ref} paged no one"
-    return links[0]
+    metas = [p["meta"] for p in payloads if (p.get("meta") or {}).get("ref") == ref]
+    assert metas, f"{ref} paged no one"
+    return metas[0]
+
+
+def page_link(settings, ref: str) -> str:
+    """The ticket link the on-call page for `ref` carries (what the engineer taps on a phone)."""
+    return _page_meta(settings, ref)["link"]
+
+
+def page_ack_link(settings, ref: str) -> str:
+    """The signed acknowledge link of that page (a public page: no login)."""
+    return _page_meta(settings, ref)["ack_url"]
