@@ -13,6 +13,7 @@ from sqlalchemy import select
 from storage.db import transaction
 from storage.models.delivery import Outbox
 from storage.models.tickets import Ticket, TicketEvent
+from support import ticket_actions
 from support.ingest import ingest
 from tests.browser import CM, LEAD, Watch, chromium, log_in, server  # noqa: F401 - fixtures
 from tests.cast import ada_email, bo_discord
@@ -134,3 +135,26 @@ def test_hostile_message_bodies_execute_nothing(chromium, server, tmp_path):
     assert watch.dialogs == [], watch.dialogs
     assert watch.foreign == [], watch.foreign
     assert watch.errors == [], watch.errors
+
+
+def test_a_new_message_and_a_colleagues_change_appear_in_the_open_ticket_without_a_reload(chromium, server):
+    base, settings = server
+    ref = ingest(bo_discord(text="the timeline view crashes when I zoom"), live=False, settings=settings).ref
+    page = chromium.new_page()
+    watch = Watch(page, base)
+    log_in(page, base, CM)
+    page.goto(f"{base}/tickets/{ref}")
+    page.fill("#reply-text", "Hi Bo, half-typed")  # must survive the live update
+    page.evaluate("window.__sameDocument = 'yes'")
+
+    follow_up = "also **the gantt chart** is empty"  # same Discord thread: the same ticket
+    assert ingest(bo_discord("1180000000000000002", follow_up), live=False, settings=settings).ref == ref
+    page.wait_for_selector("article.message.new >> text=the gantt chart is empty")
+    assert page.inner_html("article.message.new .body strong") == "the gantt chart"  # Discord's bold, shown as bold
+    assert page.inner_text("#live-news") == "1 new message"
+
+    ticket_actions.set_status(ref, "pending", user_id=None, settings=settings)  # a colleague, elsewhere
+    page.wait_for_selector("#ticket-status >> text=pending")
+    assert page.evaluate("window.__sameDocument") == "yes"
+    assert page.input_value("#reply-text") == "Hi Bo, half-typed"
+    assert watch.dialogs == [] and watch.errors == [] and watch.foreign == []
