@@ -34,7 +34,7 @@ def main() -> None:
                       TRKV_PUBLIC_URL=f"http://127.0.0.1:{port}", TRKV_ONCALL_WEBHOOK_URL="http://127.0.0.1:9/hook")
     os.environ.pop("TRKV_BROKER_URL", None)
     from storage.migrate import upgrade
-    from tests.browser import LEAD, create_people, launch, log_in, seed_showcase, serve
+    from tests.browser import LEAD, create_people, launch, log_in, page_ack_link, seed_showcase, serve
     from trkv.settings import reset_settings
 
     settings = reset_settings()
@@ -53,6 +53,8 @@ def main() -> None:
                                               is_mobile=width_name == "phone", has_touch=width_name == "phone",
                                               device_scale_factor=1)
                 page = context.new_page()
+                page.goto(page_ack_link(settings, refs["paged"]))  # public: the on-call page's signed link
+                page.screenshot(path=str(out / f"oncall-ack-{width_name}-{scheme}.png"), full_page=True)
                 page.goto(f"{base}/login")
                 page.screenshot(path=str(out / f"login-{width_name}-{scheme}.png"), full_page=True)
                 log_in(page, base, LEAD)
