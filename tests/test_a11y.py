@@ -39,3 +39,21 @@ def test_no_page_has_serious_or_critical_accessibility_violations(chromium, serv
     context.close()
     failing = {name: problems for name, problems in found.items() if problems}
     assert failing == {}, json.dumps(failing, indent=1)
+
+
+def test_keyboard_focus_is_always_visible(chromium, server):
+    """Tabbing through the inbox and a ticket: every focused control shows a ring of 2 px or more."""
+    base, settings = server
+    refs = seed_showcase(settings)
+    page = chromium.new_page(viewport=DESKTOP)
+    log_in(page, base, LEAD)
+    invisible = []
+    for path in ("/", f"/tickets/{refs['paged']}"):
+        page.goto(f"{base}{path}")
+        for _ in range(25):
+            page.keyboard.press("Tab")
+            ring = page.evaluate("""() => { const e = document.activeElement, s = getComputedStyle(e);
+                return [e.tagName + (e.id ? '#' + e.id : ''), s.outlineStyle, parseFloat(s.outlineWidth)]; }""")
+            if ring[1] == "none" or ring[2] < 2:
+                invisible.append((path, ring))
+    assert invisible == []

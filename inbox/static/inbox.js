@@ -236,6 +236,13 @@
     }
 
     text.addEventListener("input", update);
+    // "/" in an empty composer opens the canned replies (as in Chatwoot); picking one fills it.
+    text.addEventListener("keydown", function (event) {
+      if (event.key !== "/" || text.value !== "" || !template) return;
+      event.preventDefault();
+      template.focus();
+      if (template.showPicker) { try { template.showPicker(); } catch (e) { /* needs a user gesture: focus is enough */ } }
+    });
     if (template) template.addEventListener("change", function () {
       var option = template.options[template.selectedIndex];
       if (option && option.dataset.text) { text.value = option.dataset.text; update(); text.focus(); }
