@@ -21,18 +21,19 @@ _CHANNEL = re.compile(r"&lt;#(\d{1,25})&gt;")
 _RAW_MENTION = re.compile(r"<@!?(\d{1,25})>")
 _URL = re.compile(r"https?://(?:[^\s&<>\"']|&amp;)+")
 _HOLE = re.compile("\ue000(\\d+)\ue001")
-_CODE_BLOCK = re.compile(r"```(?:[A-Za-z0-9_+-]{1,20}\n)?(.+?)```", re.S)
+_LANGUAGE = re.compile(r"^[A-Za-z0-9_+-]{1,20}\n")  # ```py\n...``` names the language: not shown
 _CODE = re.compile(r"`([^`\n]+)`")
 # Discord's inline markup, outermost first; applied to already escaped text.
 _INLINE = [
-    (re.compile(r"\*\*\*(?=\S)(.+?)(?<=\S)\*\*\*", re.S), r"<strong><em>\1</em></strong>"),
-    (re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*", re.S), r"<strong>\1</strong>"),
-    (re.compile(r"__(?=\S)(.+?)(?<=\S)__", re.S), r"<u>\1</u>"),
-    (re.compile(r"\*(?=[^\s*])(.+?)(?<=[^\s*])\*", re.S), r"<em>\1</em>"),
-    (re.compile(r"(?<![\w])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![\w])", re.S), r"<em>\1</em>"),
-    (re.compile(r"~~(?=\S)(.+?)(?<=\S)~~", re.S), r"<s>\1</s>"),
-    (re.compile(r"\|\|(?=\S)(.+?)(?<=\S)\|\|", re.S), r'<span class="spoiler" tabindex="0" title="spoiler">\1</span>'),
+    (re.compile(r"\*\*\*(?=\S)(.{1,400}?)(?<=\S)\*\*\*", re.S), r"<strong><em>\1</em></strong>"),
+    (re.compile(r"\*\*(?=\S)(.{1,400}?)(?<=\S)\*\*", re.S), r"<strong>\1</strong>"),
+    (re.compile(r"__(?=\S)(.{1,400}?)(?<=\S)__", re.S), r"<u>\1</u>"),
+    (re.compile(r"\*(?=[^\s*])(.{1,400}?)(?<=[^\s*])\*", re.S), r"<em>\1</em>"),
+    (re.compile(r"(?<![\w])_(?=[^\s_])(.{1,400}?)(?<=[^\s_])_(?![\w])", re.S), r"<em>\1</em>"),
+    (re.compile(r"~~(?=\S)(.{1,400}?)(?<=\S)~~", re.S), r"<s>\1</s>"),
+    (re.compile(r"\|\|(?=\S)(.{1,400}?)(?<=\S)\|\|", re.S), r'<span class="spoiler" tabindex="0" title="spoiler">\1</span>'),
 ]
+MARKUP_CHARS = 8_000
 _QUOTE_LINE = re.compile(r"^&gt; ?(.*)(?:\n|$)", re.M)  # the span is a block: it ends the line itself
 
 
@@ -52,7 +53,14 @@ def discord_markup(text: str, names: dict[str, str] | None = None) -> Markup:
         holes.append(html)
         return f"\ue000{len(holes) - 1}\ue001"
 
-    text = _CODE_BLOCK.sub(lambda m: hole(f"<pre><code>{escape(m[1].strip(chr(10)))}</code></pre>"), text)
+    # Code blocks by splitting on the fences (linear; a regex would rescan from every fence).
+    parts = text.split("```")
+    if len(parts) >= 3:
+        closed = len(parts) - 1 if len(parts) % 2 == 0 else len(parts)  # an odd fence out stays text
+        text = "".join(
+            hole(f"<pre><code>{escape(_LANGUAGE.sub('', part).strip(chr(10)))}</code></pre>")
+            if i % 2 == 1 and i < closed else (("```" if i % 2 == 1 else "") + part)
+            for i, part in enumerate(parts))
     text = _CODE.sub(lambda m: hole(f"<code>{escape(m[1])}</code>"), text)
     html = str(escape(text))
     html = _URL.sub(lambda m: hole(f'<a href="{m[0]}" rel="noopener noreferrer nofollow">{m[0]}</a>'), html)
@@ -60,8 +68,9 @@ def discord_markup(text: str, names: dict[str, str] | None = None) -> Markup:
                         else hole(f'<span class="mention" title="a Discord user not in our contacts">@{m[1]}</span>'), html)
     html = _ROLE.sub(lambda m: hole('<span class="mention">@role</span>'), html)
     html = _CHANNEL.sub(lambda m: hole('<span class="mention">#channel</span>'), html)
-    for pattern, replacement in _INLINE:
-        html = pattern.sub(replacement, html)
+    if len(html) <= MARKUP_CHARS:  # Discord caps a message at 4,000 characters; this is for what is not one
+        for pattern, replacement in _INLINE:
+            html = pattern.sub(replacement, html)
     html = _QUOTE_LINE.sub(r'<span class="quote">\1</span>', html)
     while _HOLE.search(html):  # a code span may sit inside a quote: fill until none is left
         html = _HOLE.sub(lambda m: holes[int(m[1])], html)
@@ -79,12 +88,22 @@ _HEADER = re.compile(r"^\s*(?:Sent|Date|To|Subject|Gesendet|Envoyé)\s*:", re.I)
 
 def split_quoted(text: str) -> tuple[str, str | None]:
     """(what the sender wrote, the quoted history below it or None). Only a trailing
-    quote is folded: a reply written between quoted lines stays whole."""
+    quote is folded: a reply written between quoted lines stays whole. Linear in the
+    text's length (a long mail must not make the page slow)."""
     lines = (text or "").split("\n")
-    for i, line in enumerate(lines):
-        if i == 0:
-            continue
-        if _starts_history(lines, i):
+    # From each line to the end: how many non-blank lines, and how many of them quoted (">").
+    rest, quoted = [0] * (len(lines) + 1), [0] * (len(lines) + 1)
+    for i in range(len(lines) - 1, -1, -1):
+        blank = not lines[i].strip()
+        rest[i] = rest[i + 1] + (0 if blank else 1)
+        quoted[i] = quoted[i + 1] + (1 if not blank and lines[i].startswith(">") else 0)
+
+    def rest_quoted(start: int) -> bool:
+        """The lines from here on are quoted, apart from blanks and a wrapped attribution."""
+        return quoted[start] > 0 and quoted[start] >= rest[start] - 1
+
+    for i in range(1, len(lines)):
+        if _starts_history(lines, i, rest_quoted):
             body = "\n".join(lines[:i]).rstrip()
             if body.strip():
                 return body, "\n".join(lines[i:]).strip("\n")
@@ -92,24 +111,17 @@ def split_quoted(text: str) -> tuple[str, str | None]:
     return text, None
 
 
-def _starts_history(lines: list[str], i: int) -> bool:
+def _starts_history(lines: list[str], i: int, rest_quoted) -> bool:
     line = lines[i]
     if _ATTRIBUTION.match(line):
         return True
     if line.lstrip().startswith("On ") or _WROTE.search(line):
         joined = line if _WROTE.search(line) else f"{line} {lines[i + 1] if i + 1 < len(lines) else ''}"
-        if _WROTE.search(joined) and _rest_quoted(lines, i + 1):
+        if _WROTE.search(joined) and rest_quoted(min(i + 1, len(lines))):
             return True
     if line.startswith("From:") and any(_HEADER.match(x) for x in lines[i + 1:i + 5]):
         return True
-    return line.startswith(">") and _rest_quoted(lines, i)
-
-
-def _rest_quoted(lines: list[str], start: int) -> bool:
-    """True when the lines from here on are quoted (">") apart from blanks and a wrapped attribution."""
-    rest = [x for x in lines[start:] if x.strip()]
-    quoted = [x for x in rest if x.startswith(">")]
-    return bool(quoted) and len(quoted) >= len(rest) - 1
+    return line.startswith(">") and rest_quoted(i)
 
 
 def fold_html_quote(html: Markup) -> Markup:
