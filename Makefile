@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test test-quick lint bench clean
+.PHONY: up test test-quick lint bench clean screenshots
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py --quick
+
+screenshots: $(STAMP)  # every page at desktop and phone width, light and dark, into ./screenshots/
+	$(BIN)/python tools/screenshots.py
 
 clean:
 	rm -rf $(VENV) var

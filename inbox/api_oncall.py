@@ -30,8 +30,13 @@ api = APIRouter(prefix="/api", tags=["on-call"], dependencies=[Depends(api_user)
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-                        f"</head><body><h1>{html.escape(title)}</h1>{body}</body></html>", status_code=status)
+    """A public page in the hub's look (public_base.html); `body` is markup escaped by the caller."""
+    from markupsafe import Markup
+
+    from inbox.pages import templates
+
+    page = templates.get_template("public_message.html").render(title=title, body=Markup(body))  # noqa: S704
+    return HTMLResponse(page, status_code=status)
 
 
 @links.get("/oncall/ack/{alert_id}", response_class=HTMLResponse)
@@ -44,7 +49,7 @@ def ack_form(request: Request, alert_id: int, who: str = "", exp: int = 0, sig: 
     fields = "".join(f"<input type='hidden' name='{k}' value='{html.escape(str(v))}'>"
                      for k, v in (("who", who), ("exp", exp), ("sig", sig)))
     return _page(f"Acknowledge alert {alert_id}?",
-                 f"<form method='post' action='/oncall/ack/{alert_id}'>{fields}<button>Acknowledge</button></form>")
+                 f"<form method='post' action='/oncall/ack/{alert_id}'>{fields}<button class='btn-primary'>Acknowledge</button></form>")
 
 
 @links.post("/oncall/ack/{alert_id}", response_class=HTMLResponse)

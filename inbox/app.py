@@ -29,7 +29,7 @@ SECURITY_HEADERS = {
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from inbox import api, api_oncall, web, web_admin, web_ticket
+    from inbox import api, api_oncall, live, web, web_admin, web_ticket
     from inbox.pages import LoginRequired
 
     settings = settings or get_settings()
@@ -45,14 +45,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(web.router)
     app.include_router(web_ticket.router)
     app.include_router(web_admin.router)
+    app.include_router(live.router)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(HTTPException, _http_error)
     return app
 
 
 async def _login_required(request: Request, exc: Exception) -> Response:
-    if request.url.path == "/inbox/rows":
+    if request.url.path == "/inbox/rows" or request.url.path.startswith("/web/"):
         return HTMLResponse("", status_code=401)  # the page's script sends the browser to /login
+    if request.method == "GET" and request.url.path != "/":
+        # Back to this page after logging in: the on-call engineer opened a paged ticket's link.
+        from urllib.parse import quote
+
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
     return RedirectResponse("/login", status_code=303)
 
 

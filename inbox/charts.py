@@ -6,6 +6,10 @@ from __future__ import annotations
 from markupsafe import Markup, escape
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+# Names that mean something keep their colour on every chart (critical is red, Discord is blurple);
+# each is readable on the light and the dark page.
+NAMED = {"critical": "#d62728", "high": "#ff7f0e", "medium": "#1f77b4", "low": "#8c8c8c",
+         "discord": "#5865f2", "email": "#2ca02c", "x": "#7f7f7f", "api": "#9467bd"}
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 720, 220, 40, 28, 10
 
 
@@ -21,7 +25,7 @@ def stacked_bars(title: str, series: dict[str, dict[str, int]], days: list[str])
              f'<text x="{WIDTH - 10}" y="{HEIGHT - 6}" text-anchor="end" class="axis">'
              f'{escape(days[-1] if days else "")}</text>',
              f'<text x="{LEFT - 4}" y="{TOP + 10}" text-anchor="end" class="axis">{peak}</text>',
-             f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{WIDTH - 10}" y2="{TOP + plot_h}" stroke="#999"/>']
+             f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{WIDTH - 10}" y2="{TOP + plot_h}" class="baseline"/>']
     for i, day in enumerate(days):
         y = TOP + plot_h
         for j, name in enumerate(names):
@@ -31,12 +35,16 @@ def stacked_bars(title: str, series: dict[str, dict[str, int]], days: list[str])
             h = plot_h * count / peak
             y -= h
             parts.append(f'<rect x="{LEFT + i * bar_w + 1:.1f}" y="{y:.1f}" width="{max(1.0, bar_w - 2):.1f}" '
-                         f'height="{h:.1f}" fill="{PALETTE[j % len(PALETTE)]}"><title>{escape(day)} '
+                         f'height="{h:.1f}" fill="{_colour(name, j)}"><title>{escape(day)} '
                          f'{escape(name)}: {count}</title></rect>')
     for j, name in enumerate(names):
         x, y = LEFT + (j % 4) * 170, HEIGHT + 12 + 20 * (j // 4)
-        parts.append(f'<rect x="{x}" y="{y - 9}" width="10" height="10" fill="{PALETTE[j % len(PALETTE)]}"/>'
+        parts.append(f'<rect x="{x}" y="{y - 9}" width="10" height="10" fill="{_colour(name, j)}"/>'
                      f'<text x="{x + 14}" y="{y}" class="legend">{escape(name.replace("_", " "))} '
                      f'({sum(series[name].values())})</text>')
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - built from escaped parts
+
+
+def _colour(name: str, index: int) -> str:
+    return NAMED.get(name, PALETTE[index % len(PALETTE)])

@@ -5,7 +5,7 @@ checks. Templates autoescape everything: customer content is never marked safe
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,55 @@ def label(value: str | None) -> str:
     return (value or "—").replace("_", " ")
 
 
-_env.filters.update(when=when, countdown=countdown, label=label)
+def ago(value: str | datetime | None, now: datetime | None = None) -> str:
+    """'just now' / '5 min ago' / '3 h ago' / '2 d ago' / 'in 4 min', as the server sees it;
+    inbox.js recomputes it from the <time> element's datetime as the page stays open."""
+    if not value:
+        return "—"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    seconds = int(((now or datetime.now(timezone.utc)) - value).total_seconds())
+    future, seconds = seconds < 0, abs(seconds)
+    if seconds < 45:
+        return "just now"
+    for size, unit in ((86400 * 365, "y"), (86400 * 30, "mo"), (86400, "d"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            text = f"{round(seconds / size) if size == 60 else seconds // size} {unit}"
+            return f"in {text}" if future else f"{text} ago"
+    return "just now"
+
+
+def isotime(value: str | datetime | None) -> str:
+    """ISO 8601 UTC with a Z, as a <time datetime> wants (stored times are naive UTC)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.isoformat(timespec="seconds") + "Z"
+    return value or ""
+
+
+_MARKS = str.maketrans("", "", "*~|`")
+
+
+def plain(text: str | None) -> str:
+    """A Discord message's first words without its markup characters, for one-line lists
+    (underscores stay: they are common in names and words)."""
+    return (text or "").translate(_MARKS)
+
+
+def initials(name: str | None) -> str:
+    """'Ada Lovelace' -> 'AL', 'bo' -> 'B': the thread's avatar."""
+    words = [w for w in (name or "").replace("@", " ").replace(".", " ").split() if w[:1].isalnum()]
+    return "".join(w[0] for w in words[:2]).upper() or "?"
+
+
+_env.filters.update(when=when, countdown=countdown, label=label, ago=ago, initials=initials, plain=plain,
+                    isotime=isotime)
 _env.globals.update(channel_icons=CHANNEL_ICONS, priorities=PRIORITIES, categories=CATEGORIES, statuses=STATUSES,
                     has_role=has_role)
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
-from inbox import session
+from inbox import live, session
 from inbox.pages import CSRF, Agent, render
 from storage.db import session_factory
 from storage.models.accounts import User
@@ -33,22 +33,34 @@ def _to_login() -> RedirectResponse:
     return RedirectResponse("/login", status_code=303)
 
 
+def local_path(path: str, default: str = "/") -> str:
+    """A path on this site, never another origin (no open redirect)."""
+    if not path.startswith("/") or path.startswith("//") or "\\" in path or len(path) > 2000:
+        return default
+    return path
+
+
 @router.get("/login")
 def login_form(request: Request) -> Response:
+    # `next`: the page that sent the visitor here (a paged ticket's link opened on a phone).
+    after = local_path(request.query_params.get("next", ""))
     if session.current_user(request) is not None:
-        return RedirectResponse("/", status_code=303)
-    return render(request, "login.html", {"error": None, "email": ""})
+        return RedirectResponse(after, status_code=303)
+    return render(request, "login.html", {"error": None, "email": "", "next": after})
 
 
 @router.post("/login")
-def login(request: Request, email: str = Form(""), password: str = Form(""), csrf_token: str = Form("")) -> Response:
+def login(request: Request, email: str = Form(""), password: str = Form(""), csrf_token: str = Form(""),
+          next: str = Form("/")) -> Response:  # noqa: A002 - the form field's name
+    after = local_path(next)
     if not session.csrf_ok(request, csrf_token):
-        return render(request, "login.html", {"error": "The form expired; please try again.", "email": email},
-                      status_code=403)
+        return render(request, "login.html", {"error": "The form expired; please try again.", "email": email,
+                                              "next": after}, status_code=403)
     user = authenticate(email, password, request.app.state.settings) if email and password else None
     if user is None:
-        return render(request, "login.html", {"error": "Wrong email or password.", "email": email}, status_code=400)
-    response = RedirectResponse("/", status_code=303)
+        return render(request, "login.html", {"error": "Wrong email or password.", "email": email, "next": after},
+                      status_code=400)
+    response = RedirectResponse(after, status_code=303)
     session.log_in(response, request, user)
     return response
 
@@ -127,7 +139,7 @@ def _inbox_context(request: Request, user: User, *, full_page: bool = True) -> d
     return {
         "user": user, "tickets": page.items, "filters": kept, "query": query, "cursor": cursor or "",
         "next_cursor": page.next_cursor, "current_view": current_view, "error": error,
-        "poll_seconds": settings.web_poll_seconds,
+        "poll_seconds": live.poll_seconds(settings),
         # The live refresh needs only the rows: no view or agent lists for it.
         "views": views.list_views(user.id, settings) if full_page else [],
         "agents": _agents(settings) if full_page else [],
@@ -206,7 +218,6 @@ async def bulk(request: Request, user: User = Agent, _: None = CSRF) -> Response
 
 def _back(path: str, message: str) -> RedirectResponse:
     """Back to a page of ours (never an open redirect), with a message to show."""
-    if not path.startswith("/") or path.startswith("//") or "\\" in path:
-        path = "/"
+    path = local_path(path)
     separator = "&" if "?" in path else "?"
     return RedirectResponse(f"{path}{separator}{urlencode({'flash': message[:200]})}", status_code=303)

@@ -7,11 +7,14 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Form, Request, Response
+from sqlalchemy import select
 
-from inbox import canned, html_mail
+from inbox import canned, conversation, html_mail, live
 from inbox.pages import CHANNEL_LIMITS, CSRF, Agent, Engineer, render
 from inbox.web import _agents, _back
+from storage.db import session_factory
 from storage.models.accounts import User
+from storage.models.contacts import Identity
 from support.delivery.acks import x_length
 from support.oncall import paging
 from support.tickets import actions as ticket_actions
@@ -42,18 +45,31 @@ def ticket_page(ref: str, request: Request, user: User = Agent) -> Response:
         if message.get("html"):
             message["safe_html"], count = html_mail.clean(message["html"], remote_images=remote_images)
             held_back += count
+    conversation.prepare(ticket["messages"], _mention_names(conversation.mention_ids(ticket["messages"]), settings))
     reply_channel = _reply_channel(ticket)
     name = (ticket["contact"] or {}).get("name") or ""
     context: dict[str, Any] = {
-        "user": user, "ticket": ticket, "agents": _agents(settings), "held_back": held_back,
+        "user": user, "ticket": ticket, "turns": conversation.turns(ticket["messages"]), "agents": _agents(settings), "held_back": held_back,
         "remote_images": remote_images, "reply_key": uuid.uuid4().hex, "reply_channel": reply_channel,
         "alert": paging.alert_of_ticket(ticket["ref"], settings),
-        "limit": reply_limit(ticket, reply_channel),
+        "limit": reply_limit(ticket, reply_channel), "poll_seconds": live.poll_seconds(settings),
         "canned": [(key, canned.TITLES[key], canned.fill(key, name=name.split(" ")[0], ref=ticket["ref"]))
                    for key in canned.REPLIES],
     }
     headers = {"Content-Security-Policy": IMAGES_CSP} if remote_images else None
     return render(request, "ticket.html", context, headers=headers)
+
+
+def _mention_names(ids: set[str], settings) -> dict[str, str]:
+    """Names for Discord mentions the connector could not name, from our contacts: one query."""
+    if not ids:
+        return {}
+    with session_factory(settings.db_url, readonly=True)() as session:
+        rows = session.execute(
+            select(Identity.external_user_id, Identity.display_name, Identity.handle)
+            .where(Identity.channel == "discord", Identity.external_user_id.in_(sorted(ids)[:100]))
+        ).all()
+    return {uid: display or handle for uid, display, handle in rows if display or handle}
 
 
 def _reply_channel(ticket: dict[str, Any]) -> str:

@@ -26,6 +26,7 @@ HOW_TO_START = {
     "redis": "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no",
     "rabbitmq": "rabbitmq-server -detached",
     "dovecot": "apt-get install -y dovecot-imapd",
+    "axe-core": "npm install --prefix ~/.cache/trkv-axe axe-core@4 (tools/services.sh does it)",
 }
 
 

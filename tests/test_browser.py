@@ -8,96 +8,15 @@ dashboard; hostile message bodies run nothing. Screenshots land in the test's tm
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import threading
-import time
-from pathlib import Path
-from urllib.parse import urlsplit
-
-import pytest
 from sqlalchemy import select
 
-from inbox.app import create_app
 from storage.db import transaction
 from storage.models.delivery import Outbox
 from storage.models.tickets import Ticket, TicketEvent
-from support import accounts
 from support.intake.ingest import ingest
+from support.tickets import actions as ticket_actions
+from tests.browser import CM, LEAD, Watch, chromium, log_in, server  # noqa: F401 - fixtures
 from tests.cast import ada_email, bo_discord
-from tests.conftest import settings_for
-from tests.services import missing, quick_skip
-
-CHROMIUM = os.environ.get("TRKV_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PASSWORD = "correct horse battery"
-CM, LEAD = "cam.cm@trkv.test", "lena.lead@trkv.test"
-
-
-@pytest.fixture
-def chromium():
-    quick_skip("chromium")
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        missing("chromium", f"no browser at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing("chromium", "the playwright package is not installed (pip install playwright)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def server(monkeypatch, tmp_path, sqlite_url):
-    """The app under uvicorn in a thread; yields (base url, settings)."""
-    import uvicorn
-
-    settings = settings_for(monkeypatch, tmp_path, sqlite_url, web_poll_seconds="1")
-    accounts.create_user(CM, "community_manager", PASSWORD, settings=settings)
-    accounts.create_user(LEAD, "lead", PASSWORD, settings=settings)
-    port = _free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    while not uv.started:  # startup, not a timing assertion: nothing is measured
-        if not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}", settings
-    uv.should_exit = True
-    thread.join(10)
-
-
-class Watch:
-    """What a page did that it must not: dialogs, console errors, requests elsewhere."""
-
-    def __init__(self, page, base: str) -> None:
-        self.dialogs, self.errors, self.foreign, self.navigations = [], [], [], 0
-        origin = urlsplit(base).netloc
-        page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
-        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-        page.on("request", lambda r: self.foreign.append(r.url) if urlsplit(r.url).netloc != origin
-                and not r.url.startswith(("data:", "about:")) else None)
-
-
-def log_in(page, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form.login button[type=submit]")
-    page.wait_for_url(f"{base}/")
 
 
 def test_a_community_manager_handles_a_new_discord_ticket(chromium, server, tmp_path):
@@ -120,11 +39,11 @@ def test_a_community_manager_handles_a_new_discord_ticket(chromium, server, tmp_
     page.keyboard.press("k")
     page.keyboard.press("Enter")  # opens the current (only) row
     page.wait_for_url(f"{base}/tickets/{ref}")
-    suggested = page.inner_text(".triage-table tr:nth-child(2) td:nth-child(3)")
+    suggested = page.inner_text("#current-priority + td")  # the suggested priority
     page.click("#accept-suggestion")
     page.wait_for_selector(".flash")
     assert page.inner_text("#current-priority") == suggested
-    assert "confirmed" in page.get_attribute("#current-priority .chip", "class")
+    assert "confirmed" in page.get_attribute("#current-priority .badge", "class")
     with transaction(settings.db_url) as session:
         event = session.execute(select(TicketEvent).where(TicketEvent.kind == "triage",
                                                           TicketEvent.field == "priority")).scalar_one()
@@ -216,3 +135,26 @@ def test_hostile_message_bodies_execute_nothing(chromium, server, tmp_path):
     assert watch.dialogs == [], watch.dialogs
     assert watch.foreign == [], watch.foreign
     assert watch.errors == [], watch.errors
+
+
+def test_a_new_message_and_a_colleagues_change_appear_in_the_open_ticket_without_a_reload(chromium, server):
+    base, settings = server
+    ref = ingest(bo_discord(text="the timeline view crashes when I zoom"), live=False, settings=settings).ref
+    page = chromium.new_page()
+    watch = Watch(page, base)
+    log_in(page, base, CM)
+    page.goto(f"{base}/tickets/{ref}")
+    page.fill("#reply-text", "Hi Bo, half-typed")  # must survive the live update
+    page.evaluate("window.__sameDocument = 'yes'")
+
+    follow_up = "also **the gantt chart** is empty"  # same Discord thread: the same ticket
+    assert ingest(bo_discord("1180000000000000002", follow_up), live=False, settings=settings).ref == ref
+    page.wait_for_selector("article.message.new >> text=the gantt chart is empty")
+    assert page.inner_html("article.message.new .body strong") == "the gantt chart"  # Discord's bold, shown as bold
+    assert page.inner_text("#live-news") == "1 new message"
+
+    ticket_actions.set_status(ref, "pending", user_id=None, settings=settings)  # a colleague, elsewhere
+    page.wait_for_selector("#ticket-status >> text=pending")
+    assert page.evaluate("window.__sameDocument") == "yes"
+    assert page.input_value("#reply-text") == "Hi Bo, half-typed"
+    assert watch.dialogs == [] and watch.errors == [] and watch.foreign == []

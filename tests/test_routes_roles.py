@@ -56,6 +56,7 @@ TABLE = [
     ("POST", "/logout", {}, dict.fromkeys(ROLES, 303)),
     ("GET", "/", None, page(CM)),
     ("GET", "/inbox/rows", None, needs(CM, 200, anonymous=401)),
+    ("GET", "/web/changes", None, needs(CM, 200, anonymous=401)),  # live updates (inbox/live.py)
     ("POST", "/views", {"name": "Mine", "channel": "email"}, page(CM, 303)),
     ("POST", "/views/{view}/delete", {}, page(CM, 303)),
     ("POST", "/bulk", {"action": "accept", "ref": "{ref}"}, page(CM, 303)),
@@ -239,7 +240,9 @@ def test_route_answers_each_role_as_expected(world, role, method, path, body, ex
         response = client.post(url, data=form, headers=headers)
     assert response.status_code == expected[role], response.text[:300]
     if expected[role] == 303 and role == "anonymous" and path not in ("/logout",):
-        assert response.headers["location"] == "/login"
+        # a page asked for by GET comes back after the login (the paged ticket's link)
+        back = f"?next={url}" if method == "GET" and url != "/" else ""
+        assert response.headers["location"] == f"/login{back}"
     if expected[role] == 403 and role != "anonymous" and path.startswith("/api"):
         assert "role" in response.json()["detail"]
 

@@ -50,7 +50,8 @@ def test_root_redirects_to_login_when_logged_out(browser):
 
 def test_ticket_page_redirects_to_login_when_logged_out(browser, sqlite_settings):
     ref = seed(sqlite_settings)
-    assert browser.get(f"/tickets/{ref}").headers["location"] == "/login"
+    # ... and back to the ticket afterwards (a paged ticket's link opened on a phone)
+    assert browser.get(f"/tickets/{ref}").headers["location"] == f"/login?next=/tickets/{ref}"
 
 
 def test_login_with_the_wrong_password_fails(browser):
