@@ -11,7 +11,7 @@ import threading
 
 import click
 
-from trkv.settings import get_settings
+from trkv.settings import MaskUrlPasswords, get_settings
 
 log = logging.getLogger("trkv")
 
@@ -19,6 +19,8 @@ log = logging.getLogger("trkv")
 def _setup_logging() -> None:
     level = getattr(logging, get_settings().log_level.upper(), logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    for handler in logging.getLogger().handlers:  # URLs' passwords never reach a log, whoever logs them
+        handler.addFilter(MaskUrlPasswords())
     for noisy in ("httpx", "alembic.runtime.migration", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
