@@ -8,15 +8,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 
-from inbox.auth import ERRORS, api_role
+from inbox.auth import ERRORS, api_role, error
 from storage.models.accounts import User
 from support import accounts
 
 router = APIRouter(prefix="/api", tags=["users"], responses=ERRORS)
 Lead = Depends(api_role("lead"))
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-_REFUSED = {404: {"description": "No such user or token"},
-            409: {"description": "Refused: the caller's own account or token"}}
+_REFUSED = {404: error("No such user or token"), 409: error("Refused: the caller's own account or token")}
 
 
 @router.get("/users")

@@ -27,9 +27,13 @@ def error(description: str) -> dict:
     return {"description": description, "model": ErrorBody}
 
 
+MAX_ID = 2**63 - 1  # ids are BIGINT at most: larger ones are refused before they reach the driver
+
 # Documented on every bearer-token route, so the published schema lists every status it answers.
 ERRORS = {401: error("No bearer token, or one that is not valid (revoked, or its user deactivated)"),
           403: error("The token's user lacks the role this route needs")}
+NOT_FOUND = {404: error("No such ticket, contact or row")}
+BAD_BODY = {400: error("The body is not JSON")}
 
 
 def optional_api_user(request: Request,
