@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from storage.db import session_factory, transaction
 from storage.models.accounts import ApiToken, LoginThrottle, User, WebSession
@@ -263,6 +264,13 @@ def login_blocked_for(keys: list[str], settings: Settings | None = None) -> floa
 def record_login_failure(keys: list[str], settings: Settings | None = None) -> float:
     """Count a failure under each key; the seconds the keys are now blocked for (0: not blocked)."""
     settings = settings or get_settings()
+    try:
+        return _count_failure(keys, settings)
+    except IntegrityError:  # another process counted this key's first failure at the same moment
+        return _count_failure(keys, settings)
+
+
+def _count_failure(keys: list[str], settings: Settings) -> float:
     now = utcnow()
     blocked = 0.0
     with transaction(settings.db_url) as session:

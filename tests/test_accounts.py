@@ -177,6 +177,26 @@ def test_trkv_token_revoke_by_id_or_prefix_and_user_deactivate(tmp_path):
     assert accounts.user_for_token(token, settings) is None and accounts.user_for_token(other, settings) is None
     ambiguous = trkv(["token", "revoke", "trkv"], home)
     assert ambiguous.returncode != 0 and "at least" in ambiguous.stderr
+    assert trkv(["user", "password", LEAD], home, stdin="short\n").returncode != 0
+    assert trkv(["user", "password", LEAD], home, stdin="a brand new password\n").returncode == 0
+    assert accounts.authenticate(LEAD, "a brand new password", settings) is not None
     assert trkv(["user", "deactivate", LEAD], home).returncode == 0
     assert "deactivated" in trkv(["user", "list"], home).stdout
     assert trkv(["user", "deactivate", "nobody@trkv.test"], home).returncode != 0
+
+
+def test_the_failure_count_and_sessions_live_in_the_database_on_both_backends(settings):
+    """Shared by every web process and host: what one counted or ended, all see."""
+    keys = ["account:x@trkv.test", "client:192.0.2.1"]
+    assert [accounts.record_login_failure(keys, settings) > 0 for _ in range(10)] == [False] * 9 + [True]
+    assert accounts.login_blocked_for(keys[1:], settings) > 14 * 60
+    accounts.clear_login_failures(keys[:1], settings)
+    assert accounts.login_blocked_for(keys[:1], settings) == 0 and accounts.login_blocked_for(keys, settings) > 0
+    user = accounts.create_user(LEAD, "lead", PASSWORD, settings=settings)
+    from datetime import timedelta
+
+    session_id = accounts.start_session(user.id, timedelta(days=7), settings)
+    assert accounts.session_user(user.id, session_id, settings).email == LEAD
+    assert accounts.session_user(user.id + 1, session_id, settings) is None  # a session is its user's only
+    accounts.end_session(session_id, settings)
+    assert accounts.session_user(user.id, session_id, settings) is None
