@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test bench clean
+.PHONY: up test test-quick lint bench clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,20 @@ $(STAMP): pyproject.toml
 up: $(STAMP)
 	$(BIN)/trkv up
 
+# Starts (and as root installs) the services the suite talks to, as .ci/run does; what it cannot
+# provide, the run names at its end.
 test: $(STAMP)
+	bash tools/services.sh
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
+
+# The inner loop: SQLite and the embedded broker only, no browser, no IMAP server.
+test-quick: $(STAMP)
+	$(BIN)/lint-imports
+	TRKV_TEST_QUICK=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py --quick

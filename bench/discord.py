@@ -89,8 +89,8 @@ def run(server: DiscordServer, count: int, backend: str, ingest: str) -> None:
     from storage.db import session_factory
     from storage.models.intake import InboundQueue
     from storage.models.tickets import Ticket
-    from support import intake
-    from support.connect import DatabaseSink, receivers_for
+    from support.intake import staging as intake
+    from support.intake.receive import DatabaseSink, receivers_for
     from trkv.settings import reset_settings
 
     settings = reset_settings()
@@ -155,6 +155,12 @@ def run(server: DiscordServer, count: int, backend: str, ingest: str) -> None:
     print(f"  server pushed the burst in     {pushed:7.2f} s")
     print(f"  gateway -> staged (connector)  {staged_at:7.2f} s  {count / staged_at:8.0f} msgs/s")
     print(f"  gateway -> committed tickets   {tickets_at:7.2f} s  {count / tickets_at:8.0f} msgs/s")
+    import record  # bench/record.py: figures kept in bench/results/
+
+    record.write(f"discord-{backend}-{ingest}", {
+        "messages": count, "backend": backend, "ingest": ingest, "pushed_s": round(pushed, 2),
+        "staged_s": round(staged_at, 2), "staged_per_s": round(count / staged_at),
+        "tickets_s": round(tickets_at, 2), "tickets_per_s": round(count / tickets_at)})
 
 
 if __name__ == "__main__":

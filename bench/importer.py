@@ -39,8 +39,9 @@ def main() -> None:
 
     from storage.db import dispose_engines
     from storage.migrate import upgrade
-    from support.importer import import_path
-    from triage import TriageInput, suggest
+    from support.intake.importer import import_path
+    from triage.classifier import suggest
+    from triage.types import TriageInput
     from trkv.settings import reset_settings
 
     path = tmp / "messages.jsonl"
@@ -49,6 +50,7 @@ def main() -> None:
             handle.write(json.dumps(inbound.to_dict(), default=str) + "\n")
     suggest(TriageInput(text="warm-up", channel="email"))  # the model is loaded before timing
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, sqlite")
+    rows = []
     for workers in (0, 1, 2):
         os.environ["TRKV_DATABASE_URL"] = f"sqlite:///{tmp / f'trkv-{workers}.db'}"
         settings = reset_settings()
@@ -59,7 +61,12 @@ def main() -> None:
         label = "inline triage" if workers == 0 else f"triage in {workers} other process(es)"
         print(f"{label:28s} {report.read:,} messages, {report.tickets:,} tickets: "
               f"{report.read / seconds:,.0f} msg/s ({seconds:.1f} s)")
+        rows.append({"triage": label, "messages": report.read, "tickets": report.tickets,
+                     "seconds": round(seconds, 2), "per_s": round(report.read / seconds)})
         dispose_engines()
+    import record  # bench/record.py: figures kept in bench/results/
+
+    record.write("importer", {"database": "sqlite", "batch": args.batch, "runs": rows})
 
 
 if __name__ == "__main__":

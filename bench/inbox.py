@@ -215,6 +215,7 @@ def main() -> None:
         with create_engine(url).connect() as conn:
             stored = conn.execute(text("SELECT coalesce(max(id), 0) FROM tickets")).scalar_one()
         print(f"database {name}")
+        figures: dict[str, dict] = {}
         for size in sizes:
             seconds = fill(url, stored + 1, size) if size > stored else 0.0
             print(f"\n## {size:,} tickets (filled {size - stored:,} in {seconds:.0f} s)")
@@ -229,11 +230,16 @@ def main() -> None:
             for label, paths in rows.items():
                 p50, p95 = measure(cm, paths)
                 print(f"{label:16s} p50 {p50:7.1f}   p95 {p95:7.1f}")
+                figures.setdefault(str(size), {})[label] = {"p50_ms": round(p50, 1), "p95_ms": round(p95, 1)}
             if size in dashboard_sizes:
                 for label, path in (("dashboard 7 d", "/dashboard"), ("dashboard 30 d", "/dashboard?days=30")):
                     p50, p95 = measure(lead, [path] * n)
                     print(f"{label:16s} p50 {p50:7.1f}   p95 {p95:7.1f}")
+                    figures.setdefault(str(size), {})[label] = {"p50_ms": round(p50, 1), "p95_ms": round(p95, 1)}
             sys.stdout.flush()
+        import record  # bench/record.py: figures kept in bench/results/
+
+        record.write("inbox", {"database": "postgresql", "requests_per_figure": n, "by_tickets": figures})
     finally:
         if server is not None:
             server.terminate()

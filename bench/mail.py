@@ -144,7 +144,7 @@ def build_maildir(path: Path, count: int) -> int:
 
 def _parse_files(paths: list[str]):
     from connectors.mail import parse_email
-    from support.sanitize import sanitize
+    from support.intake.sanitize import sanitize
 
     out, bad = [], 0
     for path in paths:
@@ -162,7 +162,7 @@ def _files(maildir: Path) -> list[str]:
 
 
 def run_pipeline(maildir: Path, settings, workers: int, batch: int, chunk: int) -> dict:
-    from support.ingest import ingest_batch
+    from support.intake.ingest import ingest_batch
 
     files = _files(maildir)
     chunks = [files[i : i + chunk] for i in range(0, len(files), chunk)]
@@ -272,6 +272,10 @@ def main() -> None:
     bound = max(main_cpu, figures["cpu"] / 2)
     print(f"  cpu of the ingesting process alone {main_cpu:.2f} s; on two otherwise idle cores the pipeline "
           f"needs about {bound:.2f} s -> {figures['files'] / bound:,.0f} emails/s (load now: {os.getloadavg()[0]:.1f})")
+    import record  # bench/record.py: figures kept in bench/results/
+
+    record.write("mail", {"backend": args.backend, "workers": args.workers, "batch": args.batch,
+                          "emails_per_s": round(rate), "emails_per_cpu_s": round(per_cpu), **figures})
     if pg_name:
         from sqlalchemy import create_engine, text
 

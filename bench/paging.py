@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.append(str(ROOT / "bench"))  # after ROOT: bench/triage.py must not shadow the triage package
 
+import record  # bench/record.py: figures kept in bench/results/
 from sqlalchemy import create_engine, text  # noqa: E402
 from synthetic import MessageFactory  # noqa: E402
 
@@ -139,8 +140,9 @@ def run(broker_kind: str, messages: int, rate: float, bulk: int) -> dict:
 
         celery_app.reconfigure(settings)
         upgrade(url)
-        from support import intake
-        from triage import TriageInput, suggest_batch
+        from support.intake import staging as intake
+        from triage.classifier import suggest_batch
+        from triage.types import TriageInput
 
         suggest_batch([TriageInput(text="warm up", channel="x", subject=None, hints={})])  # the model, ready on disk
         workers = []
@@ -198,10 +200,13 @@ def main() -> int:
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores; {args.messages} critical messages at {args.rate}/s during a bulk import")
     print(f"{'broker':<11} {'database':<11} {'received':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'bulk msgs':>10}")
+    rows = []
     for kind in args.brokers.split(","):
         r = run(kind, args.messages, args.rate, args.bulk)
+        rows.append(r)
         print(f"{r['broker']:<11} {r['database']:<11} {r['received']:>5}/{r['sent']:<3} {r['p50_ms'] or 0:>8.0f} "
               f"{r['p99_ms'] or 0:>8.0f} {r['max_ms'] or 0:>8.0f} {r['bulk_imported']:>10,}", flush=True)
+    record.write("paging", {"critical_messages": args.messages, "rate_per_s": args.rate, "runs": rows})
     return 0
 
 

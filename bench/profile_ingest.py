@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ingest as bench  # noqa: E402
 from synthetic import MessageFactory  # noqa: E402
 
-import support.ingest as ingest_module  # noqa: E402
+import support.intake.ingest as ingest_module
 
 STEPS = ("_mark_duplicates", "_upsert_identities", "_thread", "_insert_tickets", "_insert_messages", "_touch_tickets")
 

@@ -26,6 +26,8 @@ from sqlalchemy import create_engine, text, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import record  # bench/record.py: figures kept in bench/results/
+
 from storage.db import dispose_engines, transaction  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models.base import utcnow
@@ -69,7 +71,7 @@ def make_due(settings, due: int) -> None:
 
 
 def time_sweeps(settings, due: int, repeat: int = 5) -> tuple[float, int]:
-    from support.sweep import sweep
+    from support.oncall.sweep import sweep
 
     times, warned = [], 0
     for _ in range(repeat):
@@ -111,6 +113,7 @@ def main() -> int:
     dues = [int(d) for d in args.due.split(",")]
     print(f"machine: {os.cpu_count()} cores; sweep = one support.sweep.sweep() pass, median of 5")
     print(f"{'backend':<11} {'open tickets':>12} {'due':>6} {'sweep ms':>9} {'warned':>7}")
+    rows = []
     for backend in args.backends.split(","):
         with tempfile.TemporaryDirectory(prefix="trkv-bench-sweep-") as home:
             url = database(backend, Path(home))
@@ -130,9 +133,12 @@ def main() -> int:
                     for due in dues:
                         ms, warned = time_sweeps(settings, due)
                         print(f"{backend:<11} {size:>12,} {due:>6} {ms:>9.1f} {warned:>7}")
+                        rows.append({"backend": backend, "open_tickets": size, "due": due, "sweep_ms": round(ms, 1),
+                                     "warned": warned})
             finally:
                 drop(url)
                 dispose_engines()
+    record.write("sweep", {"sweeps": rows})
     return 0
 
 

@@ -46,9 +46,9 @@ def main() -> None:
     from storage.db import session_factory
     from storage.migrate import upgrade
     from storage.models.intake import InboundQueue
-    from support import intake
     from support.channels import x as x_wiring
-    from support.connect import DatabaseSink
+    from support.intake import staging as intake
+    from support.intake.receive import DatabaseSink
     from tests.x_server import XServer
     from trkv.settings import reset_settings
 
@@ -96,6 +96,7 @@ def main() -> None:
               f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
         modes = [("one commit and one ingest task per mention (DatabaseSink today)", DatabaseSink(settings), 1),
                  ("one commit and one ingest task per page of 100 (sink with submit_many)", PageSink(settings), 100)]
+        figures = {}
         for label, sink, per_task in modes:
             print(f"\n{label}")
             print(f"{'round':>5} {'poll+stage s':>13} {'ingest s':>9} {'mentions/s':>11}")
@@ -107,7 +108,13 @@ def main() -> None:
             n = mentions * args.rounds
             print(f"overall: {n / (poll_total + ingest_total):.0f} mentions/s from poll response to committed ticket "
                   f"(poll+stage {n / poll_total:.0f}/s, ingest {n / ingest_total:.0f}/s)")
+            figures[label] = {"mentions_per_s": round(n / (poll_total + ingest_total)),
+                              "poll_stage_per_s": round(n / poll_total), "ingest_per_s": round(n / ingest_total)}
         print(f"\nrequests to X: {server.count('mentions')} mentions pages, over budget: {server.over_budget}")
+        import record  # bench/record.py: figures kept in bench/results/
+
+        record.write("x", {"mentions_per_round": mentions, "rounds": args.rounds, "modes": figures,
+                           "over_budget": server.over_budget})
 
 
 if __name__ == "__main__":

@@ -90,6 +90,7 @@ class ImapReceiver:
                     stop.wait(self.poll_interval)
                     if not stop.is_set():
                         client.noop()
+                        log.debug("%s: polled", self.name)
                 validity = self._current_validity(client, validity)
         except ConnectorError:
             raise
@@ -158,6 +159,9 @@ class ImapReceiver:
                 responses = client.idle_check(timeout=IDLE_CHECK)
                 if any(_is_change(r) for r in responses):
                     break
+            else:
+                if not early and not stop.is_set():
+                    log.debug("%s: IDLE renewed after %.1f s without news", self.name, time.monotonic() - started)
         finally:
             client.idle_done()
 

@@ -8,6 +8,7 @@ that each outbox row reached the customer exactly once.
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 from pathlib import Path
@@ -53,3 +54,9 @@ def read_deliveries(path: Path) -> list[dict]:
         return []
     with open(path, encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
+
+
+@functools.lru_cache(maxsize=32)
+def shared(path: str, channel: str) -> LogSender:
+    """One LogSender per file and channel in a process, so appends share its lock."""
+    return LogSender(path, channel)

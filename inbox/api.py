@@ -17,11 +17,14 @@ from inbox import inbound
 from inbox.auth import BAD_BODY, ERRORS, MAX_ID, NOT_FOUND, api_role, api_user, error
 from storage.db import session_factory
 from storage.models.accounts import User
-from support import kick, metrics, operations, ticket_actions
-from support.ingest import ingest
-from support.replies import ReplyError, reply
-from support.sanitize import clean_text, sanitize
-from support.tickets import MAX_LIMIT, InvalidCursor, TicketFilters, get_ticket, list_tickets
+from support import operations
+from support.delivery import kicks as kick
+from support.intake.ingest import ingest
+from support.intake.sanitize import clean_text, sanitize
+from support.tickets import actions as ticket_actions
+from support.tickets import metrics
+from support.tickets.queries import MAX_LIMIT, InvalidCursor, TicketFilters, get_ticket, list_tickets
+from support.tickets.replies import ReplyError, reply
 from trkv.settings import Settings
 
 router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(api_user)], responses=ERRORS)

@@ -21,8 +21,9 @@ from storage.models.accounts import User
 from storage.models.base import utcnow
 from storage.models.oncall import Alert, OncallSchedule
 from storage.models.tickets import Ticket
-from support import oncall, paging, sla
-from support.tickets import get_ticket
+from support.oncall import paging, sla
+from support.oncall import rotations as oncall
+from support.tickets.queries import get_ticket
 
 links = APIRouter(tags=["on-call"])
 api = APIRouter(prefix="/api", tags=["on-call"], dependencies=[Depends(api_user)], responses=ERRORS)

@@ -17,10 +17,11 @@ from inbox.pages import CSRF, Agent, render
 from storage.db import session_factory
 from storage.models.accounts import User
 from storage.models.base import CATEGORIES, PRIORITIES, STATUSES
-from support import ticket_actions, views
 from support.accounts import authenticate
-from support.sanitize import clean_text
-from support.tickets import ACTIVE_STATUSES, InvalidCursor, TicketFilters, list_tickets
+from support.intake.sanitize import clean_text
+from support.tickets import actions as ticket_actions
+from support.tickets import views
+from support.tickets.queries import ACTIVE_STATUSES, InvalidCursor, TicketFilters, list_tickets
 
 INBOX_SIZE = 50
 FILTER_KEYS = ("channel", "status", "priority", "category", "assignee", "sla", "triage", "q")

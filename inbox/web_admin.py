@@ -10,8 +10,9 @@ from inbox.charts import stacked_bars
 from inbox.pages import CSRF, Engineer, Lead, render
 from inbox.web import _back
 from storage.models.accounts import User
-from support import metrics, operations
-from support.ticket_actions import find_contacts
+from support import operations
+from support.tickets import metrics
+from support.tickets.actions import find_contacts
 
 router = APIRouter(include_in_schema=False)
 

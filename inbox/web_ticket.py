@@ -12,10 +12,11 @@ from inbox import canned, html_mail
 from inbox.pages import CHANNEL_LIMITS, CSRF, Agent, Engineer, render
 from inbox.web import _agents, _back
 from storage.models.accounts import User
-from support import paging, ticket_actions
-from support.replies import ReplyError, reply
-from support.templates import x_length
-from support.tickets import get_ticket
+from support.delivery.acks import x_length
+from support.oncall import paging
+from support.tickets import actions as ticket_actions
+from support.tickets.queries import get_ticket
+from support.tickets.replies import ReplyError, reply
 
 router = APIRouter(include_in_schema=False)
 

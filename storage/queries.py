@@ -162,3 +162,21 @@ def append_search_text(session: Session, texts: Mapping[int, str]) -> None:
         .values(search_text=func.substr(func.coalesce(table.c.search_text, "") + bindparam("words"), 1, SEARCH_CHARS)),
         rows,
     )
+
+
+def upsert_named(db_url: str, model: type, name: str, **values) -> None:
+    """Create or update the row called `name` of a name-keyed table (cursors, states)."""
+    from storage.db import session_factory
+    from storage.models.base import utcnow
+
+    now = utcnow()
+    with session_factory(db_url)() as session, session.begin():
+        session.execute(insert_ignoring_conflicts(session, model).values(name=name, updated_at=now, **values))
+        session.execute(model.__table__.update().where(model.name == name).values(updated_at=now, **values))
+
+
+def set_connector_state(db_url: str, name: str, state: str, detail: str = "") -> None:
+    """A connector's (or a sender's) health, for /healthz: `up`, `degraded` or `down` and why."""
+    from storage.models.intake import ConnectorState
+
+    upsert_named(db_url, ConnectorState, name, state=state, detail=detail[:2000])

@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 
 from storage.db import session_factory
 from storage.models.intake import ConnectorState
-from support.tickets import iso
+from support.tickets.queries import iso
 from trkv.settings import Settings, get_settings, mask_url
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def broker_state(settings: Settings) -> dict[str, Any]:
 
 def _probe_broker() -> dict[str, Any]:
     # The Celery app's own connection settings: exactly what kicks are published through.
-    from worker import app
+    from trkv.celery_app import app
 
     try:
         with app.connection_for_write(

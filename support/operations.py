@@ -14,7 +14,8 @@ from storage.db import session_factory, transaction
 from storage.models.base import utcnow
 from storage.models.delivery import Outbox
 from storage.models.intake import InboundQueue, Quarantine
-from support import intake, kick
+from support.delivery import kicks as kick
+from support.intake import staging as intake
 from trkv.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)

@@ -125,3 +125,20 @@ def _forget_settings() -> Iterator[None]:
     from trkv.settings import get_settings
 
     get_settings.cache_clear()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """End every run with what it left out and the one command that provides it, so
+    a green run on a machine without the services does not pass for a full one."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    reasons: dict[str, int] = {}
+    for report in skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    terminalreporter.section("what this run left out")
+    for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
+        terminalreporter.write_line(f"{count:5d} test(s): {reason}")
+    terminalreporter.write_line("Run everything, with the services started for you: make test (as root), or bash .ci/run")

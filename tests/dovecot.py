@@ -24,9 +24,9 @@ from pathlib import Path
 from imapclient import IMAPClient
 
 from connectors.runner import run_receivers
-from support import intake
-from support.connect import DatabaseSink
-from tests.services import missing
+from support.intake import staging as intake
+from support.intake.receive import DatabaseSink
+from tests.services import missing, quick_skip
 
 WAIT = 30.0  # how long to wait for something that happens in well under a second
 
@@ -185,6 +185,7 @@ def running(users: dict[str, str] | None = None, *, tls: bool = False) -> Iterat
 
 @contextlib.contextmanager
 def _running(tmp: Path, users: dict[str, str] | None, tls: bool = False) -> Iterator[Dovecot]:
+    quick_skip("dovecot")
     if not os.path.exists(DOVECOT):
         missing("dovecot", f"{DOVECOT} not found")
     if os.geteuid() != 0:

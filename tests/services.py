@@ -12,6 +12,9 @@ import socket
 import pytest
 
 REQUIRED = os.environ.get("TRKV_REQUIRE_SERVICES") == "1"
+# `make test-quick`: SQLite and the embedded broker only, for the inner loop.
+QUICK = os.environ.get("TRKV_TEST_QUICK") == "1" and not REQUIRED
+QUICK_LEAVES_OUT = ("postgresql", "redis", "rabbitmq", "dovecot", "chromium")
 
 PG_HOST = os.environ.get("TRKV_TEST_PG", "127.0.0.1:5432")
 REDIS_HOST = os.environ.get("TRKV_TEST_REDIS", "127.0.0.1:6379")
@@ -35,8 +38,15 @@ def reachable(hostport: str, timeout: float = 0.5) -> bool:
         return False
 
 
+def quick_skip(what: str) -> None:
+    """In a quick run, leave out what needs `what` (`make test` runs it)."""
+    if QUICK and what in QUICK_LEAVES_OUT:
+        pytest.skip(f"{what}: left out of the quick run (make test runs it)")
+
+
 def missing(what: str, detail: str = "") -> None:
     """Skip (or fail under TRKV_REQUIRE_SERVICES=1) because `what` is not available."""
+    quick_skip(what)
     hint = HOW_TO_START.get(what, "bash .ci/run")
     message = f"{what} is not available{': ' + detail if detail else ''} (start it with: {hint})"
     if REQUIRED:
@@ -45,6 +55,7 @@ def missing(what: str, detail: str = "") -> None:
 
 
 def require(what: str) -> None:
+    quick_skip(what)
     hostport = {"postgresql": PG_HOST, "redis": REDIS_HOST, "rabbitmq": RABBIT_HOST}[what]
     if not reachable(hostport):
         missing(what, f"nothing listens on {hostport}")

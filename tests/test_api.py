@@ -10,13 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
-from inbox import create_app
+from inbox.app import create_app
 from storage.db import transaction
 from storage.models.delivery import Outbox
 from storage.models.intake import ConnectorState
 from storage.models.tickets import Message, Ticket
 from support import accounts, health
-from support.ingest import ingest
+from support.intake.ingest import ingest
 from tests.cast import ada_email, bo_discord
 
 LEAD = "lena.lead@trkv.test"

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from inbox import create_app
 from support import accounts
-from support.ingest import ingest
+from support.intake.ingest import ingest
 from tests.cast import ada_email
 
 LEAD = "lena.lead@trkv.test"

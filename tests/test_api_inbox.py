@@ -9,14 +9,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from inbox import create_app
+from inbox.app import create_app
 from inbox.ratelimit import TokenBuckets
 from storage.db import transaction
 from storage.models.base import utcnow
 from storage.models.delivery import Outbox
 from storage.models.tickets import Ticket, TicketEvent
 from support import accounts
-from support.ingest import ingest
+from support.intake.ingest import ingest
 from tests.cast import ada_email, bo_discord, cy_tweet
 
 CM, LEAD = "cam.cm@trkv.test", "lena.lead@trkv.test"

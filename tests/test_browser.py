@@ -19,15 +19,15 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from inbox import create_app
+from inbox.app import create_app
 from storage.db import transaction
 from storage.models.delivery import Outbox
 from storage.models.tickets import Ticket, TicketEvent
 from support import accounts
-from support.ingest import ingest
+from support.intake.ingest import ingest
 from tests.cast import ada_email, bo_discord
 from tests.conftest import settings_for
-from tests.services import missing
+from tests.services import missing, quick_skip
 
 CHROMIUM = os.environ.get("TRKV_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -38,6 +38,7 @@ CM, LEAD = "cam.cm@trkv.test", "lena.lead@trkv.test"
 
 @pytest.fixture
 def chromium():
+    quick_skip("chromium")
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         missing("chromium", f"no browser at {CHROMIUM}")
     try:

@@ -17,7 +17,7 @@ from storage.db import session_factory
 from storage.models.delivery import Outbox
 from storage.models.intake import InboundQueue
 from storage.models.tickets import Message, Ticket
-from support import intake
+from support.intake import staging as intake
 from tests.cast import cy_tweet
 from tests.conftest import make_db_url, settings_for
 from tests.workers import Worker, make_broker, worker_env

@@ -6,10 +6,11 @@ from sqlalchemy import select
 
 from storage.db import session_factory
 from storage.models.tickets import Message, MessageRevision
-from support import intake
 from support.channels.discord import receivers
-from support.discord_events import apply_changes
-from support.tickets import TicketFilters, list_tickets
+from support.intake import staging as intake
+from support.intake.discord_events import apply_changes
+from support.intake.receive import DatabaseSink
+from support.tickets.queries import TicketFilters, list_tickets
 from tests.cast import bo_discord
 from trkv.settings import Settings
 
@@ -56,10 +57,10 @@ def test_a_change_to_a_message_the_hub_never_stored_is_kept_as_an_orphan(setting
 def test_the_channel_mapping_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("TRKV_DISCORD_TOKEN", "t")
     monkeypatch.setenv("TRKV_DISCORD_CHANNELS", '{"#help-desk": "support_question", "Announcements": "ignore"}')
-    [receiver] = receivers(Settings())
+    [receiver] = receivers(Settings(), DatabaseSink(Settings()))
     assert receiver.routes == {"help desk": "support_question", "announcements": "ignore"}
 
 
 def test_without_a_token_the_discord_channel_is_not_started(monkeypatch):
     monkeypatch.delenv("TRKV_DISCORD_TOKEN", raising=False)
-    assert receivers(Settings()) == []
+    assert receivers(Settings(), DatabaseSink(Settings())) == []

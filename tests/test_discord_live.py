@@ -21,12 +21,12 @@ from storage.db import dispose_engines, session_factory
 from storage.models.delivery import Outbox
 from storage.models.intake import ConnectorState, InboundQueue
 from storage.models.tickets import Message, MessageRevision, Ticket
-from support import intake
-from support.connect import DatabaseSink, receivers_for
-from support.dispatch import dispatch
+from support.delivery.dispatch import dispatch
+from support.delivery.senders import sender_for
 from support.health import check
-from support.replies import reply
-from support.senders import sender_for
+from support.intake import staging as intake
+from support.intake.receive import DatabaseSink, receivers_for
+from support.tickets.replies import reply
 from tests.conftest import settings_for
 from tests.discord_server import ADA, BO, BOT, GUILD_ID, OTHER_BOT, TOKEN, DiscordServer, channel_id
 

@@ -16,7 +16,7 @@ import pytest
 
 from storage.db import dispose_engines
 from support import accounts
-from support.ingest import ingest
+from support.intake.ingest import ingest
 from tests.cast import ada_email, bo_discord
 from tests.conftest import make_db_url
 from tests.dovecot import free_port

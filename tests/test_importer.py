@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 from storage.db import session_factory
 from storage.models.delivery import Outbox
 from storage.models.tickets import Message, Ticket
-from support.importer import import_path
-from triage import TriageInput, suggest
+from support.intake.importer import import_path
+from triage.classifier import suggest
+from triage.types import TriageInput
 
 FIRST = b"""From: Ada Lovelace <ada@example.com>
 To: support@trkv-web.app

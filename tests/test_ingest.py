@@ -9,8 +9,8 @@ from sqlalchemy import update
 from storage.db import session_factory
 from storage.models.delivery import Outbox
 from storage.models.tickets import Message, Ticket
-from support.ingest import ingest, ingest_batch
-from support.sanitize import sanitize
+from support.intake.ingest import ingest, ingest_batch
+from support.intake.sanitize import sanitize
 from tests.cast import ada_email, bo_discord, cy_tweet
 from tests.rows import count as _count
 from tests.rows import ticket as _ticket

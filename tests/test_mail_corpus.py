@@ -15,7 +15,7 @@ from storage.db import session_factory
 from storage.models.delivery import Outbox
 from storage.models.intake import Quarantine
 from storage.models.tickets import Message
-from support.importer import import_path
+from support.intake.importer import import_path
 from tests.shared_data import shared_data, shared_data_root
 
 

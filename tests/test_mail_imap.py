@@ -160,26 +160,35 @@ def test_a_uidvalidity_change_resyncs_and_stores_nothing_twice(server, mail_sett
     assert count(mail_settings, Message) == 3 and count(mail_settings, Ticket) == 3
 
 
-def test_polling_when_idle_is_not_used(server, mail_settings):
+def _logged(caplog, words: str) -> int:
+    return sum(words in record.getMessage() for record in caplog.records if record.name == "connectors.imap")
+
+
+def test_without_idle_the_receiver_polls_and_each_poll_finds_new_mail(server, mail_settings, caplog):
+    caplog.set_level(logging.DEBUG, logger="connectors.imap")
     sink = InlineSink(mail_settings)
     running = Running([receiver(server, use_idle=False, poll_interval=0.2)], sink)
     try:
+        wait_for(lambda: _logged(caplog, "polled") >= 2, "two polls")
         server.deliver(mail(1))
         wait_for(lambda: count(mail_settings, Ticket) == 1, "a ticket from a poll")
         server.deliver(mail(2))
         wait_for(lambda: count(mail_settings, Ticket) == 2, "a ticket from the next poll")
     finally:
         running.stop()
+    assert _logged(caplog, "(polling)") == 1 and _logged(caplog, "IDLE renewed") == 0
 
 
-def test_idle_is_reissued_and_mail_keeps_arriving(server, mail_settings):
+def test_idle_is_reissued_when_its_time_is_up_and_mail_keeps_arriving(server, mail_settings, caplog):
+    caplog.set_level(logging.DEBUG, logger="connectors.imap")
     sink = InlineSink(mail_settings)
     imap = receiver(server, idle_renew=0.2)
     running = Running([imap], sink)
     try:
         server.deliver(mail(1))
         wait_for(lambda: count(mail_settings, Ticket) == 1, "the first ticket")
-        threading.Event().wait(1.0)  # several IDLE renewals pass
+        wait_for(lambda: _logged(caplog, "IDLE renewed") >= 2, "two IDLE renewals without news")
+        assert _logged(caplog, "polled") == 0
         server.deliver(mail(2))
         wait_for(lambda: count(mail_settings, Ticket) == 2, "a ticket after the renewals")
     finally:

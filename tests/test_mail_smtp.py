@@ -22,10 +22,10 @@ from connectors.smtp import SmtpSender, message_id_for
 from storage.db import session_factory
 from storage.models.delivery import Outbox
 from storage.models.tickets import Message, Ticket, TicketEvent
-from support import intake
-from support.dispatch import dispatch
-from support.ingest import ingest, ingest_batch
-from support.replies import reply
+from support.delivery.dispatch import dispatch
+from support.intake import staging as intake
+from support.intake.ingest import ingest, ingest_batch
+from support.tickets.replies import reply
 from tests import dovecot
 from tests.conftest import settings_for
 from tests.dovecot import InlineSink, Running, wait_for
@@ -243,7 +243,7 @@ def test_a_bounce_of_our_reply_fails_its_outbox_row_and_opens_no_ticket(monkeypa
 
 
 def test_a_reply_to_an_api_ticket_goes_by_email_to_its_author(monkeypatch, tmp_path, sqlite_url, smtp):
-    from support.importer import inbound_from_json
+    from support.intake.importer import inbound_from_json
 
     recorder, port = smtp
     settings = settings_for(monkeypatch, tmp_path, sqlite_url, **smtp_env(port, email_ack_window_minutes="0"))

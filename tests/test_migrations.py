@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, insert, select
 from storage.migrate import alembic_config
 from storage.models.base import all_metadata, utcnow
 from storage.models.tickets import Message, Ticket
-from support.tickets import search_clause
+from support.tickets.queries import search_clause
 
 
 def _ours(obj, name, type_, reflected, compare_to) -> bool:

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from storage.db import transaction
 from storage.models.delivery import Outbox
 from storage.models.oncall import Alert, OncallSchedule
-from support import oncall
 from support.accounts import create_user
-from support.ingest import ingest
-from support.sweep import sweep
+from support.intake.ingest import ingest
+from support.oncall import rotations as oncall
+from support.oncall.sweep import sweep
 from tests.cast import cy_tweet
 
 OUTAGE = "@trkvbot the site is down, total outage in Europe"

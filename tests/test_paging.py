@@ -20,11 +20,11 @@ from sqlalchemy import select
 from storage.db import transaction
 from storage.models.delivery import Outbox
 from storage.models.oncall import Alert
-from support import paging
 from support.accounts import create_user
-from support.dispatch import dispatch
-from support.ingest import ingest, ingest_batch
-from support.sweep import sweep
+from support.delivery.dispatch import dispatch
+from support.intake.ingest import ingest, ingest_batch
+from support.oncall import paging
+from support.oncall.sweep import sweep
 from tests.cast import ada_email, bo_discord, cy_tweet
 from tests.conftest import settings_for
 

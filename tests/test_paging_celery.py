@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from storage.db import session_factory
 from storage.models.delivery import Outbox
-from support import intake
+from support.intake import staging as intake
 from tests.cast import cy_tweet
 from tests.conftest import make_db_url, settings_for
 from tests.test_paging import Listener

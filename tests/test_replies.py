@@ -9,10 +9,10 @@ from connectors.logsink import read_deliveries
 from storage.db import session_factory
 from storage.models.delivery import Outbox
 from storage.models.tickets import Message, Ticket
-from support.dispatch import dispatch
-from support.ingest import ingest
-from support.replies import ReplyError, reply
-from support.tickets import TicketFilters, list_tickets
+from support.delivery.dispatch import dispatch
+from support.intake.ingest import ingest
+from support.tickets.queries import TicketFilters, list_tickets
+from support.tickets.replies import ReplyError, reply
 from tests.cast import bo_discord
 
 

@@ -15,14 +15,14 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from inbox import create_app
+from inbox.app import create_app
 from storage.db import transaction
 from storage.models.base import utcnow
 from storage.models.delivery import Outbox
 from storage.models.intake import Quarantine
 from storage.models.tickets import SavedView
 from support import accounts
-from support.ingest import ingest
+from support.intake.ingest import ingest
 from tests.cast import ada_email, bo_discord
 
 PASSWORD = "correct horse battery"

@@ -13,8 +13,9 @@ from fastapi.testclient import TestClient
 from connectors.mail import parse_email
 from inbox import create_app
 from storage.models.base import utcnow
-from support import accounts, paging
-from support.ingest import ingest
+from support import accounts
+from support.intake.ingest import ingest
+from support.oncall import paging
 from tests.conftest import settings_for
 from tests.test_mail_smtp import customer_mail, send_queued, smtp, smtp_env  # noqa: F401  (smtp: a fixture)
 from trkv.settings import Settings

@@ -12,10 +12,10 @@ from storage.db import transaction
 from storage.models.delivery import Outbox
 from storage.models.oncall import Alert
 from storage.models.tickets import Ticket, TicketEvent
-from support import sla
 from support.accounts import create_user
-from support.ingest import ingest
-from support.sweep import sweep
+from support.intake.ingest import ingest
+from support.oncall import sla
+from support.oncall.sweep import sweep
 from tests.cast import ada_email, cy_tweet
 from tests.rows import ticket as _ticket
 from triage.sla import BusinessHours, Policy
@@ -119,7 +119,7 @@ def test_pending_pauses_the_clocks_and_the_customers_reply_resumes_them(settings
     assert sweep(settings, now=start + timedelta(hours=5)).breaches == []  # paused: no breach, no warning
 
     reply = cy_tweet("1860000000000000002", "@trkvbot here is the screenshot", conversation_key=first.conversation_key)
-    monkeypatch.setattr("support.ingest.utcnow", lambda: start + timedelta(hours=5))  # the reply comes 5 h in
+    monkeypatch.setattr("support.intake.ingest.utcnow", lambda: start + timedelta(hours=5))  # the reply comes 5 h in
     assert ingest(reply, settings=settings).ticket_id == ticket_id
     ticket = _ticket(settings, ticket_id)
     paused = ticket.sla_paused_seconds

@@ -238,7 +238,8 @@ def test_hadoop_jira_zero_shot_critical_recall_is_reported():
 
 
 def test_a_message_the_model_has_no_words_for_needs_triage_instead_of_a_guess_from_the_channel():
-    from triage import TriageInput, suggest
+    from triage.classifier import suggest
+    from triage.types import TriageInput
 
     unknown = suggest(TriageInput(text="Wie ändere ich die Rechnungsadresse?", channel="email", subject="Grüße"))
     assert unknown.needs_triage

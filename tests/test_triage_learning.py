@@ -8,7 +8,7 @@ from storage.db import session_factory
 from storage.models.delivery import Outbox
 from storage.models.tickets import Ticket, TicketEvent
 from support import accounts
-from support.ingest import ingest, ingest_batch
+from support.intake.ingest import ingest, ingest_batch
 from support.retrain import corrections, retrain
 from tests.cast import ada_email, cy_tweet
 from tests.conftest import settings_for

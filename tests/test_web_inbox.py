@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
-from inbox import create_app
+from inbox.app import create_app
 from storage.db import transaction
 from storage.models.base import utcnow
 from storage.models.contacts import Contact, Identity
@@ -19,8 +19,8 @@ from storage.models.delivery import Outbox
 from storage.models.intake import Quarantine
 from storage.models.tickets import Message, Ticket, TicketEvent
 from support import accounts
-from support.ingest import ingest
-from support.tickets import TicketFilters, list_tickets
+from support.intake.ingest import ingest
+from support.tickets.queries import TicketFilters, list_tickets
 from tests.cast import ada_email, bo_discord, cy_tweet
 
 PASSWORD = "correct horse battery"
@@ -141,7 +141,7 @@ def test_search_finds_words_and_prefixes(cm, settings):
 
 
 def test_keyset_pages_walk_every_ticket_once_in_due_order(cm, settings):
-    from support import tickets
+    from support.tickets import queries as tickets
 
     created = [ingest(ada_email(f"m{n}@x"), live=False, settings=settings).ref for n in range(7)]
     seen, cursor = [], None
@@ -409,7 +409,7 @@ def test_quarantined_messages_can_be_released_or_discarded(engineer, settings):
     engineer.post(f"/operations/quarantine/{ids['not RFC 822']}/discard")
     assert "Nothing in quarantine" in engineer.get("/operations").text
     from storage.models.intake import InboundQueue
-    from support import intake
+    from support.intake import staging as intake
 
     with transaction(settings.db_url) as session:
         staged = session.execute(select(InboundQueue.id).where(InboundQueue.external_id == "q-1")).scalars().all()

@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select, update
 
+from connectors import logsink
 from connectors.base import ConnectorError
 from connectors.logsink import read_deliveries
 from storage.db import session_factory
@@ -19,10 +20,10 @@ from storage.models.base import utcnow
 from storage.models.delivery import Outbox
 from storage.models.intake import InboundQueue, Quarantine
 from storage.models.tickets import Ticket, TicketEvent
-from support import intake, senders
-from support.dispatch import dispatch
-from support.ingest import ingest
-from support.sweep import sweep
+from support.delivery.dispatch import dispatch
+from support.intake import staging as intake
+from support.intake.ingest import ingest
+from support.oncall.sweep import sweep
 from tests.cast import ada_email, cy_tweet
 
 
@@ -106,7 +107,7 @@ class _Failing:
 @pytest.mark.parametrize("permanent, status", [(True, "failed"), (False, "queued")])
 def test_a_send_error_marks_the_row_with_the_reason(settings, monkeypatch, permanent, status):
     result = ingest(cy_tweet())
-    monkeypatch.setattr(senders, "_log_sender", lambda path, channel: _Failing(permanent))
+    monkeypatch.setattr(logsink, "shared", lambda path, channel: _Failing(permanent))
     outcome = dispatch(result.outbox[0][0], settings)
     row = _rows(settings, Outbox, Outbox.id == result.outbox[0][0])[0]
     assert row.status == status and row.last_error == outcome.error and outcome.error
@@ -120,7 +121,7 @@ class _RateLimited:
 def test_a_rate_limited_send_waits_without_using_up_its_attempts(settings, monkeypatch):
     result = ingest(cy_tweet())
     outbox_id = result.outbox[0][0]
-    monkeypatch.setattr(senders, "_log_sender", lambda path, channel: _RateLimited())
+    monkeypatch.setattr(logsink, "shared", lambda path, channel: _RateLimited())
     for _ in range(settings.max_send_attempts + 2):  # more deferrals than the retry limit allows failures
         assert dispatch(outbox_id, settings).status == "retry"
     row = _rows(settings, Outbox, Outbox.id == outbox_id)[0]
@@ -179,7 +180,7 @@ def test_a_critical_page_goes_to_the_webhook_signed_and_keyed(settings, webhook,
 
 
 def test_a_resolved_ticket_closes_after_its_quiet_period_and_a_later_reply_opens_a_linked_ticket(settings):
-    from support.ticket_actions import set_status
+    from support.tickets.actions import set_status
 
     first = ingest(cy_tweet())
     set_status(first.ref, "resolved", user_id=None, settings=settings)

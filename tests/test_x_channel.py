@@ -18,16 +18,17 @@ from connectors.base import ConnectorError, Outbound
 from connectors.runner import run_receivers
 from connectors.twitter import XSender
 from connectors.x_budget import RateBudget
-from inbox import create_app
+from inbox.app import create_app
 from storage.db import session_factory, transaction
 from storage.models.delivery import Outbox
 from storage.models.intake import ConnectorCursor, InboundQueue
 from storage.models.tickets import Message, Ticket
-from support import intake, replies
 from support.channels import x as x_wiring
-from support.connect import DatabaseSink
-from support.dispatch import dispatch
-from support.templates import X_LIMIT, x_length
+from support.delivery.acks import X_LIMIT, x_length
+from support.delivery.dispatch import dispatch
+from support.intake import staging as intake
+from support.intake.receive import DatabaseSink
+from support.tickets import replies
 from tests.conftest import settings_for
 from tests.rows import count
 from tests.tokens import token_headers
@@ -482,7 +483,7 @@ def wait_until(condition, what: str, limit: float = 30.0) -> None:
 
 def test_trkv_connect_x_keeps_polling_until_stopped(monkeypatch, tmp_path, sqlite_url):
     from storage.db import dispose_engines
-    from support import connect
+    from support.intake import receive as connect
 
     with XServer(limits={"mentions": 90_000, "search": 90_000}) as srv:  # on the real clock
         settings = settings_for(monkeypatch, tmp_path, sqlite_url, x_api_base=srv.base_url, x_bearer_token="app",

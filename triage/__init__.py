@@ -1,5 +1,4 @@
-"""Triage: suggests each ticket's priority and category, and computes SLA due times."""
+"""Triage: suggests each ticket's priority and category, and computes SLA due times.
 
-from triage.classifier import Suggestion, TriageInput, suggest, suggest_batch
-
-__all__ = ["Suggestion", "TriageInput", "suggest", "suggest_batch"]
+`triage.classifier` suggests (`suggest`, `suggest_batch`); `triage.types` holds what goes in and out.
+"""

@@ -11,7 +11,7 @@ import threading
 
 import click
 
-from trkv.settings import MaskUrlPasswords, get_settings
+from trkv.cli_base import forget_settings, get_settings
 
 log = logging.getLogger("trkv")
 
@@ -19,6 +19,8 @@ log = logging.getLogger("trkv")
 def _setup_logging() -> None:
     level = getattr(logging, get_settings().log_level.upper(), logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    from trkv.settings import MaskUrlPasswords
+
     for handler in logging.getLogger().handlers:  # URLs' passwords never reach a log, whoever logs them
         handler.addFilter(MaskUrlPasswords())
     for noisy in ("httpx", "alembic.runtime.migration", "alembic.runtime.plugins"):
@@ -112,7 +114,7 @@ def beat() -> None:
 @click.argument("channels", nargs=-1)
 def connect(channels: tuple[str, ...]) -> None:
     """Run the receiving connectors: CHANNELS (email, discord, x, demo), or every live one."""
-    from support.connect import run
+    from support.intake.receive import run
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -123,7 +125,7 @@ def connect(channels: tuple[str, ...]) -> None:
 @main.command()
 def sweep() -> None:
     """Run one sweep now: re-queue lost work, record SLA breaches."""
-    from support.sweep import sweep as run
+    from support.oncall.sweep import sweep as run
     from trkv.cli_admin import ensure_database
 
     ensure_database()
@@ -148,7 +150,7 @@ def up(no_demo: bool) -> None:
 
     if no_demo:
         os.environ["TRKV_DEMO"] = "0"
-        get_settings.cache_clear()
+        forget_settings()
     _init()
     settings = get_settings()
     _prepare_triage_model()

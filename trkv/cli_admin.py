@@ -30,7 +30,7 @@ def import_command(path: Path, live: bool, batch_size: int | None) -> None:
     Historical messages get no acknowledgements or pages unless --live. Every
     message is ingested whatever address it was sent to.
     """
-    from support.importer import import_path
+    from support.intake.importer import import_path
 
     ensure_database()
     settings = get_settings()
@@ -180,7 +180,7 @@ def mail() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def mail_parse(file: Path, as_json: bool) -> None:
     """Parse an RFC 822 FILE as the email connector would; needs no database."""
-    from support.mailcheck import check
+    from support.intake.mailcheck import check
 
     try:
         raw = file.read_bytes()

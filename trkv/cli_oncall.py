@@ -29,7 +29,7 @@ def page() -> None:
 @click.option("--by", default=None, help="Who acknowledges (default: the login name of this shell).")
 def page_ack(alert_id: int, by: str | None) -> None:
     """Acknowledge alert ALERT_ID: its paging and escalation stop."""
-    from support.paging import acknowledge
+    from support.oncall.paging import acknowledge
 
     ensure_database()
     result = acknowledge(alert_id, by or getpass.getuser(), "cli", get_settings())
@@ -48,7 +48,7 @@ def page_ack(alert_id: int, by: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def page_list(status: str | None, as_json: bool) -> None:
     """Recent alerts: count, escalation step, acknowledged by whom."""
-    from support.paging import list_alerts
+    from support.oncall.paging import list_alerts
 
     ensure_database()
     items = list_alerts(get_settings(), status)
@@ -67,7 +67,7 @@ def oncall() -> None:
 
 def _run(action) -> None:
     from storage.db import transaction
-    from support.oncall import OncallError
+    from support.oncall.rotations import OncallError
 
     ensure_database()
     try:
@@ -85,7 +85,7 @@ def _run(action) -> None:
 @click.option("--days", default=7, show_default=True, help="Days per turn (7: weekly rotation).")
 def schedule(name: str, members: str, start: str, tz: str, days: int) -> None:
     """Create or replace the rotation NAME."""
-    from support.oncall import add_schedule
+    from support.oncall.rotations import add_schedule
 
     _run(lambda s: add_schedule(s, name, [m.strip() for m in members.split(",") if m.strip()], start, tz, days))
     click.echo(f"schedule {name}: {members} every {days} days from {start} {tz}")
@@ -98,7 +98,7 @@ def schedule(name: str, members: str, start: str, tz: str, days: int) -> None:
 @click.option("--until", "ends", required=True, help="ISO time (UTC unless an offset is given).")
 def override(schedule_name: str, email: str, starts: str, ends: str) -> None:
     """Put EMAIL on call on SCHEDULE_NAME for a while."""
-    from support.oncall import add_override
+    from support.oncall.rotations import add_override
 
     start, end = _when(starts), _when(ends)
     _run(lambda s: add_override(s, schedule_name, email, start, end))
@@ -110,7 +110,7 @@ def override(schedule_name: str, email: str, starts: str, ends: str) -> None:
 @click.argument("steps")
 def policy(severity: str, steps: str) -> None:
     """Escalation chain, e.g. 'oncall:5,oncall:5,lead:10' (notify:wait minutes)."""
-    from support.oncall import OncallError, parse_steps, set_policy
+    from support.oncall.rotations import OncallError, parse_steps, set_policy
 
     try:
         parsed = parse_steps(steps)
@@ -126,7 +126,7 @@ def policy(severity: str, steps: str) -> None:
 @click.argument("address")
 def contact(email: str, method: str, address: str) -> None:
     """How to page EMAIL: an address, a Discord user id, a webhook URL or a PagerDuty routing key."""
-    from support.oncall import add_contact
+    from support.oncall.rotations import add_contact
 
     _run(lambda s: add_contact(s, email, method, address))
     click.echo(f"{email} is paged by {method}")
@@ -140,7 +140,7 @@ def who() -> None:
     from storage.db import session_factory
     from storage.models.accounts import User
     from storage.models.oncall import OncallSchedule
-    from support.oncall import on_call
+    from support.oncall.rotations import on_call
 
     ensure_database()
     now = datetime.now(UTC)

@@ -1,0 +1,1 @@
+"""The demo feed: messages the replay connector plays when no channel has credentials."""

@@ -4,7 +4,6 @@ for the Outbound contract)."""
 
 from __future__ import annotations
 
-import functools
 import logging
 from typing import Any
 
@@ -14,18 +13,16 @@ from trkv.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def receivers(settings: Settings) -> list[Receiver]:
+def receivers(settings: Settings, sink) -> list[Receiver]:
     if settings.discord_token is None:
         return []
     from connectors.discord_live import DiscordReceiver
-    from support import discord_events, intake
 
     return [DiscordReceiver(
         settings.discord_token.get_secret_value(), settings.discord_guild_id,
         api_base=settings.discord_api_base, gateway_url=settings.discord_gateway_url,
         routes=settings.discord_channels or None, backfill_hours=settings.discord_backfill_hours,
-        submit_batch=functools.partial(intake.submit, live=True, settings=settings),
-        apply_changes=functools.partial(discord_events.apply_changes, settings=settings),
+        submit_batch=sink.submit_many, apply_changes=sink.apply_changes,
         guild_ready_timeout=settings.discord_guild_ready_timeout,
     )]
 

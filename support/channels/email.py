@@ -31,7 +31,7 @@ def folders(settings: Settings) -> list[str]:
     return [f.strip() for f in settings.imap_folders.split(",") if f.strip()] or ["INBOX"]
 
 
-def receivers(settings: Settings) -> list[Receiver]:
+def receivers(settings: Settings, sink=None) -> list[Receiver]:
     """One IMAP receiver per folder in TRKV_IMAP_FOLDERS (each keeps its own cursor)."""
     if not (settings.imap_host and settings.imap_user):
         log.warning("email: TRKV_IMAP_HOST and TRKV_IMAP_USER are not set; the email connector is not started")
@@ -73,7 +73,7 @@ def reply_subject(subject: str | None, ref: str) -> str:
 def reply_outbound(ticket: Ticket, last_in: Message | None, text: str, key: str, settings: Settings) -> Outbound:
     """An agent's reply by email: to the customer's address, answering their last
     message, with the ticket's whole email thread in References."""
-    from support import templates
+    from support.delivery import acks as templates
 
     session = object_session(ticket)
     address = _customer_address(session, ticket, last_in)

@@ -59,7 +59,7 @@ def read_budget(settings: Settings, *, app: bool) -> RateBudget:
     return RateBudget(limits)
 
 
-def receivers(settings: Settings) -> list[Receiver]:
+def receivers(settings: Settings, sink=None) -> list[Receiver]:
     app = settings.x_bearer_token is not None
     if not app and not _has_user_keys(settings):
         log.warning("x: set TRKV_X_BEARER_TOKEN or all four OAuth 1.0a user keys; the x connector is not started")
@@ -113,9 +113,9 @@ def _report(settings: Settings, state: str, detail: str) -> None:
     if _last_report.get(settings.db_url) == (state, detail):
         return
     _last_report[settings.db_url] = (state, detail)
-    from support.connect import DatabaseSink
+    from storage.queries import set_connector_state
 
-    DatabaseSink(settings).report(SENDER_HEALTH, state, detail)
+    set_connector_state(settings.db_url, SENDER_HEALTH, state, detail)
 
 
 def ack_outbound(first, key: str, text: str, ref: str) -> Outbound:
@@ -130,7 +130,7 @@ def ack_outbound(first, key: str, text: str, ref: str) -> Outbound:
 
 def reply_outbound(ticket, last_in, text: str, key: str, settings: Settings) -> Outbound:
     """An agent's reply: a reply tweet to the customer's last tweet, or a DM when they wrote by DM."""
-    from support import templates
+    from support.delivery import acks as templates
 
     if last_in is not None and _is_dm(last_in):
         return Outbound(channel="x", kind="reply", idempotency_key=key, text=text,
@@ -152,7 +152,7 @@ def dm_outbound(user_id: str, text: str, key: str) -> Outbound:
 
 def status_outbound(status: str, impact: str, next_update: str, key: str) -> Outbound:
     """A status update as a tweet of its own, for the incidents work to put in the outbox."""
-    from support import templates
+    from support.delivery import acks as templates
 
     text = templates.fit_x(templates.STATUS_X.format(status=status, impact=impact, next_update=next_update))
     return Outbound(channel="x", kind="status", idempotency_key=key, text=text)
@@ -165,7 +165,7 @@ def post_status(status: str, impact: str, next_update: str, *, key: str, setting
     from storage.models.base import utcnow
     from storage.models.delivery import Outbox
     from storage.queries import insert_ignoring_conflicts
-    from support import kick
+    from support.delivery import kicks as kick
 
     outbound = status_outbound(status, impact, next_update, key)
     now = utcnow()

@@ -22,8 +22,9 @@ from storage.models.delivery import Outbox
 from storage.models.intake import InboundQueue
 from storage.models.tickets import Ticket, TicketEvent
 from storage.queries import chunked
-from support import kick, paging, sla
-from support.intake import quarantine_staged
+from support.delivery import kicks as kick
+from support.intake.staging import quarantine_staged
+from support.oncall import paging, sla
 from trkv.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ def sweep(settings: Settings | None = None, now: datetime | None = None) -> Swee
 
 
 def _auto_close(session, settings: Settings, now) -> int:
-    """Resolved tickets quiet for `auto_close_days` close (ARCHITECTURE.md's lifecycle),
+    """Resolved tickets quiet for `auto_close_days` close (the ticket lifecycle: README, "What runs"),
     each with a status event. Few are resolved at a time, and the status index finds them."""
     if settings.auto_close_days <= 0:
         return 0

@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 
 from connectors.base import Inbound
 from storage.models.tickets import Ticket, TicketEvent
-from triage import Suggestion
+from support.intake.suggest import suggest_for
+from support.oncall import sla
+from triage.types import Suggestion
 from trkv.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,8 +43,6 @@ def escalate_on_follow_ups(session: Session, follow_ups: Sequence[tuple[int, Inb
     known = dict(suggestions or {})
     missing = [m for _, m in candidates if (m.channel, m.external_id) not in known]
     if missing:
-        from support.ingest import suggest_for  # ingest calls this module
-
         known.update(suggest_for(missing))
     escalated: list[int] = []
     for ticket_id, message in candidates:
@@ -61,8 +61,6 @@ def escalate_on_follow_ups(session: Session, follow_ups: Sequence[tuple[int, Inb
         session.add(TicketEvent(ticket_id=ticket_id, kind="triage_followup", field="priority", suggested="critical",
                                 old_value=old, new_value="critical", model_version=suggestion.model_version,
                                 detail={"reasons": evidence["follow_up"]}, created_at=now))
-        from support import sla
-
         sla.priority_changed(session, ticket, old, settings=settings, now=now)
         log.info("TRKV-%s escalated to critical by a follow-up: %s", ticket_id, "; ".join(evidence["follow_up"]))
         escalated.append(ticket_id)

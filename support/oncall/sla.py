@@ -25,7 +25,7 @@ from storage.models.base import utcnow
 from storage.models.delivery import Outbox
 from storage.models.tickets import Ticket, TicketEvent
 from storage.queries import insert_ignoring_conflicts
-from support import kick
+from support.delivery import kicks as kick
 from triage.sla import BusinessHours, Policy, due_in
 from trkv.settings import Settings
 
@@ -117,7 +117,7 @@ def priority_changed(session: Session, ticket: Ticket, old: str, *, settings: Se
                 "resolution_due_at": [_iso(before[1]), _iso(ticket.resolution_due_at)]},
     ))
     if ticket.priority == "critical" and old != "critical" and ticket.alert_id is None:
-        from support import paging
+        from support.oncall import paging
 
         session.flush()
         pages = paging.page_ticket(session, ticket.id, ticket.subject or ticket.snippet, ticket.snippet,

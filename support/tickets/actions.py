@@ -21,8 +21,8 @@ from storage.models.base import CATEGORIES, PRIORITIES, STATUSES, utcnow
 from storage.models.contacts import Contact, ContactBlock, Identity
 from storage.models.tickets import Message, Ticket, TicketEvent, TicketNote
 from storage.queries import append_search_text
-from support import sla
-from support.tickets import ACTIVE_STATUSES, ticket_id_from_ref_checked
+from support.oncall import sla
+from support.tickets.queries import ACTIVE_STATUSES, ticket_id_from_ref_checked
 from trkv.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)

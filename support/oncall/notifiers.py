@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.base import Outbound, SendResult
-from support.oncall import Target
+from support.oncall.rotations import Target
 from trkv.settings import Settings
 
 _ROUTING = ("notifier", "address")  # meta keys that steer the send, not part of the page
@@ -71,9 +71,9 @@ class OncallSender:
 
             secret = self.settings.oncall_webhook_secret
             return WebhookSender(url, secret.get_secret_value() if secret else None).send(clean)
-        from support.senders import _log_sender
+        from connectors import logsink
 
-        return _log_sender(str(self.settings.home_path / "sent.jsonl"), "oncall").send(clean)
+        return logsink.shared(str(self.settings.home_path / "sent.jsonl"), "oncall").send(clean)
 
 
 def sender(settings: Settings) -> OncallSender:

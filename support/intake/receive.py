@@ -10,10 +10,11 @@ from sqlalchemy import select
 
 from connectors.base import Inbound, Receiver
 from storage.db import session_factory
-from storage.models.base import utcnow
-from storage.models.intake import ConnectorCursor, ConnectorState
-from storage.queries import insert_ignoring_conflicts
-from support import intake
+from storage.models.intake import ConnectorCursor
+from storage.queries import set_connector_state, upsert_named
+from support.channels import registry
+from support.intake import discord_events
+from support.intake import staging as intake
 from trkv.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -41,16 +42,14 @@ class DatabaseSink:
             return session.execute(select(ConnectorCursor.value).where(ConnectorCursor.name == name)).scalar()
 
     def save_cursor(self, name: str, value: str) -> None:
-        self._upsert(ConnectorCursor, name, value=value)
+        upsert_named(self.settings.db_url, ConnectorCursor, name, value=value)
 
     def report(self, name: str, state: str, detail: str = "") -> None:
-        self._upsert(ConnectorState, name, state=state, detail=detail[:2000])
+        set_connector_state(self.settings.db_url, name, state, detail)
 
-    def _upsert(self, model, name: str, **values) -> None:
-        now = utcnow()
-        with self._session() as session, session.begin():
-            session.execute(insert_ignoring_conflicts(session, model).values(name=name, updated_at=now, **values))
-            session.execute(model.__table__.update().where(model.name == name).values(updated_at=now, **values))
+    def apply_changes(self, changes: list[dict]) -> int:
+        """Edits and deletions of received messages (Discord's)."""
+        return discord_events.apply_changes(changes, settings=self.settings)
 
 
 def receivers_for(settings: Settings, channels: list[str] | None = None) -> list[Receiver]:
@@ -63,9 +62,7 @@ def receivers_for(settings: Settings, channels: list[str] | None = None) -> list
 
             receivers.append(DemoReplay(speed=settings.demo_speed))
         else:
-            from support import channels
-
-            receivers.extend(channels.receivers(channel, settings))
+            receivers.extend(registry.receivers(channel, settings, DatabaseSink(settings)))
     return receivers
 
 

@@ -24,9 +24,10 @@ from sqlalchemy import insert
 from connectors.base import Inbound
 from storage.db import transaction
 from storage.models.intake import Quarantine
-from support import kick
-from support.ingest import ingest_batch, suggest_for
-from support.sanitize import sanitize
+from support.delivery import kicks as kick
+from support.intake.ingest import ingest_batch
+from support.intake.sanitize import sanitize
+from support.intake.suggest import suggest_for
 from trkv.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,8 @@ def import_path(
     started = datetime.now()
     items = _read(path)
     total = _count(path)
+    if total <= batch_size:  # one batch: starting triage processes would cost more than it saves
+        workers = 0
     with _Triage(workers) as triage, click.progressbar(
         length=total, label=f"importing {path.name}", show_pos=True, show_eta=True
     ) as bar:
@@ -153,9 +156,33 @@ def _read(path: Path) -> Iterator[Inbound | _Bad]:
             yield _Bad(item.channel, str(exc), json.dumps(item.to_dict(), default=str)[:100_000])
 
 
+class _MailFolder:
+    """A folder of mail files (`*.eml` exports, one message a file) that is not a
+    Maildir; read like one, in name order. An empty folder imports nothing."""
+
+    def __init__(self, path: Path):
+        self.files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def iterkeys(self) -> Iterator[str]:
+        return (p.name for p in self.files)
+
+    def get_bytes(self, key: str) -> bytes:
+        return next(p for p in self.files if p.name == key).read_bytes()
+
+
+def _folder(path: Path):
+    """A Maildir (it has cur/ or new/), else a plain folder of mail files."""
+    if (path / "cur").is_dir() or (path / "new").is_dir():
+        return mailbox.Maildir(path, factory=None, create=False)
+    return _MailFolder(path)
+
+
 def _raw_items(path: Path) -> Iterator[Inbound | _Bad]:
     if path.is_dir():
-        yield from _mails(mailbox.Maildir(path, factory=None, create=False))
+        yield from _mails(_folder(path))
     elif path.suffix in (".jsonl", ".json", ".ndjson"):
         yield from _jsonl(path)
     else:
@@ -164,7 +191,7 @@ def _raw_items(path: Path) -> Iterator[Inbound | _Bad]:
 
 def _count(path: Path) -> int:
     if path.is_dir():
-        return len(mailbox.Maildir(path, factory=None, create=False))
+        return len(_folder(path))
     if path.suffix in (".jsonl", ".json", ".ndjson"):
         with open(path, "rb") as handle:
             return sum(1 for line in handle if line.strip())
@@ -199,7 +226,7 @@ def inbound_from_json(data: dict) -> Inbound:
     return inbound
 
 
-def _mails(box: mailbox.Mailbox) -> Iterator[Inbound | _Bad]:
+def _mails(box) -> Iterator[Inbound | _Bad]:
     from connectors.mail import parse_email
     from support.channels.email import own_addresses
 

@@ -31,9 +31,11 @@ from storage.queries import (
     insert_many_ignoring_conflicts,
     pairs_in,
 )
-from support import outbox as outbox_rows
-from support import resuggest, sla
-from triage import Suggestion, TriageInput, suggest_batch
+from support.delivery import outbox as outbox_rows
+from support.intake import retriage as resuggest
+from support.intake.suggest import suggest_for
+from support.oncall import paging, sla
+from triage.types import Suggestion
 from trkv.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -119,7 +121,7 @@ def ingest_in(
     _touch_tickets(session, fresh, now, settings)
     if live:  # a follow-up that changes the picture ("now nobody can log in") escalates to Critical
         resuggest.escalate_on_follow_ups(session, _follow_ups(fresh), settings, now, suggestions)
-    queued = outbox_rows.for_new_tickets(session, new_tickets, settings, now) if live else {}
+    queued = _acknowledge_and_page(session, new_tickets, settings, now) if live else {}
     for item, message_id in zip(fresh, message_ids, strict=True):
         ticket_id = item.new_ticket.id if item.new_ticket else item.ticket_id
         created = item.new_ticket is not None and item.new_ticket.first is item.inbound
@@ -311,13 +313,14 @@ def _tickets_by_conversation(session: Session, items: list[_Item]) -> dict:
     return found
 
 
-def suggest_for(inbounds: list[Inbound]) -> dict[tuple[str, str], Suggestion]:
-    """Triage suggestions by (channel, external id). Callers compute them before their
-    write transaction, so that SQLite's write lock is not held while the model runs."""
-    suggestions = suggest_batch(
-        [TriageInput(text=i.text, channel=i.channel, subject=i.subject, hints=i.hints) for i in inbounds]
-    )
-    return {(i.channel, i.external_id): s for i, s in zip(inbounds, suggestions, strict=True)}
+def _acknowledge_and_page(session: Session, tickets: list, settings: Settings, now: datetime) -> dict[int, list]:
+    """Outbox rows for freshly opened tickets: their acknowledgements, and the on-call
+    pages of the critical ones (a blocked contact pages no one): {ticket id: [(outbox id, queue)]}."""
+    queued = outbox_rows.for_new_tickets(session, tickets, settings, now)
+    critical = [t for t in tickets if t.priority == "critical" and not t.muted]
+    for ticket_id, pages in (paging.page_new_tickets(session, critical, settings, now) if critical else {}).items():
+        queued.setdefault(ticket_id, []).extend(pages)
+    return queued
 
 
 def _insert_tickets(

@@ -19,9 +19,11 @@ from storage.db import session_factory, transaction
 from storage.models.base import utcnow
 from storage.models.intake import InboundQueue, Quarantine
 from storage.queries import bulk_insert_returning_ids
-from support import bounces, kick
-from support.ingest import IngestResult, ingest_in, suggest_for
-from support.sanitize import clean_json, sanitize
+from support.delivery import kicks as kick
+from support.intake import bounces
+from support.intake.ingest import IngestResult, ingest_in
+from support.intake.sanitize import clean_json, sanitize
+from support.intake.suggest import suggest_for
 from trkv.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)

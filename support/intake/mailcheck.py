@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from connectors.mail import parse_email
-from support.sanitize import sanitize
+from support.intake.sanitize import sanitize
 from trkv.settings import get_settings
 
 

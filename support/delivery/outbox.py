@@ -14,18 +14,17 @@ from sqlalchemy.orm import Session
 from connectors.base import Outbound
 from storage.models.delivery import Outbox
 from storage.queries import bulk_insert_returning_ids
-from support import templates
+from support.delivery import acks as templates
 from triage.sla import promised_response
 from trkv.settings import Settings
 
 log = logging.getLogger(__name__)
 
-CRITICAL_QUEUE = "critical"
 DEFAULT_QUEUE = "default"
 
 
 def for_new_tickets(session: Session, tickets: list, settings: Settings, now: datetime) -> dict[int, list[tuple[int, str]]]:
-    """Acknowledgements and pages for freshly opened tickets: {ticket id: [(outbox id, queue)]}."""
+    """Acknowledgements for freshly opened tickets: {ticket id: [(outbox id, queue)]}."""
     rows: list[dict[str, Any]] = []
     acks = {ticket.id: acknowledgement(ticket, settings, now) for ticket in tickets}
     acknowledged = _recently_acknowledged(session, acks.values(), settings, now)
@@ -44,9 +43,6 @@ def for_new_tickets(session: Session, tickets: list, settings: Settings, now: da
     ids = bulk_insert_returning_ids(session, Outbox, rows) if rows else []
     for row, outbox_id in zip(rows, ids, strict=True):
         queued.setdefault(row["ticket_id"], []).append((outbox_id, row["queue"]))
-    critical = [t for t in tickets if t.priority == "critical" and not t.muted]  # a blocked contact pages no one
-    for ticket_id, pages in page(critical, session, settings, now).items():
-        queued.setdefault(ticket_id, []).extend(pages)
     return queued
 
 
@@ -116,21 +112,9 @@ def acknowledgement(ticket, settings: Settings, now: datetime) -> Outbound | Non
         text = templates.ACK_DISCORD.format(mention=f"<@{first.author_id}>", ref=ref, priority=ticket.priority, promise=promise)
         return ack_outbound(first, key, text)  # in the thread it opens, the forum post or the DM
     if first.channel == "x":
-        if ticket.category == "spam":
-            return None
         from support.channels.x import ack_outbound
 
         handle = first.author_handle.lstrip("@") or first.author_id
         text = templates.fit_x(templates.ACK_X.format(handle=handle, ref=ref, promise=promise))
         return ack_outbound(first, key, text, ref)  # a reply tweet, or a DM to a DM
     return Outbound(channel="log", kind="ack", idempotency_key=key, text=f"{ref} acknowledged")
-
-
-def page(tickets: list, session: Session, settings: Settings, now: datetime) -> dict[int, list[tuple[int, str]]]:
-    """Critical tickets page the on-call at once, from the critical queue; alike ones
-    join one alert (support/paging.py)."""
-    if not tickets:
-        return {}
-    from support import paging
-
-    return paging.page_new_tickets(session, tickets, settings, now)

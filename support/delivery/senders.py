@@ -6,26 +6,19 @@ so that nothing is silently discarded.
 
 from __future__ import annotations
 
-import functools
-
+from connectors import logsink
 from connectors.base import Sender
-from connectors.logsink import LogSender
 from trkv.settings import Settings
 
 
-@functools.lru_cache(maxsize=32)
-def _log_sender(path: str, channel: str) -> LogSender:
-    return LogSender(path, channel)
-
-
 def sender_for(channel: str, settings: Settings) -> Sender:
-    if channel == "oncall":  # pages: the webhook or PagerDuty each row names (support/notifiers.py)
-        from support.notifiers import sender
+    if channel == "oncall":  # pages: the webhook or PagerDuty each row names (support/oncall/notifiers.py)
+        from support.oncall.notifiers import sender
 
         return sender(settings)
-    from support import channels
+    from support.channels import registry as channels
 
     live = channels.sender(channel, settings)
     if live is not None:
         return live
-    return _log_sender(str(settings.home_path / "sent.jsonl"), channel)
+    return logsink.shared(str(settings.home_path / "sent.jsonl"), channel)

@@ -13,13 +13,13 @@ log = logging.getLogger(__name__)
 
 
 def _app():
-    from worker import app
+    from trkv.celery_app import app
 
     return app
 
 
 def _queue(name: str) -> str:
-    from worker import queue_name
+    from trkv.celery_app import queue_name
 
     return queue_name(name)
 

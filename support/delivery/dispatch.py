@@ -19,7 +19,7 @@ from storage.models.base import utcnow
 from storage.models.delivery import Outbox
 from storage.models.tickets import Message, Ticket
 from storage.queries import append_search_text, insert_ignoring_conflicts
-from support.senders import sender_for
+from support.delivery.senders import sender_for
 from trkv.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build the triage seed set, `seed.jsonl` beside this file.
+"""Build the triage seed set, `triage/data/seed.jsonl`.
 
     python triage/data/build_seed.py
 
@@ -26,7 +26,7 @@ import random
 import re
 from pathlib import Path
 
-OUT = Path(__file__).with_name("seed.jsonl")
+OUT = Path(__file__).resolve().parent.parent / "triage" / "data" / "seed.jsonl"
 HELD_OUT_SHARE = 5  # one situation in five is held out...
 FIRST_PASS = 160  # ...among the first 160 situations; later passes are training data only
 RENDERINGS = 10  # messages rendered from each situation

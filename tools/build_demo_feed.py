@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build the demo feed, `feed.jsonl` beside this file.
+"""Build the demo feed, `connectors/demo/feed.jsonl`.
 
     python connectors/demo/build_feed.py
 
@@ -31,7 +31,7 @@ from email.policy import SMTP
 from email.utils import format_datetime
 from pathlib import Path
 
-OUT = Path(__file__).with_name("feed.jsonl")
+OUT = Path(__file__).resolve().parent.parent / "connectors" / "demo" / "feed.jsonl"
 START = datetime(2026, 11, 23, 13, 30, tzinfo=UTC)  # a Monday afternoon in Europe
 FIRST_ATS = (0.4, 1.3, 2.1, 3.0, 4.2)  # the first tickets must show up within seconds
 LAST_AT = 1195.0  # about 20 minutes at speed 1

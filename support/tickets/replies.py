@@ -23,7 +23,7 @@ from storage.models.base import utcnow
 from storage.models.delivery import Outbox
 from storage.models.tickets import Message, Ticket, TicketEvent
 from storage.queries import insert_ignoring_conflicts, ticket_id_from_ref
-from support import kick
+from support.delivery import kicks as kick
 from trkv.settings import Settings, get_settings
 
 
@@ -85,7 +85,7 @@ def reply(
 
 
 def build_outbound(ticket: Ticket, last_in: Message | None, text: str, key: str, settings: Settings) -> Outbound:
-    from support import channels
+    from support.channels import registry as channels
 
     channel = last_in.channel if last_in is not None else ticket.channel
     wiring = channels.module(channel)

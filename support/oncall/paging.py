@@ -34,7 +34,9 @@ from storage.models.delivery import Outbox
 from storage.models.oncall import Alert
 from storage.models.tickets import Ticket
 from storage.queries import bulk_insert_returning_ids
-from support import kick, notifiers, oncall
+from support.delivery import kicks as kick
+from support.oncall import notifiers
+from support.oncall import rotations as oncall
 from trkv.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
