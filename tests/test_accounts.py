@@ -9,7 +9,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from inbox import create_app
+from inbox.app import create_app
 from support import accounts
 from tests.test_cli import trkv
 

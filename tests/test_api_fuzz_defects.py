@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from inbox import create_app
+from inbox.app import create_app
 from support import accounts
 from support.intake.ingest import ingest
 from tests.cast import ada_email

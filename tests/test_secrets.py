@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from connectors.mail import parse_email
-from inbox import create_app
+from inbox.app import create_app
 from storage.models.base import utcnow
 from support import accounts
 from support.intake.ingest import ingest
