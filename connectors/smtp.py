@@ -134,7 +134,7 @@ class SmtpSender:
             raise ConnectorError(f"SMTP {self.host}:{self.port}: {type(exc).__name__}: {exc}") from exc
         if refused:
             raise ConnectorError(f"recipient refused: {_describe(refused)}", permanent=True)
-        log.info("email %s sent to %s as <%s>", outbound.kind, outbound.to, msgid)
+        log.info("email %s sent as <%s>", outbound.kind, msgid)  # no address: customers' addresses stay out of INFO logs
         return SendResult(external_id=msgid)
 
     def _connect(self) -> smtplib.SMTP:

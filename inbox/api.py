@@ -5,16 +5,16 @@ Every route needs a bearer token; actions check the token user's role."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from inbox import inbound
-from inbox.auth import api_role, api_user
+from inbox.auth import BAD_BODY, ERRORS, MAX_ID, NOT_FOUND, api_role, api_user, error
 from storage.db import session_factory
 from storage.models.accounts import User
 from support import operations
@@ -27,21 +27,26 @@ from support.tickets.queries import MAX_LIMIT, InvalidCursor, TicketFilters, get
 from support.tickets.replies import ReplyError, reply
 from trkv.settings import Settings
 
-router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(api_user)])
+router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(api_user)], responses=ERRORS)
 
 Agent = Depends(api_role("community_manager"))
 Engineer = Depends(api_role("engineer"))
 Lead = Depends(api_role("lead"))
 
 _INBOUND_BODY = {"required": True, "content": {"application/json": {"schema": inbound.openapi_schema()}}}
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]  # a larger id is refused (422), never handed to the driver
+ON_TICKET = {**BAD_BODY, **NOT_FOUND}  # an action on a ticket: its body, its ref
+CONFLICT = {409: error("The row is not in a state this action applies to")}
 
 
 @router.post(
     "/inbound",
     status_code=201,
     openapi_extra={"requestBody": _INBOUND_BODY},  # documented by hand: the handler reads the raw body
-    responses={200: {"description": "A redelivery: the message was stored before"}, 413: {"description": "Too large"},
-               429: {"description": "Too many requests from this token (see Retry-After)"}},
+    responses={200: {"description": "A redelivery: the message was stored before"}, **BAD_BODY,
+               413: error("Too large"), 429: error("Too many requests from this token (see Retry-After)"),
+               422: {"description": "A JSON body that is not a message", "content": {"application/json": {
+                   "schema": {"$ref": "#/components/schemas/HTTPValidationError"}}}}},
 )
 async def post_inbound(request: Request) -> JSONResponse:
     """Store one message (201, or 200 when its external_id was seen before) and answer its ticket's ref."""
@@ -99,7 +104,7 @@ def tickets(
     return {"items": page.items, "next_cursor": page.next_cursor, "next": next_url}
 
 
-@router.get("/tickets/{ref}")
+@router.get("/tickets/{ref}", responses=NOT_FOUND)
 def ticket(ref: str, request: Request) -> dict[str, Any]:
     """One ticket with its messages, oldest first."""
     found = get_ticket(ref, request.app.state.settings)
@@ -145,8 +150,8 @@ class BulkBody(BaseModel):
 
 
 class ContactMergeBody(BaseModel):
-    source: int
-    target: int
+    source: int = Field(ge=1, le=MAX_ID)
+    target: int = Field(ge=1, le=MAX_ID)
 
 
 class BlockBody(BaseModel):
@@ -161,7 +166,7 @@ def _run(action, *args, **kwargs) -> Any:
         raise HTTPException(status, str(exc)) from exc
 
 
-@router.post("/tickets/{ref}/triage")
+@router.post("/tickets/{ref}/triage", responses=ON_TICKET)
 def triage(ref: str, body: TriageBody, request: Request, user: User = Agent) -> dict[str, Any]:
     """Confirm the suggestion or set a value; recorded as a triage correction."""
     settings = request.app.state.settings
@@ -174,7 +179,7 @@ def triage(ref: str, body: TriageBody, request: Request, user: User = Agent) -> 
     return get_ticket(ref, settings, with_messages=False)
 
 
-@router.post("/tickets/{ref}/assign")
+@router.post("/tickets/{ref}/assign", responses=ON_TICKET)
 def assign(ref: str, body: AssignBody, request: Request, user: User = Agent) -> dict[str, Any]:
     settings = request.app.state.settings
     assignee_id = None
@@ -187,20 +192,20 @@ def assign(ref: str, body: AssignBody, request: Request, user: User = Agent) -> 
     return get_ticket(ref, settings, with_messages=False)
 
 
-@router.post("/tickets/{ref}/status")
+@router.post("/tickets/{ref}/status", responses=ON_TICKET)
 def set_status(ref: str, body: StatusBody, request: Request, user: User = Agent) -> dict[str, Any]:
     settings = request.app.state.settings
     _run(ticket_actions.set_status, ref, body.status, user_id=user.id, settings=settings)
     return get_ticket(ref, settings, with_messages=False)
 
 
-@router.post("/tickets/{ref}/notes", status_code=201)
+@router.post("/tickets/{ref}/notes", status_code=201, responses=ON_TICKET)
 def add_note(ref: str, body: TextBody, request: Request, user: User = Agent) -> dict[str, str]:
     _run(ticket_actions.add_note, ref, body.text, user_id=user.id, settings=request.app.state.settings)
     return {"ref": ref}
 
 
-@router.post("/tickets/{ref}/reply", status_code=202)
+@router.post("/tickets/{ref}/reply", status_code=202, responses=ON_TICKET)
 def send_reply(ref: str, body: ReplyBody, request: Request, user: User = Agent,
                idempotency_key: str | None = Header(None, max_length=64)) -> dict[str, Any]:
     """Queue a reply on the ticket's channel (sent by a worker)."""
@@ -212,14 +217,14 @@ def send_reply(ref: str, body: ReplyBody, request: Request, user: User = Agent,
     return asdict(result)
 
 
-@router.post("/tickets/{ref}/merge")
+@router.post("/tickets/{ref}/merge", responses=ON_TICKET)
 def merge(ref: str, body: MergeBody, request: Request, user: User = Engineer) -> dict[str, str]:
     target = _run(ticket_actions.merge_tickets, ref, body.into.strip(), user_id=user.id,
                   settings=request.app.state.settings)
     return {"merged": ref, "into": target}
 
 
-@router.post("/bulk")
+@router.post("/bulk", responses=BAD_BODY)
 def bulk(body: BulkBody, request: Request, user: User = Agent) -> dict[str, Any]:
     value = body.value
     if body.action == "assign" and value and not value.isdigit():
@@ -232,14 +237,14 @@ def bulk(body: BulkBody, request: Request, user: User = Agent) -> dict[str, Any]
     return {"done": result.done, "failed": result.failed}
 
 
-@router.post("/contacts/merge")
+@router.post("/contacts/merge", responses=ON_TICKET)
 def merge_contacts(body: ContactMergeBody, request: Request, user: User = Engineer) -> dict[str, int]:
     _run(ticket_actions.merge_contacts, body.source, body.target, user_id=user.id, settings=request.app.state.settings)
     return {"merged": body.source, "into": body.target}
 
 
-@router.post("/contacts/{contact_id}/block")
-def block_contact(contact_id: int, body: BlockBody, request: Request, user: User = Engineer) -> dict[str, int]:
+@router.post("/contacts/{contact_id}/block", responses=ON_TICKET)
+def block_contact(contact_id: RowId, body: BlockBody, request: Request, user: User = Engineer) -> dict[str, int]:
     closed = _run(ticket_actions.block_contact, contact_id, body.reason, user_id=user.id,
                   settings=request.app.state.settings)
     return {"blocked": contact_id, "tickets_closed": closed}
@@ -265,8 +270,8 @@ def get_quarantine(request: Request, user: User = Engineer) -> list[dict[str, An
         request.app.state.settings)]
 
 
-@router.post("/operations/quarantine/{row_id}/{decision}")
-def decide_quarantine(row_id: int, decision: Literal["release", "discard"], request: Request,
+@router.post("/operations/quarantine/{row_id}/{decision}", responses=CONFLICT)
+def decide_quarantine(row_id: RowId, decision: Literal["release", "discard"], request: Request,
                       user: User = Engineer) -> dict[str, Any]:
     settings = request.app.state.settings
     try:
@@ -284,8 +289,8 @@ def get_failed(request: Request, user: User = Engineer) -> list[dict[str, Any]]:
         request.app.state.settings)]
 
 
-@router.post("/operations/outbox/{row_id}/retry")
-def retry_outbox(row_id: int, request: Request, user: User = Engineer) -> dict[str, int]:
+@router.post("/operations/outbox/{row_id}/retry", responses=CONFLICT)
+def retry_outbox(row_id: RowId, request: Request, user: User = Engineer) -> dict[str, int]:
     try:
         operations.retry(row_id, request.app.state.settings)
     except operations.OperationError as exc:

@@ -9,13 +9,13 @@ apps and mail scanners fetch links on their own.
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import and_, or_, select
 
-from inbox.auth import api_user
+from inbox.auth import ERRORS, MAX_ID, api_user, error
 from storage.db import session_factory
 from storage.models.accounts import User
 from storage.models.base import utcnow
@@ -26,7 +26,16 @@ from support.oncall import rotations as oncall
 from support.tickets.queries import get_ticket
 
 links = APIRouter(tags=["on-call"])
-api = APIRouter(prefix="/api", tags=["on-call"], dependencies=[Depends(api_user)])
+api = APIRouter(prefix="/api", tags=["on-call"], dependencies=[Depends(api_user)], responses=ERRORS)
+
+# Ids are 64-bit in the database: a larger one is refused (422), never passed to the driver.
+AlertId = Annotated[int, Path(ge=1, le=MAX_ID)]
+_PAGE = {"content": {"text/html": {"schema": {"type": "string"}}}}
+_LINK_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The page", **_PAGE},
+    403: {"description": "The link is not one the hub signed, or it expired", **_PAGE},
+    404: {"description": "No such alert", **_PAGE},
+}
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
@@ -39,8 +48,9 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(page, status_code=status)
 
 
-@links.get("/oncall/ack/{alert_id}", response_class=HTMLResponse)
-def ack_form(request: Request, alert_id: int, who: str = "", exp: int = 0, sig: str = "") -> HTMLResponse:
+@links.get("/oncall/ack/{alert_id}", response_class=HTMLResponse, responses=_LINK_ANSWERS)
+def ack_form(request: Request, alert_id: AlertId, who: str = Query("", max_length=400),
+             exp: int = Query(0, ge=0, le=MAX_ID), sig: str = Query("", max_length=200)) -> HTMLResponse:
     """The page a signed acknowledgement link opens: one button that acknowledges."""
     settings = request.app.state.settings
     problem = paging.verify(alert_id, who, exp, sig, settings, utcnow())
@@ -52,9 +62,9 @@ def ack_form(request: Request, alert_id: int, who: str = "", exp: int = 0, sig: 
                  f"<form method='post' action='/oncall/ack/{alert_id}'>{fields}<button class='btn-primary'>Acknowledge</button></form>")
 
 
-@links.post("/oncall/ack/{alert_id}", response_class=HTMLResponse)
-def ack_by_link(request: Request, alert_id: int, who: str = Form(""), exp: int = Form(0),
-                sig: str = Form("")) -> HTMLResponse:
+@links.post("/oncall/ack/{alert_id}", response_class=HTMLResponse, responses=_LINK_ANSWERS)
+def ack_by_link(request: Request, alert_id: AlertId, who: str = Form("", max_length=400),
+                exp: int = Form(0, ge=0, le=MAX_ID), sig: str = Form("", max_length=200)) -> HTMLResponse:
     settings = request.app.state.settings
     problem = paging.verify(alert_id, who, exp, sig, settings, utcnow())
     if problem:
@@ -72,14 +82,19 @@ def ack_by_link(request: Request, alert_id: int, who: str = Form(""), exp: int =
 
 
 @api.get("/oncall/alerts")
-def alerts(request: Request, status: str | None = Query(None, description="triggered, acknowledged or resolved"),
+def alerts(request: Request,
+           status: Literal["", "triggered", "acknowledged", "resolved"] | None = Query(
+               None, description="triggered, acknowledged or resolved; empty or absent: every alert"),
            limit: int = Query(50, ge=1, le=200)) -> dict[str, Any]:
     """Alerts newest first: count, paged step, acknowledged by whom."""
-    return {"items": paging.list_alerts(request.app.state.settings, status, limit)}
+    return {"items": paging.list_alerts(request.app.state.settings, status or None, limit)}
 
 
-@api.get("/oncall/alerts/{alert_id}")
-def alert(request: Request, alert_id: int) -> dict[str, Any]:
+_NO_ALERT = {404: error("No such alert")}
+
+
+@api.get("/oncall/alerts/{alert_id}", responses=_NO_ALERT)
+def alert(request: Request, alert_id: AlertId) -> dict[str, Any]:
     settings = request.app.state.settings
     with session_factory(settings.db_url, readonly=True)() as session:
         found = session.get(Alert, alert_id)
@@ -89,8 +104,8 @@ def alert(request: Request, alert_id: int) -> dict[str, Any]:
         return {**paging.serialize(found, utcnow()), "tickets": [f"TRKV-{i}" for i in refs.scalars()]}
 
 
-@api.post("/oncall/alerts/{alert_id}/ack")
-def acknowledge(request: Request, alert_id: int, user: User = Depends(api_user)) -> dict[str, Any]:
+@api.post("/oncall/alerts/{alert_id}/ack", responses=_NO_ALERT)
+def acknowledge(request: Request, alert_id: AlertId, user: User = Depends(api_user)) -> dict[str, Any]:
     """Acknowledge as the token's user; paging stops."""
     result = paging.acknowledge(alert_id, user.email, "api", request.app.state.settings)
     if result.outcome == "unknown":
@@ -113,7 +128,7 @@ def on_call_now(request: Request) -> dict[str, Any]:
     return {"items": items}
 
 
-@api.get("/sla/tickets/{ref}")
+@api.get("/sla/tickets/{ref}", responses={404: error("No such ticket")})
 def ticket_sla(request: Request, ref: str) -> dict[str, Any]:
     """One ticket's clocks (due in, at risk, breached, paused) and its alert (paged, acknowledged by whom)."""
     settings = request.app.state.settings

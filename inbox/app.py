@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from inbox.auth import optional_api_user
 from inbox.ratelimit import TokenBuckets
+from storage.models.accounts import User
 from support import health
 from trkv.settings import Settings, get_settings
 
@@ -29,7 +32,7 @@ SECURITY_HEADERS = {
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from inbox import api, api_oncall, live, web, web_admin, web_ticket
+    from inbox import api, api_oncall, api_users, live, web, web_admin, web_ticket, web_users
     from inbox.pages import LoginRequired
 
     settings = settings or get_settings()
@@ -39,9 +42,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.inbound_buckets = TokenBuckets(settings.web_inbound_rate, settings.web_inbound_burst)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"])
+    app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"], responses=HEALTH_RESPONSES)
     app.include_router(api.router)
     app.include_router(api_oncall.router)
+    app.include_router(api_users.router)
+    app.include_router(web_users.router)
     app.include_router(web.router)
     app.include_router(web_ticket.router)
     app.include_router(web_admin.router)
@@ -67,6 +72,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     """JSON for the API (FastAPI's own form), a small page for the web pages."""
     assert isinstance(exc, HTTPException)
     if request.url.path.startswith("/api") or not isinstance(exc.detail, str):
+        if exc.status_code == 422 and isinstance(exc.detail, str):
+            # Every 422 has one shape, the published one: a list of problems (FastAPI's own
+            # validation errors), so a client reads `detail[i].msg` whatever refused it.
+            exc = HTTPException(422, [{"loc": [], "msg": exc.detail, "type": "value_error"}], exc.headers)
         return await http_exception_handler(request, exc)
     from inbox.pages import render
     from inbox.session import current_user
@@ -75,9 +84,23 @@ async def _http_error(request: Request, exc: Exception) -> Response:
                                           "message": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
-def healthz(request: Request) -> JSONResponse:
-    """200 while this process and the database are up (503 otherwise), with each part's state."""
-    database_ok, body = health.check(request.app.state.settings)
+_HEALTH_BODY: dict[str, Any] = {
+    "type": "object", "required": ["status"],
+    "properties": {"status": {"type": "string", "enum": ["ok", "down"]},
+                   "database": {"type": "object"}, "broker": {"type": "object"}, "connectors": {"type": "object"}},
+}
+HEALTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Up; with a valid bearer token, also each part's state",
+          "content": {"application/json": {"schema": _HEALTH_BODY}}},
+    503: {"description": "The database is unreachable", "content": {"application/json": {"schema": _HEALTH_BODY}}},
+}
+
+
+def healthz(request: Request, user: Annotated[User | None, Depends(optional_api_user)]) -> JSONResponse:
+    """200 while this process and the database are up (503 otherwise). Anyone sees the overall
+    state; a caller with a valid token also sees each part's state (database, broker, connectors),
+    which names hosts and failures an outsider has no business reading."""
+    database_ok, body = health.check(request.app.state.settings, details=user is not None)
     return JSONResponse(body, status_code=200 if database_ok else 503)
 
 

@@ -8,12 +8,39 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 
 from storage.models.accounts import User
 from support.accounts import has_role, user_for_token
 
 # auto_error=False: we answer 401 (with WWW-Authenticate) ourselves, never 403, for a missing token.
 _bearer = HTTPBearer(auto_error=False, description="An API token from `trkv token create EMAIL`")
+
+
+class ErrorBody(BaseModel):
+    """What a 4xx answer other than 422 carries (422 carries FastAPI's list of problems)."""
+
+    detail: str
+
+
+def error(description: str) -> dict:
+    return {"description": description, "model": ErrorBody}
+
+
+MAX_ID = 2**63 - 1  # ids are BIGINT at most: larger ones are refused before they reach the driver
+
+# Documented on every bearer-token route, so the published schema lists every status it answers.
+ERRORS = {401: error("No bearer token, or one that is not valid (revoked, or its user deactivated)"),
+          403: error("The token's user lacks the role this route needs")}
+NOT_FOUND = {404: error("No such ticket, contact or row")}
+BAD_BODY = {400: error("The body is not JSON")}
+
+
+def optional_api_user(request: Request,
+                      credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]) -> User | None:
+    """The token's user when a valid token came, else None (for routes open to all that say more to users)."""
+    token = credentials.credentials.strip() if credentials is not None else ""
+    return user_for_token(token, request.app.state.settings) if token else None
 
 
 def api_user(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]) -> User:

@@ -1,7 +1,10 @@
 """Login sessions and CSRF tokens for the web pages.
 
-The session cookie holds the user id, signed (itsdangerous) with the hub's secret and
-timestamped, so it cannot be forged and expires on its own. CSRF uses a double
+The session cookie holds the user id and a random session id, signed (itsdangerous) with
+the hub's secret (TRKV_SECRET_KEY, shared by all hosts) and timestamped, so it cannot be
+forged and expires on its own. The session id must also have a row in `web_sessions`:
+logout, a password change and deactivation delete rows, which ends those sessions on
+every host at once. CSRF uses a double
 submit bound to the browser: a random value in its own cookie, and in each form an
 HMAC of that value, which a page on another site can neither read nor compute.
 """
@@ -11,12 +14,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from storage.models.accounts import User
-from support.accounts import get_user
+from support.accounts import end_session, session_user, start_session
 from trkv.settings import Settings
 
 SESSION_COOKIE = "trkv_session"
@@ -39,29 +43,40 @@ def _set_cookie(response: Response, settings: Settings, name: str, value: str) -
     )
 
 
-def current_user(request: Request) -> User | None:
-    """The logged-in, still active user, or None."""
+def _session(request: Request) -> tuple[int, str] | None:
+    """(user id, session id) from a well-signed, unexpired cookie."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
-    settings = _settings(request)
     try:
-        data = _serializer(settings).loads(cookie, max_age=SESSION_MAX_AGE)
-        user_id = int(data["uid"])
+        data = _serializer(_settings(request)).loads(cookie, max_age=SESSION_MAX_AGE)
+        user_id, session_id = int(data["uid"]), str(data["sid"])
     except (BadSignature, KeyError, TypeError, ValueError):
+        return None  # a cookie from before sessions were stored has no "sid": log in again
+    return user_id, session_id
+
+
+def current_user(request: Request) -> User | None:
+    """The logged-in, still active user whose session was not revoked, or None."""
+    found = _session(request)
+    if found is None:
         return None
-    user = get_user(user_id, settings)
-    return user if user is not None and user.active else None
+    return session_user(*found, settings=_settings(request))
 
 
 def log_in(response: Response, request: Request, user: User) -> None:
     settings = _settings(request)
-    _set_cookie(response, settings, SESSION_COOKIE, _serializer(settings).dumps({"uid": user.id}))
+    session_id = start_session(user.id, timedelta(seconds=SESSION_MAX_AGE), settings)
+    _set_cookie(response, settings, SESSION_COOKIE, _serializer(settings).dumps({"uid": user.id, "sid": session_id}))
     # A fresh browser value on login: a token captured before login is useless after it.
     _set_cookie(response, settings, CSRF_COOKIE, secrets.token_urlsafe(32))
 
 
-def log_out(response: Response) -> None:
+def log_out(response: Response, request: Request) -> None:
+    """End this browser's session everywhere (the row goes), not only its cookie."""
+    found = _session(request)
+    if found is not None:
+        end_session(found[1], _settings(request))
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
-from inbox import live, session
+from inbox import live, ratelimit, session
 from inbox.pages import CSRF, Agent, render
 from storage.db import session_factory
 from storage.models.accounts import User
@@ -56,13 +56,26 @@ def login(request: Request, email: str = Form(""), password: str = Form(""), csr
     if not session.csrf_ok(request, csrf_token):
         return render(request, "login.html", {"error": "The form expired; please try again.", "email": email,
                                               "next": after}, status_code=403)
+    wait = ratelimit.login_wait(request, email)  # checked first: a blocked guesser learns nothing
+    if wait:
+        return _too_many_logins(request, email, wait, after)
     user = authenticate(email, password, request.app.state.settings) if email and password else None
     if user is None:
+        wait = ratelimit.login_failed(request, email)
+        if wait:
+            return _too_many_logins(request, email, wait, after)
         return render(request, "login.html", {"error": "Wrong email or password.", "email": email, "next": after},
                       status_code=400)
+    ratelimit.login_succeeded(request, email)
     response = RedirectResponse(after, status_code=303)
     session.log_in(response, request, user)
     return response
+
+
+def _too_many_logins(request: Request, email: str, wait: int, after: str = "/") -> Response:
+    error = f"Too many failed logins; try again in {max(1, round(wait / 60))} min."
+    return render(request, "login.html", {"error": error, "email": email, "next": after}, status_code=429,
+                  headers={"Retry-After": str(wait)})
 
 
 @router.post("/logout")
@@ -70,7 +83,7 @@ def logout(request: Request, csrf_token: str = Form("")) -> Response:
     if not session.csrf_ok(request, csrf_token):
         return HTMLResponse("The form expired; go back, reload and try again.", status_code=403)
     response = _to_login()
-    session.log_out(response)
+    session.log_out(response, request)
     return response
 
 

@@ -264,11 +264,11 @@ def test_unknown_or_malformed_ref_is_404(client, ref):
 # health and schema ---------------------------------------------------------
 
 
-def test_healthz_reports_the_database_and_each_connector(settings):
+def test_healthz_reports_the_database_and_each_connector_to_a_token_holder(settings, token):
     with transaction(settings.db_url) as session:
         session.add(ConnectorState(name="email", state="degraded", detail="IMAP login refused"))
-    with TestClient(create_app(settings)) as anonymous:
-        response = anonymous.get("/healthz")
+    with TestClient(create_app(settings), headers={"Authorization": f"Bearer {token}"}) as client:
+        response = client.get("/healthz")
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok" and body["database"]["state"] == "ok"
@@ -277,12 +277,21 @@ def test_healthz_reports_the_database_and_each_connector(settings):
     assert body["broker"]["state"] in ("ok", "down")
 
 
+@pytest.mark.parametrize("authorization", [None, "Bearer trkv_not-a-token", "Basic abc"])
+def test_healthz_without_a_valid_token_shows_only_the_overall_state(settings, authorization):
+    with transaction(settings.db_url) as session:
+        session.add(ConnectorState(name="email", state="degraded", detail="IMAP login refused at imap.internal"))
+    headers = {"Authorization": authorization} if authorization else {}
+    with TestClient(create_app(settings), headers=headers) as anonymous:
+        response = anonymous.get("/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
 def test_healthz_is_503_when_the_database_is_unreachable(settings):
-    broken = settings.model_copy(update={"database_url": "postgresql+psycopg://nobody@127.0.0.1:1/none"})
+    broken = settings.model_copy(update={"database_url": "postgresql+psycopg://nobody:pw@127.0.0.1:1/none"})
     with TestClient(create_app(broken)) as anonymous:
         response = anonymous.get("/healthz")
-    assert response.status_code == 503
-    assert response.json()["status"] == "down" and response.json()["database"]["state"] == "down"
+    assert response.status_code == 503 and response.json() == {"status": "down"}
 
 
 def test_openapi_json_describes_the_api(settings):
@@ -294,12 +303,14 @@ def test_openapi_json_describes_the_api(settings):
 def test_healthz_reports_a_broker_that_is_down(sqlite_settings):
     import worker
 
+    accounts.create_user(LEAD, "lead", "correct horse battery", settings=sqlite_settings)
+    token = accounts.create_token(LEAD, settings=sqlite_settings)
     down = sqlite_settings.model_copy(update={"broker_url": "amqp://guest:guest@127.0.0.1:1//"})
     worker.reconfigure(down)
     health.reset_cache()
     try:
-        with TestClient(create_app(down)) as anonymous:
-            response = anonymous.get("/healthz")
+        with TestClient(create_app(down), headers={"Authorization": f"Bearer {token}"}) as client:
+            response = client.get("/healthz")
     finally:
         worker.reconfigure(sqlite_settings)
         health.reset_cache()

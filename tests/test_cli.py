@@ -80,7 +80,8 @@ def test_up_serves_demo_tickets_and_stops_cleanly_on_sigterm(tmp_path):
         token = _wait_for_token(home)
         tickets = _wait_for_tickets(port, token)
         assert tickets and tickets[0]["ref"].startswith("TRKV-")
-        health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()
+        health = httpx.get(f"http://127.0.0.1:{port}/healthz", headers={"Authorization": f"Bearer {token}"},
+                           timeout=5).json()
         assert health["database"]["state"] == "ok" and "demo" in health["connectors"]
     finally:
         os.killpg(process.pid, signal.SIGTERM)  # as a service manager stops a process group

@@ -78,6 +78,10 @@ TABLE = [
     ("GET", "/dashboard", None, page(LEAD)),
     ("GET", "/dashboard/kpis.csv", None, page(LEAD)),
     ("GET", "/dashboard/volume.csv", None, page(LEAD)),
+    ("GET", "/users", None, page(LEAD)),
+    ("POST", "/users/{victim}/deactivate", {}, page(LEAD, 303)),
+    ("POST", "/users/{victim}/activate", {}, page(LEAD, 303)),
+    ("POST", "/users/tokens/{victim_token}/revoke", {}, page(LEAD, 303)),
     # the JSON API: a bearer token of the role's user
     ("POST", "/api/inbound", {"channel": "api", "external_id": "e-1", "text": "hi", "author": {"handle": "ann"}},
      api(CM, 201)),
@@ -97,6 +101,9 @@ TABLE = [
     ("POST", "/api/operations/quarantine/{quarantine}/discard", {}, api(ENG)),
     ("GET", "/api/operations/outbox/failed", None, api(ENG)),
     ("POST", "/api/operations/outbox/{outbox}/retry", {}, api(ENG)),
+    ("GET", "/api/users", None, api(LEAD)),
+    ("POST", "/api/users/{victim}/deactivate", {}, api(LEAD)),
+    ("POST", "/api/tokens/{victim_token}/revoke", {}, api(LEAD)),
     # on-call and SLA routes (inbox/api_oncall.py): any signed-in role may read and acknowledge
     ("GET", "/api/oncall/alerts", None, api(CM)),
     ("GET", "/api/oncall/alerts/{alert}", None, api(CM, 404)),
@@ -156,6 +163,8 @@ def seeded(sqlite_template, tmp_path_factory):
         email = f"{role}@trkv.test"
         accounts.create_user(email, role, PASSWORD, settings=settings)
         tokens[role] = accounts.create_token(email, settings=settings)
+    victim = accounts.create_user("victim@trkv.test", "engineer", PASSWORD, settings=settings).id
+    victim_token = accounts.create_token_row("victim@trkv.test", settings=settings)[0]
     ref = ingest(ada_email(), live=False, settings=settings).ref
     other = ingest(bo_discord(), live=False, settings=settings).ref
     now = utcnow()
@@ -174,7 +183,8 @@ def seeded(sqlite_template, tmp_path_factory):
         ids = {"quarantine": quarantine.id, "outbox": outbox.id}
     dispose_engines()
     return path, {"tokens": tokens, "ref": ref, "other": other, "contact": contact,
-                  "other_contact": other_contact, "alert": 999, **ids}
+                  "other_contact": other_contact, "alert": 999, "victim": victim, "victim_token": victim_token,
+                  **ids}
 
 
 @pytest.fixture
@@ -192,7 +202,8 @@ def world(seeded, monkeypatch, tmp_path):
 
 def _fill(value, world, view_id):
     if isinstance(value, str):
-        for key in ("other_contact", "contact", "ref", "other", "quarantine", "outbox", "alert"):
+        for key in ("other_contact", "contact", "ref", "other", "quarantine", "outbox", "alert", "victim_token",
+                    "victim"):
             value = value.replace("{" + key + "}", str(world[key]))
         return value.replace("{view}", str(view_id))
     if isinstance(value, list):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from trkv.settings import reset_settings
+from trkv.settings import MaskUrlPasswords, Settings, reset_settings
 
 
 def test_the_config_file_fills_in_and_the_environment_wins(tmp_path, monkeypatch):
@@ -48,3 +48,34 @@ def test_links_follow_the_web_address_until_a_public_url_is_set(monkeypatch):
     assert reset_settings().public_url == "http://127.0.0.1:8765"  # acknowledgements link where the inbox is
     monkeypatch.setenv("TRKV_PUBLIC_URL", "https://support.example.com")
     assert reset_settings().public_url == "https://support.example.com"
+
+
+def test_database_and_broker_urls_are_secret_in_the_settings_and_in_logs(monkeypatch, caplog):
+    monkeypatch.setenv("TRKV_DATABASE_URL", "postgresql+psycopg://trkv:db-pass-s3cret@db.internal/trkv")
+    monkeypatch.setenv("TRKV_BROKER_URL", "amqp://trkv:mq-pass-s3cret@mq.internal//")
+    settings = reset_settings()
+    assert "s3cret" not in repr(settings) and "s3cret" not in str(settings.model_dump())
+    assert settings.db_url.endswith("db-pass-s3cret@db.internal/trkv")  # engines still get the real URL
+    assert settings.broker == "amqp://trkv:mq-pass-s3cret@mq.internal//"
+    handler = logging.StreamHandler()
+    handler.addFilter(MaskUrlPasswords())
+    logger = logging.getLogger("trkv.test_masking")
+    logger.addHandler(handler)
+    try:
+        with caplog.at_level(logging.INFO):
+            caplog.handler.addFilter(MaskUrlPasswords())
+            logger.warning("could not connect to %s (%s)", settings.db_url, settings.broker)
+    finally:
+        logger.removeHandler(handler)
+    assert "s3cret" not in caplog.text and "trkv:***@db.internal" in caplog.text
+
+
+def test_each_home_generates_its_own_secret_and_a_shared_key_wins(tmp_path, monkeypatch):
+    monkeypatch.delenv("TRKV_SECRET_KEY", raising=False)
+    a, b = Settings(home=tmp_path / "a"), Settings(home=tmp_path / "b")
+    assert a.session_secret() != b.session_secret()  # one machine: generated once per home
+    assert a.session_secret() == Settings(home=tmp_path / "a").session_secret()  # and kept
+    shared = {"secret_key": "one key for every host"}
+    assert Settings(home=tmp_path / "a", **shared).session_secret() == Settings(home=tmp_path / "b",
+                                                                                **shared).session_secret()
+    assert "one key" not in repr(Settings(home=tmp_path / "a", **shared))

@@ -31,6 +31,7 @@ from support.intake.receive import DatabaseSink
 from support.tickets import replies
 from tests.conftest import settings_for
 from tests.rows import count
+from tests.tokens import token_headers
 from tests.x_server import XServer, recorded
 
 
@@ -317,8 +318,8 @@ def test_after_an_outage_mentions_past_the_timelines_800_are_recovered_from_the_
     with session_factory(x_sqlite_settings.db_url)() as session:
         staged = session.execute(select(InboundQueue.external_id)).scalars().all()
     assert len(staged) == len(set(staged)) == 1000  # 800 from the timeline, 200 from the search
-    with TestClient(create_app(x_sqlite_settings)) as anonymous:
-        state = anonymous.get("/healthz").json()["connectors"]["x"]
+    with TestClient(create_app(x_sqlite_settings), headers=token_headers(x_sqlite_settings)) as operator:
+        state = operator.get("/healthz").json()["connectors"]["x"]
     assert state["state"] == "degraded" and "200 older ones" in state["detail"] and "recovered" in state["detail"]
 
 
@@ -337,8 +338,8 @@ def test_after_an_outage_longer_than_the_search_reaches_it_says_mentions_may_be_
     receiver.poll_once(DatabaseSink(x_sqlite_settings))
 
     assert count(x_sqlite_settings, InboundQueue) == 800
-    with TestClient(create_app(x_sqlite_settings)) as anonymous:
-        state = anonymous.get("/healthz").json()["connectors"]["x"]
+    with TestClient(create_app(x_sqlite_settings), headers=token_headers(x_sqlite_settings)) as operator:
+        state = operator.get("/healthz").json()["connectors"]["x"]
     assert state["state"] == "degraded" and "may be missing" in state["detail"]
 
 
@@ -351,8 +352,8 @@ def test_exactly_800_new_mentions_are_not_reported_as_a_gap(x_sqlite_settings, s
     receiver_for(x_sqlite_settings, clock, search_query="").poll_once(DatabaseSink(x_sqlite_settings))
     assert count(x_sqlite_settings, InboundQueue) == 800
     assert server.count("search") == 1  # it looked
-    with TestClient(create_app(x_sqlite_settings)) as anonymous:
-        assert anonymous.get("/healthz").json()["connectors"]["x"]["state"] == "ok"
+    with TestClient(create_app(x_sqlite_settings), headers=token_headers(x_sqlite_settings)) as operator:
+        assert operator.get("/healthz").json()["connectors"]["x"]["state"] == "ok"
 
 
 def test_refused_credentials_stop_the_receiver_and_show_in_healthz(x_sqlite_settings, server, clock):
@@ -360,8 +361,8 @@ def test_refused_credentials_stop_the_receiver_and_show_in_healthz(x_sqlite_sett
     receiver = receiver_for(x_sqlite_settings, clock)
     run_receivers([receiver], DatabaseSink(x_sqlite_settings), threading.Event())  # returns: permanent
     assert server.count("users") == 1  # not retried
-    with TestClient(create_app(x_sqlite_settings)) as anonymous:
-        state = anonymous.get("/healthz").json()["connectors"]["x"]
+    with TestClient(create_app(x_sqlite_settings), headers=token_headers(x_sqlite_settings)) as operator:
+        state = operator.get("/healthz").json()["connectors"]["x"]
     assert state["state"] == "down" and "401" in state["detail"]
 
 
@@ -376,8 +377,8 @@ def test_a_suspended_account_cannot_post_and_the_row_fails_with_the_reason(x_sql
     with session_factory(x_sqlite_settings.db_url)() as session:
         row = session.execute(select(Outbox)).scalar_one()
     assert row.status == "failed" and "403" in row.last_error
-    with TestClient(create_app(x_sqlite_settings)) as anonymous:
-        assert anonymous.get("/healthz").json()["connectors"]["x-sender"]["state"] == "degraded"
+    with TestClient(create_app(x_sqlite_settings), headers=token_headers(x_sqlite_settings)) as operator:
+        assert operator.get("/healthz").json()["connectors"]["x-sender"]["state"] == "degraded"
 
 
 def test_an_acknowledgement_resent_after_a_crash_is_not_posted_twice(x_settings, server, clock):
@@ -511,8 +512,8 @@ def test_a_page_x_refuses_midway_is_fetched_again_and_nothing_is_skipped(x_sqlit
 
     receiver.poll_once(DatabaseSink(x_sqlite_settings))
     assert DatabaseSink(x_sqlite_settings).load_cursor("x:mentions:since_id") is None  # the older 5 are not seen yet
-    with TestClient(create_app(x_sqlite_settings)) as anonymous:
-        assert anonymous.get("/healthz").json()["connectors"]["x"]["state"] == "degraded"
+    with TestClient(create_app(x_sqlite_settings), headers=token_headers(x_sqlite_settings)) as operator:
+        assert operator.get("/healthz").json()["connectors"]["x"]["state"] == "degraded"
 
     receiver.poll_once(DatabaseSink(x_sqlite_settings))
     with session_factory(x_sqlite_settings.db_url)() as session:
@@ -641,7 +642,7 @@ def test_without_permission_to_read_direct_messages_the_mentions_still_arrive_an
     server.fail("dm_events", "403")
     poll_and_handle(receiver_for(x_sqlite_settings, clock), x_sqlite_settings)
     assert count(x_sqlite_settings, Ticket) == 1
-    with TestClient(create_app(x_sqlite_settings)) as client:
+    with TestClient(create_app(x_sqlite_settings), headers=token_headers(x_sqlite_settings)) as client:
         health = client.get("/healthz").json()
     x_health = health["connectors"]["x"]
     assert x_health["state"] == "degraded" and "direct messages" in x_health["detail"]

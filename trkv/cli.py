@@ -19,6 +19,10 @@ log = logging.getLogger("trkv")
 def _setup_logging() -> None:
     level = getattr(logging, get_settings().log_level.upper(), logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    from trkv.settings import MaskUrlPasswords
+
+    for handler in logging.getLogger().handlers:  # URLs' passwords never reach a log, whoever logs them
+        handler.addFilter(MaskUrlPasswords())
     for noisy in ("httpx", "alembic.runtime.migration", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

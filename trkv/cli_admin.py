@@ -54,15 +54,68 @@ def user_add(email: str, role: str, name: str) -> None:
     from support.accounts import AccountError, create_user
 
     ensure_database()
-    if sys.stdin.isatty():
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
+    password = _read_password()
     try:
         create_user(email, role, password, name=name)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"user {email} added as {role}")
+
+
+@user.command("list")
+def user_list() -> None:
+    """List users: email, role, active or not."""
+    from support.accounts import list_users
+
+    ensure_database()
+    for u in list_users():
+        click.echo(f"{u.email:<40} {u.role:<18} {'active' if u.active else 'deactivated'}")
+
+
+@user.command("deactivate")
+@click.argument("email")
+def user_deactivate(email: str) -> None:
+    """Deactivate EMAIL: their web sessions end at once and their API tokens stop working."""
+    _set_active(email, False)
+    click.echo(f"user {email} deactivated; their sessions and tokens no longer work")
+
+
+@user.command("activate")
+@click.argument("email")
+def user_activate(email: str) -> None:
+    """Reactivate EMAIL (they log in again; tokens that were not revoked work again)."""
+    _set_active(email, True)
+    click.echo(f"user {email} activated")
+
+
+@user.command("password")
+@click.argument("email")
+def user_password(email: str) -> None:
+    """Set EMAIL's password (read as `user add` reads it); every web session of theirs ends."""
+    from support.accounts import AccountError, set_password
+
+    ensure_database()
+    try:
+        set_password(email, _read_password())
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"password of {email} changed; their web sessions have ended")
+
+
+def _set_active(email: str, active: bool) -> None:
+    from support.accounts import AccountError, set_active
+
+    ensure_database()
+    try:
+        set_active(email, active)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\r\n")
 
 
 @click.group()
@@ -75,15 +128,46 @@ def token() -> None:
 @click.option("--name", default="", help="What the token is for.")
 def token_create(email: str, name: str) -> None:
     """Create an API token for EMAIL; prints the token alone on its last line."""
-    from support.accounts import AccountError, create_token
+    from support.accounts import TOKEN_PREFIX_CHARS, AccountError, create_token_row
 
     ensure_database()
     try:
-        value = create_token(email, name=name)
+        token_id, value = create_token_row(email, name=name)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo("API token (shown once; send it as 'Authorization: Bearer <token>'):")
+    click.echo(f"API token {token_id} ({value[:TOKEN_PREFIX_CHARS]}...; revoke with `trkv token revoke {token_id}`).")
+    click.echo("Shown once; send it as 'Authorization: Bearer <token>':")
     click.echo(value)
+
+
+@token.command("list")
+@click.argument("email", required=False)
+def token_list(email: str | None) -> None:
+    """List API tokens (all, or EMAIL's): id, prefix, owner, name, last use, revoked or not."""
+    from support.accounts import list_tokens
+
+    ensure_database()
+    for t in list_tokens(email):
+        used = t.last_used_at.isoformat(timespec="minutes") if t.last_used_at else "never used"
+        state = f"revoked {t.revoked_at.isoformat(timespec='minutes')}" if t.revoked_at else "live"
+        click.echo(f"{t.id:>5}  {t.prefix or '-':<13} {t.email:<32} {t.name[:24]:<24} {used:<22} {state}")
+
+
+@token.command("revoke")
+@click.argument("token_ref")
+def token_revoke(token_ref: str) -> None:
+    """Revoke a token named by its id, its prefix (as `token list` shows it) or the whole token."""
+    from support.accounts import AccountError, find_tokens, revoke_token
+
+    ensure_database()
+    try:
+        found = find_tokens(token_ref)
+        if len(found) != 1:
+            raise AccountError(f"{len(found)} tokens match {token_ref[:20]!r}: give the token's id")
+        revoked = revoke_token(found[0].id)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"token {found[0].id} of {found[0].email} {'revoked' if revoked else 'was already revoked'}")
 
 
 @click.group()

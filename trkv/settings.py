@@ -2,13 +2,23 @@
 `trkv.toml` (looked up at `$TRKV_CONFIG`, then `./trkv.toml`, then `$TRKV_HOME/trkv.toml`).
 
 Environment variables win over the file. Secrets are `SecretStr`: their repr is
-masked, so a settings object can be logged without leaking them.
+masked, so a settings object can be logged without leaking them. The database and
+broker URLs are secrets too (they carry passwords): read them through `db_url` and
+`broker`, and show them through `mask_url`.
+
+Several hosts: every host sets the same `TRKV_DATABASE_URL`, `TRKV_BROKER_URL` and
+`TRKV_SECRET_KEY`. The secret key signs session cookies, CSRF tokens and on-call
+acknowledgement links, so one signed on host A verifies on host B only when both have
+the same key. Without it each `TRKV_HOME` generates its own key (`$TRKV_HOME/secret_key`),
+which is right for one machine and wrong for two.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +45,16 @@ class Settings(BaseSettings):
 
     # core
     home: Path = Path("var")
-    database_url: str | None = None  # default: sqlite in $TRKV_HOME
-    broker_url: str | None = None  # default: kombu's filesystem transport in $TRKV_HOME
+    database_url: SecretStr | None = None  # default: sqlite in $TRKV_HOME; secret: it holds a password
+    broker_url: SecretStr | None = None  # default: kombu's filesystem transport in $TRKV_HOME
     broker_polling_interval: float = 0.02  # embedded transport only: a poll is one listdir
     queue_prefix: str = ""  # isolates several hubs (or test runs) on one broker
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     public_url: str = "http://127.0.0.1:8000"  # unset: follows web_host and web_port
-    secret_key: SecretStr | None = None  # signs session cookies; default: generated in $TRKV_HOME
+    # Signs session cookies, CSRF tokens and acknowledgement links. Set the same value on
+    # every host of one hub; unset, each $TRKV_HOME generates its own (one machine).
+    secret_key: SecretStr | None = None
     demo: bool | None = None  # None: on only when no channel has credentials
     demo_speed: float = 1.0
     log_level: str = "INFO"
@@ -198,13 +210,15 @@ class Settings(BaseSettings):
 
     @property
     def db_url(self) -> str:
+        """The database URL itself (with its password): for engines, never for logs."""
         if self.database_url:
-            return self.database_url
+            return _reveal(self.database_url)
         return f"sqlite:///{self.home_path / 'trkv.db'}"
 
     @property
     def broker(self) -> str:
-        return self.broker_url or "filesystem://"
+        """The broker URL itself (with its password): for Celery, never for logs."""
+        return _reveal(self.broker_url) if self.broker_url else "filesystem://"
 
     @property
     def is_embedded_broker(self) -> bool:
@@ -249,6 +263,32 @@ class Settings(BaseSettings):
             with os.fdopen(fd, "w") as handle:
                 handle.write(os.urandom(32).hex())
         return path.read_text().strip()
+
+
+def _reveal(value: SecretStr | str) -> str:
+    # model_copy(update=...) skips validation, so a plain string may stand here too
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.\-]*://[^/@:\s]*:)[^@\s/]*@", re.IGNORECASE)
+
+
+def mask_url(text: str) -> str:
+    """`scheme://user:password@host` → `scheme://user:***@host`, anywhere in a text (a log line,
+    an error message quoting a URL)."""
+    return _URL_PASSWORD.sub(lambda m: f"{m.group('head')}***@", text)
+
+
+class MaskUrlPasswords(logging.Filter):
+    """A logging filter: the passwords of URLs in a record's message are masked, whoever logged it
+    (a driver's error may quote the URL it was given)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_url(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
 
 
 @functools.lru_cache(maxsize=1)

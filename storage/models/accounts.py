@@ -33,3 +33,29 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
+    # The token's first characters ("trkv_" and 7 random ones), shown in listings so a token
+    # can be named for revocation without storing it; "" for tokens made before 0009.
+    prefix: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    revoked_at: Mapped[datetime | None]  # a revoked token is kept (who used what) but never accepted
+
+
+class WebSession(Base):
+    """A login session of the web app. The cookie carries the random id (signed); the row
+    decides whether it still works, so logout, a password change and deactivation end it
+    on every host at once."""
+
+    __tablename__ = "web_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie's session id
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoginThrottle(Base):
+    """Failed logins per key ("account:<email>" or "client:<ip>", hashed): shared by all web
+    processes and hosts, so ten failures block a guesser wherever they land."""
+
+    __tablename__ = "login_throttles"
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(default=utcnow)
+    blocked_until: Mapped[datetime | None]

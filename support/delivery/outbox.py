@@ -33,7 +33,7 @@ def for_new_tickets(session: Session, tickets: list, settings: Settings, now: da
         if ack is not None and ack.channel == "email":
             # RFC 3834: at most one automatic answer per sender per window, whatever they send.
             if ack.to.lower() in acknowledged:
-                log.info("TRKV-%s: %s was acknowledged recently; no second acknowledgement", ticket.id, ack.to)
+                log.info("TRKV-%s: its sender was acknowledged recently; no second acknowledgement", ticket.id)
                 ack = None
             else:
                 acknowledged.add(ack.to.lower())

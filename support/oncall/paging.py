@@ -293,7 +293,8 @@ def ack_url(alert_id: int, who: str, settings: Settings, now: datetime) -> str:
 
 def verify(alert_id: int, who: str, expires: int, sig: str, settings: Settings, now: datetime) -> str | None:
     """None when the link is good; otherwise why it is not."""
-    if not hmac.compare_digest(sign(alert_id, who, expires, settings), sig or ""):
+    # bytes: compare_digest raises TypeError on a str with non-ASCII characters, which a link may carry
+    if not hmac.compare_digest(sign(alert_id, who, expires, settings).encode(), (sig or "").encode()):
         return "this link is not one the hub signed"
     if now.timestamp() > expires:
         return "this link has expired: acknowledge in the inbox or with `trkv page ack`"
