@@ -101,6 +101,7 @@ class Settings(BaseSettings):
     imap_timeout: float = 60.0
     smtp_timeout: float = 30.0
     email_ack_window_minutes: float = 60.0  # at most one acknowledgement per sender in this window
+    thank_praise: bool = True  # pure praise on X and Discord gets a short thank-you instead of an acknowledgement
     email_attachment_max_bytes: int = 262_144  # attachments up to this size keep their content
 
     # Discord

@@ -58,6 +58,9 @@ ACK_DISCORD = (
 
 ACK_X = "@{handle} Thanks for reaching out! We've logged this as {ref} and will get back to you {promise}."
 
+THANKS_X = "@{handle} Thank you, that made our day! 💙"
+THANKS_DISCORD = "{mention} Thank you, that made our day! 💙"
+
 STATUS_UPDATE = """[Status] TRKV Service Update
 Current Status: {status}
 Impact: {impact}

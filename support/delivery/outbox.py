@@ -84,8 +84,11 @@ def acknowledgement(ticket, settings: Settings, now: datetime) -> Outbound | Non
     if first.no_ack_reason:
         return None
     if ticket.category == "no_action" and not ticket.needs_triage:
-        # Only a confident "no action needed" (spam, praise, chatter) goes unanswered:
-        # when the model is unsure, a person who wrote to us hears back.
+        # Only a confident "no action needed" (spam, praise, chatter) goes unacknowledged:
+        # when the model is unsure, a person who wrote to us hears back. Public praise on
+        # X and Discord gets a short thank-you instead, in the acknowledgement's place.
+        if getattr(ticket, "praise", False) and settings.thank_praise and first.channel in ("x", "discord"):
+            return _thanks(first, f"ack:{ticket.id}", f"TRKV-{ticket.id}")
         return None
     ref = f"TRKV-{ticket.id}"
     promise = promised_response(ticket.first_response_due_at, now)
@@ -118,3 +121,19 @@ def acknowledgement(ticket, settings: Settings, now: datetime) -> Outbound | Non
         text = templates.fit_x(templates.ACK_X.format(handle=handle, ref=ref, promise=promise))
         return ack_outbound(first, key, text, ref)  # a reply tweet, or a DM to a DM
     return Outbound(channel="log", kind="ack", idempotency_key=key, text=f"{ref} acknowledged")
+
+
+def _thanks(first, key: str, ref: str) -> Outbound:
+    """A thank-you for praise, where the customer wrote it (a reply tweet or DM, the Discord thread)."""
+    if first.channel == "discord":
+        from support.channels.discord import ack_outbound
+
+        outbound = ack_outbound(first, key, templates.THANKS_DISCORD.format(mention=f"<@{first.author_id}>"))
+    else:
+        from support.channels.x import ack_outbound
+
+        handle = first.author_handle.lstrip("@") or first.author_id
+        outbound = ack_outbound(first, key, templates.fit_x(templates.THANKS_X.format(handle=handle)), ref)
+    outbound.meta = {**outbound.meta, "thanks": True}
+    return outbound
+

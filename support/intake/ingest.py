@@ -75,6 +75,7 @@ class _NewTicket:
     priority: str = ""
     category: str = ""
     needs_triage: bool = False
+    praise: bool = False  # pure praise: thanked, not acknowledged (TRKV_THANK_PRAISE)
     muted: bool = False  # from a blocked contact
     first_response_due_at: datetime | None = None
 
@@ -368,8 +369,9 @@ def _insert_tickets(
             }
         )
     ids = bulk_insert_returning_ids(session, Ticket, rows)
-    for ticket, ticket_id, row in zip(new, ids, rows, strict=True):
+    for ticket, ticket_id, row, suggestion in zip(new, ids, rows, suggestions, strict=True):
         ticket.id = ticket_id
+        ticket.praise = bool(getattr(suggestion, "praise", False))
         ticket.priority = row["priority"]
         ticket.category = row["category"]
         ticket.needs_triage = row["needs_triage"]
