@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from trkv.settings import get_settings
+from trkv.cli_base import get_settings
 
 
 def ensure_database() -> None:
