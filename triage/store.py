@@ -4,7 +4,7 @@ promoted version. Promotion rewrites `current` atomically; every process checks
 its modification time now and then and loads the new model without a restart.
 
 Without a `current` file the hub uses the seed model: trained from `triage/data`
-on first use (about 20 s on two cores), saved as `seed-<digest>.skops` in a cache
+on first use (about 8 s on two idle cores), saved as `seed-<digest>.skops` in a cache
 folder shared by every TRKV_HOME of the user (`$TRKV_MODEL_CACHE`, default
 `$XDG_CACHE_HOME/trkv/models`), and kept in memory per process. The digest covers
 the data and the recipe, so a changed seed set or recipe trains a new one.
