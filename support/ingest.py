@@ -33,6 +33,7 @@ from storage.queries import (
 )
 from support import outbox as outbox_rows
 from support import resuggest, sla
+from support.incidents import detect
 from triage import Suggestion, TriageInput, suggest_batch
 from trkv.settings import Settings, get_settings
 
@@ -119,7 +120,8 @@ def ingest_in(
     _touch_tickets(session, fresh, now, settings)
     if live:  # a follow-up that changes the picture ("now nobody can log in") escalates to Critical
         resuggest.escalate_on_follow_ups(session, _follow_ups(fresh), settings, now, suggestions)
-    queued = outbox_rows.for_new_tickets(session, new_tickets, settings, now) if live else {}
+    incidents = detect.observe(session, new_tickets, settings, now) if live else {}  # alike reports of an outage
+    queued = outbox_rows.for_new_tickets(session, new_tickets, settings, now, incidents) if live else {}
     for item, message_id in zip(fresh, message_ids, strict=True):
         ticket_id = item.new_ticket.id if item.new_ticket else item.ticket_id
         created = item.new_ticket is not None and item.new_ticket.first is item.inbound

@@ -24,10 +24,15 @@ CRITICAL_QUEUE = "critical"
 DEFAULT_QUEUE = "default"
 
 
-def for_new_tickets(session: Session, tickets: list, settings: Settings, now: datetime) -> dict[int, list[tuple[int, str]]]:
-    """Acknowledgements and pages for freshly opened tickets: {ticket id: [(outbox id, queue)]}."""
+def for_new_tickets(session: Session, tickets: list, settings: Settings, now: datetime,
+                    incidents: dict | None = None) -> dict[int, list[tuple[int, str]]]:
+    """Acknowledgements and pages for freshly opened tickets: {ticket id: [(outbox id, queue)]}.
+    `incidents` ({ticket id: incidents.detect.Notice}): tickets linked to an incident page no
+    one (the incident paged once); those of an open one are acknowledged naming it."""
     rows: list[dict[str, Any]] = []
-    acks = {ticket.id: acknowledgement(ticket, settings, now) for ticket in tickets}
+    incidents = incidents or {}
+    acks = {ticket.id: templates.incident_ack(acknowledgement(ticket, settings, now), incidents.get(ticket.id), settings)
+            for ticket in tickets}
     acknowledged = _recently_acknowledged(session, acks.values(), settings, now)
     for ticket in tickets:
         ack = acks[ticket.id]
@@ -44,7 +49,8 @@ def for_new_tickets(session: Session, tickets: list, settings: Settings, now: da
     ids = bulk_insert_returning_ids(session, Outbox, rows) if rows else []
     for row, outbox_id in zip(rows, ids, strict=True):
         queued.setdefault(row["ticket_id"], []).append((outbox_id, row["queue"]))
-    critical = [t for t in tickets if t.priority == "critical" and not t.muted]  # a blocked contact pages no one
+    critical = [t for t in tickets if t.priority == "critical" and not t.muted  # a blocked contact pages no one
+                and t.id not in incidents]
     for ticket_id, pages in page(critical, session, settings, now).items():
         queued.setdefault(ticket_id, []).extend(pages)
     return queued

@@ -153,7 +153,7 @@ class Settings(BaseSettings):
     incident_components: str = "Web app,API,Authentication,Integrations,Notifications"  # comma-separated
     incident_min_contacts: int = 5  # distinct people whose alike urgent messages propose an incident
     incident_window_minutes: float = 15.0  # ... within this many minutes
-    incident_similarity: float = 0.35  # likeness to a proposal's centroid that links a ticket
+    incident_similarity: float = 0.3  # likeness to a proposal's centroid that links a ticket (tuned on the DEV split)
 
     # web
     web_poll_seconds: float = 5.0  # how often an open inbox asks for new rows
