@@ -21,7 +21,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from storage.models.incidents import Incident, IncidentTicket
@@ -66,6 +66,11 @@ def observe(session: Session, tickets: list, settings: Settings, now: datetime) 
         chosen = [t for t, hit in zip(remaining, hits, strict=True) if hit]
         if chosen:
             _link(session, incident, [t.id for t in chosen], now)
+            if incident.alert_id is not None:  # counted on the proposal's page, not paged one by one
+                from support import paging
+
+                kick.dispatch_after_commit(session, paging.join_tickets(
+                    session, incident.alert_id, [t.id for t in chosen], settings, now))
             linked.update({t.id: Notice(incident.id, incident.title, incident.status) for t in chosen})
             remaining = [t for t in remaining if t.id not in linked]
     for seed in remaining:
@@ -153,18 +158,30 @@ def _create(session: Session, rows: list, settings: Settings, now: datetime) -> 
 
 
 def _page(session: Session, incident: Incident, ticket_ids: list[int], settings: Settings, now: datetime) -> None:
-    """One page to on-call: the alert's link opens the proposal, with confirm and dismiss."""
+    """One page to on-call, whose link opens the proposal with confirm and dismiss. When
+    the reports already paged (an alert of alike critical messages), that alert becomes
+    the proposal's: its page, if not sent yet, says so, and every report joins it."""
     from support import paging
 
     link = f"{settings.public_url.rstrip('/')}/incidents/{incident.id}"
-    alert = Alert(severity="critical", status="triggered", fingerprint=[], channels=["incident"],
-                  title=f"Proposed incident #{incident.id}: {incident.title} ({len(ticket_ids)} reports). "
-                        f"Confirm or dismiss: {link}"[:500],
-                  count=len(ticket_ids), first_ticket_id=min(ticket_ids), step=0, rounds=0, notified_count=0,
-                  created_at=now, updated_at=now, last_message_at=now)
-    session.add(alert)
-    session.flush()
+    title = f"Proposed incident #{incident.id}: {incident.title}. Confirm or dismiss: {link}"
+    counts = session.execute(select(Ticket.alert_id, func.count()).where(
+        Ticket.id.in_(ticket_ids), Ticket.alert_id.is_not(None)).group_by(Ticket.alert_id)).all()
+    adopted = [session.get(Alert, alert_id) for alert_id, _ in sorted(counts, key=lambda c: -c[1])]
+    alert = next((a for a in adopted if a is not None and a.status in ("triggered", "acknowledged")), None)
+    if alert is None:
+        alert = Alert(severity="critical", status="triggered", fingerprint=[], channels=["incident"], title=title[:500],
+                      count=0, first_ticket_id=min(ticket_ids), step=0, rounds=0, notified_count=0,
+                      created_at=now, updated_at=now, last_message_at=now)
+        session.add(alert)
+        session.flush()
+        session.execute(update(Ticket).where(Ticket.id.in_(ticket_ids)).values(alert_id=alert.id))
+        alert.count = len(ticket_ids)
+        alert.channels = sorted(set(session.execute(select(Ticket.channel).where(Ticket.id.in_(ticket_ids))).scalars()))
+        rows = paging.notify(session, alert, 0, "trigger", settings, now)
+    else:
+        rows = paging.join_tickets(session, alert.id, ticket_ids, settings, now)
+        rows += paging.retitle(session, alert, title, settings, now)
     incident.alert_id = alert.id
-    rows = paging.notify(session, alert, 0, "trigger", settings, now)
     core.event(session, incident, "page", WHO, now, data={"alert": alert.id, "pages": len(rows)})
     kick.dispatch_after_commit(session, rows)
