@@ -134,3 +134,28 @@ def test_the_report_is_prefilled_edited_in_markdown_and_published_as_the_post_mo
     status.forget()
     page = client.get("/status").text
     assert "<strong>bad</strong> deploy" in page and "<script>x()" not in page
+
+
+def test_an_overdue_next_update_reminds_the_commander_once(client, tokens, settings):
+    from datetime import timedelta
+
+    from storage.models.base import utcnow
+    from support.sweep import sweep
+
+    incident = declare(client, tokens)
+    promise = (utcnow() + timedelta(minutes=30)).isoformat()
+    client.post(f"/api/incidents/{incident['id']}/updates",
+                json={"status": "identified", "message": "Rolling back.", "next_update_at": promise},
+                headers=auth(tokens, "engineer"))
+    sweep(settings, now=utcnow() + timedelta(minutes=10))
+    assert _reminders(settings) == []
+    sweep(settings, now=utcnow() + timedelta(minutes=31))
+    sweep(settings, now=utcnow() + timedelta(minutes=32))
+    [reminder] = _reminders(settings)
+    assert reminder["to"] == ENGINEER and "overdue" in reminder["subject"].lower()
+
+
+def _reminders(settings) -> list[dict]:
+    with transaction(settings.db_url) as session:
+        return [r.payload for r in session.execute(select(Outbox).where(Outbox.idempotency_key.like("inc:%:remind:%")))
+                .scalars()]
