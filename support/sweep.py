@@ -68,7 +68,7 @@ def sweep(settings: Settings | None = None, now: datetime | None = None) -> Swee
         _bump(session, Outbox, [r.id for r in outbox], now)
         clocks = sla.sweep_clocks(session, settings, now)
         pages = paging.sweep_alerts(session, settings, now)
-        pages += broadcast.release(session, settings, now) + reminders.remind_overdue(session, settings, now)  # incidents
+        pages += broadcast.release(session, settings, now) + reminders.sweep(session, settings, now)  # incidents
         report.closed = _auto_close(session, settings, now)
     report.breaches, report.warnings, report.pages = clocks.breaches, clocks.warnings, len(pages)
     for ids in chunked(list(staged), 100):

@@ -124,3 +124,48 @@ def test_stories_from_a_burst_to_a_report(hub, parts):
 
 def _announcements(discord) -> list[str]:
     return [m["content"] for m in discord.history("announcements") if m["author"]["id"] == BOT["id"]]
+
+
+@pytest.fixture
+def broken_hub(monkeypatch, tmp_path, db_url, parts, model_dir):
+    discord, x, smtp = parts
+    status.forget()
+    yield hub_settings(monkeypatch, tmp_path, db_url, discord, x, smtp, model_dir,
+                       discord_announcements_channel="status-updates")  # no such channel in the guild
+    dispose_engines()
+
+
+def test_a_missing_announcements_channel_and_x_without_write_access_show_while_the_rest_goes_out(broken_hub, parts):
+    from support.sweep import sweep
+
+    hub = broken_hub
+    discord, x, smtp = parts
+    sent = []
+    for n, text in enumerate(TEST_OUTAGE[:6]):
+        message = discord_message(discord, n, text) if n % 2 else inbound(n, text, channel="email")
+        sent.append((message, ingest(message, settings=hub).ticket_id))
+    drain(hub)
+    [incident] = incidents(hub)
+    x.fail("post", *["403"] * 5)  # the account may read but not post
+    core.post_update(incident.id, "investigating", "We see 502 errors.", ENGINEER, settings=hub)
+    drain(hub)
+    sweep(hub)
+    for message, _ in sent:  # every conversation still got the update
+        if message.channel == "discord":
+            assert any("[Status]" in m["content"] for m in discord.history(message.external_id))
+        else:
+            assert any("[Status]" in text_of(m) for m in smtp.mailbox.to(message.author_email))
+    with TestClient(create_app(hub), base_url="https://testserver") as client:  # public_url is https: secure cookies
+        health = client.get("/healthz").json()
+        assert health["connectors"]["publish-discord"]["state"] == "degraded"
+        assert "no announcements channel" in health["connectors"]["publish-discord"]["detail"]
+        assert health["connectors"]["x-sender"]["state"] == "degraded"
+        from support import accounts
+
+        accounts.create_user("eli.eng@trkv.test", "engineer", "correct horse battery", settings=hub)
+        login = client.get("/login").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', login).group(1)
+        client.post("/login", data={"email": "eli.eng@trkv.test", "password": "correct horse battery",
+                                    "csrf_token": token})
+        page = client.get(f"/incidents/{incident.id}").text
+        assert "no announcements channel" in page and "403" in page

@@ -42,3 +42,30 @@ def remind_overdue(session: Session, settings: Settings, now: datetime, limit: i
         outbox_id = session.execute(select(Outbox.id).where(Outbox.idempotency_key == key)).scalar_one()
         queued.append((outbox_id, "critical"))
     return queued
+
+
+def sweep(session: Session, settings: Settings, now: datetime) -> list[tuple[int, str]]:
+    """The incidents' part of the sweep: overdue reminders, and publishing's health."""
+    report_publishing(session, now)
+    return remind_overdue(session, settings, now)
+
+
+def report_publishing(session: Session, now: datetime) -> None:
+    """A status post that failed for good (no Discord announcements channel, X without
+    write access) shows in /healthz as `publish-<channel>` degraded until one goes out."""
+    from datetime import timedelta
+
+    from storage.models.intake import ConnectorState
+
+    since = now - timedelta(days=1)
+    rows = session.execute(select(Outbox.channel, Outbox.status, Outbox.last_error, Outbox.updated_at).where(
+        Outbox.kind == "status", Outbox.ticket_id.is_(None), Outbox.status.in_(("sent", "failed")),
+        Outbox.updated_at >= since, Outbox.channel.in_(("discord", "x"))).order_by(Outbox.updated_at)).all()
+    latest = {channel: (status_, error) for channel, status_, error, _ in rows}
+    for channel, (status_, error) in latest.items():
+        state, detail = ("ok", "status posts go out") if status_ == "sent" else ("degraded", (error or "")[:2000])
+        name = f"publish-{channel}"
+        session.execute(insert_ignoring_conflicts(session, ConnectorState).values(
+            name=name, state=state, detail=detail, updated_at=now))
+        session.execute(ConnectorState.__table__.update().where(ConnectorState.name == name)
+                        .values(state=state, detail=detail, updated_at=now))
