@@ -81,18 +81,20 @@ def _atom(data: dict[str, Any], settings) -> bytes:
             + "".join(e for _, e in entries) + "</feed>").encode()
 
 
+# async: a cached render is served on the event loop, with no hop to the thread pool (the
+# version check, one indexed query, runs at most every status.CHECK_SECONDS)
 @router.get("/status")
-def status_page(request: Request) -> Response:
+async def status_page(request: Request) -> Response:
     return _cached(request, "html", _html)
 
 
 @router.get("/status.json")
-def status_json(request: Request) -> Response:
+async def status_json(request: Request) -> Response:
     return _cached(request, "json", _json)
 
 
 @router.get("/status/feed.atom")
-def status_feed(request: Request) -> Response:
+async def status_feed(request: Request) -> Response:
     return _cached(request, "atom", _atom)
 
 
