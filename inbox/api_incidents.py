@@ -55,8 +55,12 @@ def _actor(user: User) -> Actor:
     return Actor(who=user.email, role=user.role)
 
 
-def _fail(exc: IncidentError) -> HTTPException:
-    return HTTPException(exc.status, str(exc))
+def _run(call):
+    """The workflow's answer, or its refusal as the HTTP status it names."""
+    try:
+        return call()
+    except IncidentError as exc:
+        raise HTTPException(exc.status, str(exc)) from exc
 
 
 @router.get("/incidents")
@@ -68,57 +72,40 @@ def list_incidents(request: Request, state: Literal["proposed", "open", "resolve
 
 @router.post("/incidents", status_code=201)
 def declare(request: Request, body: NewIncident, user: User = Depends(api_role("engineer"))) -> dict[str, Any]:
-    try:
-        return core.declare(body.title, body.severity, _actor(user), components_=body.components, message=body.message,
-                            ticket_refs=body.ticket_refs, settings=request.app.state.settings)
-    except IncidentError as exc:
-        raise _fail(exc) from exc
+    return _run(lambda: core.declare(body.title, body.severity, _actor(user), components_=body.components,
+                                     message=body.message, ticket_refs=body.ticket_refs,
+                                     settings=request.app.state.settings))
 
 
 @router.get("/incidents/{incident_id}")
 def get_incident(request: Request, incident_id: int) -> dict[str, Any]:
-    try:
-        return core.get(incident_id, request.app.state.settings)
-    except IncidentError as exc:
-        raise _fail(exc) from exc
+    return _run(lambda: core.get(incident_id, request.app.state.settings))
 
 
 @router.post("/incidents/{incident_id}/updates", status_code=201)
 def post_update(request: Request, incident_id: int, body: NewUpdate,
                 user: User = Depends(api_role("community_manager"))) -> dict[str, Any]:
     """A status update; the first one confirms a proposal, `dismissed` drops it."""
-    try:
-        return core.post_update(incident_id, body.status, body.message, _actor(user),
-                                next_update_at=body.next_update_at, publish=body.publish,
-                                settings=request.app.state.settings)
-    except IncidentError as exc:
-        raise _fail(exc) from exc
+    return _run(lambda: core.post_update(incident_id, body.status, body.message, _actor(user),
+                                         next_update_at=body.next_update_at, publish=body.publish,
+                                         settings=request.app.state.settings))
 
 
 @router.get("/incidents/{incident_id}/report")
 def get_report(request: Request, incident_id: int) -> dict[str, Any]:
-    try:
-        return report.get(incident_id, request.app.state.settings)
-    except IncidentError as exc:
-        raise _fail(exc) from exc
+    return _run(lambda: report.get(incident_id, request.app.state.settings))
 
 
 @router.put("/incidents/{incident_id}/report")
 def put_report(request: Request, incident_id: int, body: ReportEdit,
                user: User = Depends(api_role("engineer"))) -> dict[str, Any]:
     """Root cause, resolution, prevention (Markdown) and `published`; the prefilled keys are read-only."""
-    try:
-        return report.edit(incident_id, body.model_dump(), user.email, request.app.state.settings)
-    except IncidentError as exc:
-        raise _fail(exc) from exc
+    return _run(lambda: report.edit(incident_id, body.model_dump(), user.email, request.app.state.settings))
 
 
 @router.post("/incidents/{incident_id}/resolve-tickets")
 def resolve_tickets(request: Request, incident_id: int, body: BulkResolve,
                     user: User = Depends(api_role("engineer"))) -> JSONResponse:
     """Resolve every linked ticket with a closing message on its own channel."""
-    try:
-        count = resolve.resolve_linked(incident_id, body.message, Actor(user.email, user.role), request.app.state.settings)
-    except IncidentError as exc:
-        raise _fail(exc) from exc
+    count = _run(lambda: resolve.resolve_linked(incident_id, body.message, _actor(user), request.app.state.settings))
     return JSONResponse({"resolved": count})

@@ -15,7 +15,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from inbox.pages import templates
 from support.incidents import status, subscribers
