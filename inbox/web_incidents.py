@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import PlainTextResponse, RedirectResponse
 
+from inbox.charts import stacked_bars
 from inbox.pages import CSRF, Agent, Engineer, render
 from storage.db import session_factory
 from storage.models.accounts import User
@@ -51,11 +52,24 @@ def incident_page(request: Request, incident_id: int, user: User = Agent) -> Res
     with session_factory(settings.db_url, readonly=True)() as session:
         progress = broadcast.progress(session, f"inc:{incident_id}:")
         problems = broadcast.failures(session, f"inc:{incident_id}:")
+    the_report = report.get(incident_id, settings)
     return render(request, "incident.html", {
         "user": user, "incident": incident, "timeline": core.timeline(incident_id, settings), "progress": progress,
-        "problems": problems, "report": report.get(incident_id, settings), "next_choices": NEXT_UPDATE_CHOICES,
-        "may_declare": _actor(user).may_declare, "report_html": status.safe_html(report.get(incident_id, settings)["markdown"]),
+        "problems": problems, "report": the_report, "next_choices": NEXT_UPDATE_CHOICES,
+        "may_declare": _actor(user).may_declare, "report_html": status.safe_html(the_report["markdown"]),
+        "chart": _per_minute(the_report["impact_figures"]["per_minute"]),
     })
+
+
+def _per_minute(points: list[dict]):
+    """Inbound reports per minute, from the first to the last (at most three hours shown)."""
+    if not points:
+        return None
+    counts = {p["minute"][11:16]: p["count"] for p in points}
+    first = datetime.fromisoformat(points[0]["minute"])
+    last = min(datetime.fromisoformat(points[-1]["minute"]), first + timedelta(hours=3))
+    minutes = [(first + timedelta(minutes=m)).strftime("%H:%M") for m in range(int((last - first).total_seconds() // 60) + 1)]
+    return stacked_bars("Inbound reports per minute", {"reports": counts}, minutes)
 
 
 @router.post("/incidents")

@@ -169,3 +169,4 @@ def test_a_missing_announcements_channel_and_x_without_write_access_show_while_t
                                     "csrf_token": token})
         page = client.get(f"/incidents/{incident.id}").text
         assert "no announcements channel" in page and "403" in page
+        assert "Inbound reports per minute" in page and "<svg" in page
