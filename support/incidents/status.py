@@ -26,7 +26,7 @@ from support.incidents.core import components, serialize
 from trkv.settings import Settings
 
 DAYS = 90
-CHECK_SECONDS = 0.25
+CHECK_SECONDS = 0.1
 STATE_BY_SEVERITY = {"critical": "major_outage", "major": "partial_outage", "minor": "degraded_performance"}
 RANK = {"operational": 0, "degraded_performance": 1, "partial_outage": 2, "major_outage": 3}
 _markdown = MarkdownIt("commonmark", {"html": False})
