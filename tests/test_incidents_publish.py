@@ -110,3 +110,25 @@ def test_a_broadcast_never_goes_over_a_channels_budget(settings):
     with transaction(settings.db_url) as session:
         assert broadcast.release(session, settings, now + timedelta(seconds=window / 2)) == []
         assert len(broadcast.release(session, settings, now + timedelta(seconds=window + 1))) == 50
+
+
+def test_webhook_and_component_subscribers_get_what_they_follow(settings):
+    from sqlalchemy import update as sql_update
+
+    from storage.models.incidents import StatusSubscriber
+    from support.incidents import core
+    from support.incidents.core import Actor
+
+    subscribers.add_webhook("https://hooks.example.com/trkv", settings)
+    subscribers.add_webhook("https://auth-only.example.com/hook", settings, ["Authentication"])
+    subscribers.subscribe("api-fan@example.com", "10.0.0.3", settings, ["API"])
+    with transaction(settings.db_url) as session:
+        session.execute(sql_update(StatusSubscriber).values(confirmed_at=utcnow()))
+    incident = core.declare("API errors", "major", Actor("eli@trkv.test", "engineer"), components_=["API"],
+                            message="Looking into it.", settings=settings)
+    with session_factory(settings.db_url, readonly=True)() as session:
+        rows = session.execute(select(Outbox).where(Outbox.idempotency_key.like(f"inc:{incident['id']}:%"))).scalars().all()
+    hooks = [r for r in rows if r.channel == "oncall"]
+    assert [r.payload["meta"]["address"] for r in hooks] == ["https://hooks.example.com/trkv"]
+    assert hooks[0].payload["meta"]["notifier"] == "webhook" and hooks[0].idempotency_key.endswith(":hook:1")
+    assert [r.payload["to"] for r in rows if r.channel == "email"] == ["api-fan@example.com"]

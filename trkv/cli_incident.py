@@ -131,3 +131,20 @@ def report_(incident_id: int, root_cause, resolution, prevention, publish: bool,
     else:
         body = _run(lambda: report.get(incident_id, settings))
     click.echo(json.dumps(body, indent=2) if as_json else body["markdown"])
+
+
+@incident.command("webhook")
+@click.argument("url")
+@click.option("--component", "components", multiple=True, help="Follow only these components (repeatable).")
+def webhook(url: str, components) -> None:
+    """Subscribe a webhook to status updates (POSTed signed, with an Idempotency-Key)."""
+    from support.incidents import subscribers
+    from support.incidents.subscribers import SubscribeError
+
+    ensure_database()
+    try:
+        sub_id = subscribers.add_webhook(url, get_settings(), list(components))
+    except SubscribeError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"webhook subscriber {sub_id}: {url}")
