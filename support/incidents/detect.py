@@ -39,6 +39,7 @@ URGENT = ("critical", "high")
 WHO = "detection"
 POOL = 500  # recent unlinked tickets considered at most
 GROUP_TEXTS = 60  # linked texts a centroid is built from at most
+SEEDS_PER_BATCH = 3  # urgent tickets of one ingest batch that try to gather a proposal
 
 
 @dataclass
@@ -73,8 +74,9 @@ def observe(session: Session, tickets: list, settings: Settings, now: datetime) 
                     session, incident.alert_id, [t.id for t in chosen], settings, now))
             linked.update({t.id: Notice(incident.id, incident.title, incident.status) for t in chosen})
             remaining = [t for t in remaining if t.id not in linked]
-    for seed in remaining:
-        if seed.id in linked or not (seed.priority in URGENT or likeness.is_outage_like(texts[seed.id])):
+    seeds = [t for t in remaining if t.priority in URGENT or likeness.is_outage_like(texts[t.id])]
+    for seed in seeds[:SEEDS_PER_BATCH]:  # a bulk batch of urgent messages costs a few groupings, not one each
+        if seed.id in linked:
             continue
         incident = _propose(session, seed.id, texts[seed.id], settings, now)
         if incident is not None:
@@ -123,8 +125,10 @@ def _pool(session: Session, settings: Settings, now: datetime) -> list[tuple[int
 
 def _propose(session: Session, seed_id: int, seed_text: str, settings: Settings, now: datetime) -> Incident | None:
     pool = [row for row in _pool(session, settings, now) if row[0] != seed_id]
-    if not pool:
-        return None
+    urgent_people = {row[1] if row[1] is not None else f"t{row[0]}" for row in pool
+                     if row[2] in URGENT or likeness.is_outage_like(row[3])}
+    if len(urgent_people) + 1 < settings.incident_min_contacts:
+        return None  # too few urgent messages in the window to propose anything: no grouping needed
     group_texts, members = [seed_text], {seed_id}
     for _ in range(2):  # grow around the seed, then around the group's centroid
         scores = likeness.similarity_to_group(group_texts, [row[3] for row in pool])
