@@ -32,6 +32,9 @@ _UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9.\-_+=]")
 MAX_REFERENCES = 20
 
 
+_LIST_HEADERS = ("List-Unsubscribe", "List-Unsubscribe-Post", "List-Id")
+
+
 def message_id_for(idempotency_key: str, domain: str) -> str:
     """The Message-ID (without angle brackets) of the mail sent for an outbox row."""
     readable = _UNSAFE_ID_CHARS.sub(".", idempotency_key)[:60].strip(".")
@@ -69,6 +72,9 @@ def build_message(outbound: Outbound, from_address: str, from_name: str = "TRKV 
         msg["X-Auto-Response-Suppress"] = "All"  # Exchange: no out-of-office answers to our acknowledgement
     if outbound.meta.get("ref"):
         msg["X-TRKV-Ticket"] = str(outbound.meta["ref"])
+    for name, value in (outbound.meta.get("headers") or {}).items():
+        if name in _LIST_HEADERS:  # status subscribers' one-click unsubscribe (RFC 8058)
+            msg[name] = str(value)
     msg.set_content(outbound.text)
     msg.add_alternative(outbound.html or text_to_html(outbound.text), subtype="html")
     return msg, msgid

@@ -51,6 +51,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(web_ticket.router)
     app.include_router(web_admin.router)
     app.include_router(live.router)
+    from inbox import api_incidents, web_incidents, web_status
+
+    for module in (api_incidents, web_incidents, web_status):  # incidents and the status page
+        app.include_router(module.router)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(HTTPException, _http_error)
     return app
@@ -124,7 +128,7 @@ class SecurityHeaders:
                     # A page may widen its own policy (a ticket shown with remote images).
                     if name != "Content-Security-Policy" or name not in headers:
                         headers[name] = value
-                if not static:
+                if not static and not headers.get("Cache-Control", "").startswith("public"):  # the status page may be kept
                     headers["Cache-Control"] = "no-store"
             await send(message)
 

@@ -114,6 +114,30 @@ TABLE = [
     # a signed acknowledgement link from a page: no login, the signature is the check
     ("GET", "/oncall/ack/{alert}", None, dict.fromkeys(ROLES, 403)),
     ("POST", "/oncall/ack/{alert}", {}, dict.fromkeys(ROLES, 403)),
+    # incidents (inbox/api_incidents.py, web_incidents.py): all read, engineers declare, managers update
+    ("GET", "/api/incidents", None, api(CM)),
+    ("POST", "/api/incidents", {"title": "API down", "severity": "critical"}, api(ENG, 201)),
+    ("GET", "/api/incidents/{incident}", None, api(CM, 404)),
+    ("POST", "/api/incidents/{incident}/updates", {"status": "identified", "message": "m"}, api(CM, 404)),
+    ("GET", "/api/incidents/{incident}/report", None, api(CM, 404)),
+    ("PUT", "/api/incidents/{incident}/report", {"root_cause": "x"}, api(ENG, 404)),
+    ("POST", "/api/incidents/{incident}/resolve-tickets", {"message": "fixed"}, api(ENG, 404)),
+    ("GET", "/incidents", None, page(CM)),
+    ("POST", "/incidents", {"title": "API down", "severity": "critical"}, page(ENG, 303)),
+    ("GET", "/incidents/{incident}", None, page(CM, 404)),
+    ("POST", "/incidents/{incident}/updates", {"status": "identified", "message": "m"}, page(CM, 303)),
+    ("POST", "/incidents/{incident}/notes", {"text": "n"}, page(CM, 303)),
+    ("POST", "/incidents/{incident}/report", {"root_cause": "x"}, page(ENG, 303)),
+    ("GET", "/incidents/{incident}/report.md", None, page(CM, 404)),
+    ("POST", "/incidents/{incident}/resolve-tickets", {"message": "fixed"}, page(ENG, 303)),
+    # the public status page (inbox/web_status.py): no login; bad tokens are refused
+    ("GET", "/status", None, EVERYONE_200),
+    ("GET", "/status.json", None, EVERYONE_200),
+    ("GET", "/status/feed.atom", None, EVERYONE_200),
+    ("POST", "/status/subscribe", {"email": "sub@example.com"}, dict.fromkeys(ROLES, 202)),
+    ("GET", "/status/confirm/{token}", None, dict.fromkeys(ROLES, 400)),
+    ("GET", "/status/unsubscribe/{token}", None, dict.fromkeys(ROLES, 400)),
+    ("POST", "/status/unsubscribe/{token}", {}, dict.fromkeys(ROLES, 400)),
 ]
 
 
@@ -184,7 +208,7 @@ def seeded(sqlite_template, tmp_path_factory):
     dispose_engines()
     return path, {"tokens": tokens, "ref": ref, "other": other, "contact": contact,
                   "other_contact": other_contact, "alert": 999, "victim": victim, "victim_token": victim_token,
-                  **ids}
+                  "incident": 999, "token": "1.confirm.9.forged", **ids}
 
 
 @pytest.fixture
@@ -203,7 +227,7 @@ def world(seeded, monkeypatch, tmp_path):
 def _fill(value, world, view_id):
     if isinstance(value, str):
         for key in ("other_contact", "contact", "ref", "other", "quarantine", "outbox", "alert", "victim_token",
-                    "victim"):
+                    "victim", "incident", "token"):
             value = value.replace("{" + key + "}", str(world[key]))
         return value.replace("{view}", str(view_id))
     if isinstance(value, list):
@@ -244,7 +268,7 @@ def test_route_answers_each_role_as_expected(world, role, method, path, body, ex
         for key in ("source", "target"):
             if key in payload:
                 payload[key] = int(payload[key])
-        response = client.post(url, json=payload, headers=headers)
+        response = client.request(method, url, json=payload, headers=headers)
     else:
         form = _fill(body or {}, world, view_id)
         form["csrf_token"] = _csrf(client.get("/login").text if role == "anonymous" else client.get("/").text)

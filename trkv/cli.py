@@ -174,5 +174,8 @@ from trkv.cli_triage import train as _triage_train
 main.add_command(_triage_train)
 main.add_command(_triage_eval)
 
+from trkv.cli_incident import incident  # noqa: E402
+main.add_command(incident)
+
 if __name__ == "__main__":
     main()

@@ -162,6 +162,12 @@ class Settings(BaseSettings):
     alert_group_similarity: float = 0.5  # word-set likeness (Jaccard) that joins an alert
     page_ack_link_hours: float = 24.0  # how long a signed acknowledgement link works
 
+    # incidents (support/incidents/)
+    incident_components: str = "Web app,API,Authentication,Integrations,Notifications"  # comma-separated
+    incident_min_contacts: int = 5  # distinct people whose alike urgent messages propose an incident
+    incident_window_minutes: float = 15.0  # ... within this many minutes
+    incident_similarity: float = 0.3  # likeness to a proposal's centroid that links a ticket (tuned on the DEV split)
+
     # web
     web_poll_seconds: float = 5.0  # how often an open inbox asks for new rows
     web_inbound_rate: float = 10.0  # POST /api/inbound: sustained requests per second per token

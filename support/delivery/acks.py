@@ -118,3 +118,31 @@ def _x_weight(char: str) -> int:
     code = ord(char)
     light = code <= 0x10FF or 0x2000 <= code <= 0x200D or 0x2010 <= code <= 0x201F or 0x2032 <= code <= 0x2037
     return 1 if light else 2
+
+
+# the incident part: an acknowledgement of a ticket linked to an open incident names it --------
+
+ACK_INCIDENT = ("Thanks {who}! This is part of an incident we are working on: {title}. "
+                "Follow it on {url}; we will post updates here too. (Logged as {ref}.)")
+
+
+def incident_ack(ack, notice, settings):
+    """`ack` (an Outbound, or None) with the incident named instead of the generic text,
+    when the ticket is linked to an open incident; a proposal's stay generic."""
+    if ack is None or notice is None or notice.status == "proposed":
+        return ack
+    from html import escape
+
+    ref = (ack.meta or {}).get("ref") or ack.idempotency_key.replace("ack:", "TRKV-")
+    url = f"{settings.public_url.rstrip('/')}/status#incident-{notice.incident_id}"
+    if ack.channel == "discord":
+        mention = (ack.meta or {}).get("mention_user")
+        ack.text = ACK_INCIDENT.format(who=f"<@{mention}>" if mention else "", title=notice.title, url=url, ref=ref)
+    elif ack.channel == "x":
+        handle = ack.text.split(" ", 1)[0] if ack.text.startswith("@") else ""
+        title = notice.title if len(notice.title) <= 120 else notice.title[:120].rsplit(" ", 1)[0] + "…"
+        ack.text = f"{handle} We know, and we're on it: {title}. Updates: {url} ({ref})".strip()  # < 280 with the link
+    else:
+        ack.text = ACK_INCIDENT.format(who="for writing", title=notice.title, url=url, ref=ref) + "\n\nTRKV Support\n"
+        ack.html = f"<!doctype html><html><body><p>{escape(ack.text)}</p></body></html>" if ack.html else None
+    return ack

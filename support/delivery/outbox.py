@@ -23,10 +23,15 @@ log = logging.getLogger(__name__)
 DEFAULT_QUEUE = "default"
 
 
-def for_new_tickets(session: Session, tickets: list, settings: Settings, now: datetime) -> dict[int, list[tuple[int, str]]]:
-    """Acknowledgements for freshly opened tickets: {ticket id: [(outbox id, queue)]}."""
+def for_new_tickets(session: Session, tickets: list, settings: Settings, now: datetime,
+                    incidents: dict | None = None) -> dict[int, list[tuple[int, str]]]:
+    """Acknowledgements for freshly opened tickets: {ticket id: [(outbox id, queue)]}.
+    `incidents` ({ticket id: incidents.detect.Notice}): those of an open incident are
+    acknowledged naming it."""
     rows: list[dict[str, Any]] = []
-    acks = {ticket.id: acknowledgement(ticket, settings, now) for ticket in tickets}
+    incidents = incidents or {}
+    acks = {ticket.id: templates.incident_ack(acknowledgement(ticket, settings, now), incidents.get(ticket.id), settings)
+            for ticket in tickets}
     acknowledged = _recently_acknowledged(session, acks.values(), settings, now)
     for ticket in tickets:
         ack = acks[ticket.id]

@@ -32,6 +32,7 @@ from storage.queries import (
     pairs_in,
 )
 from support.delivery import outbox as outbox_rows
+from support.incidents import detect
 from support.intake import retriage as resuggest
 from support.intake.suggest import suggest_for
 from support.oncall import paging, sla
@@ -122,7 +123,8 @@ def ingest_in(
     _touch_tickets(session, fresh, now, settings)
     if live:  # a follow-up that changes the picture ("now nobody can log in") escalates to Critical
         resuggest.escalate_on_follow_ups(session, _follow_ups(fresh), settings, now, suggestions)
-    queued = _acknowledge_and_page(session, new_tickets, settings, now) if live else {}
+    incidents = detect.observe(session, new_tickets, settings, now) if live else {}  # alike reports of an outage
+    queued = _acknowledge_and_page(session, new_tickets, settings, now, incidents) if live else {}
     for item, message_id in zip(fresh, message_ids, strict=True):
         ticket_id = item.new_ticket.id if item.new_ticket else item.ticket_id
         created = item.new_ticket is not None and item.new_ticket.first is item.inbound
@@ -314,11 +316,13 @@ def _tickets_by_conversation(session: Session, items: list[_Item]) -> dict:
     return found
 
 
-def _acknowledge_and_page(session: Session, tickets: list, settings: Settings, now: datetime) -> dict[int, list]:
+def _acknowledge_and_page(session: Session, tickets: list, settings: Settings, now: datetime,
+                          incidents: dict) -> dict[int, list]:
     """Outbox rows for freshly opened tickets: their acknowledgements, and the on-call
-    pages of the critical ones (a blocked contact pages no one): {ticket id: [(outbox id, queue)]}."""
-    queued = outbox_rows.for_new_tickets(session, tickets, settings, now)
-    critical = [t for t in tickets if t.priority == "critical" and not t.muted]
+    pages of the critical ones: {ticket id: [(outbox id, queue)]}. A blocked contact pages
+    no one, and a ticket linked to an incident neither (the incident paged once)."""
+    queued = outbox_rows.for_new_tickets(session, tickets, settings, now, incidents)
+    critical = [t for t in tickets if t.priority == "critical" and not t.muted and t.id not in incidents]
     for ticket_id, pages in (paging.page_new_tickets(session, critical, settings, now) if critical else {}).items():
         queued.setdefault(ticket_id, []).extend(pages)
     return queued

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.orm import Session
 
 from storage.db import transaction
@@ -99,6 +99,42 @@ def page_ticket(session: Session, ticket_id: int, title: str, body: str, channel
     session.execute(update(Ticket).where(Ticket.id == ticket_id).values(alert_id=alert.id))
     log.info("alert %s opened for TRKV-%s", alert.id, ticket_id)
     return notify(session, alert, 0, "trigger", settings, now)
+
+
+def join_tickets(session: Session, alert_id: int, ticket_ids: list[int], settings: Settings,
+                 now: datetime) -> list[tuple[int, str]]:
+    """Tickets an incident linked (support/incidents/detect.py) join its alert whatever
+    their words: counted on the one page, not paged one by one."""
+    alert = session.get(Alert, alert_id)
+    if alert is None or not ticket_ids:
+        return []
+    rows = session.execute(select(Ticket.id, Ticket.channel).where(
+        Ticket.id.in_(ticket_ids), or_(Ticket.alert_id.is_(None), Ticket.alert_id != alert_id))).all()
+    queued: list[tuple[int, str]] = []
+    for ticket_id, channel in rows:
+        queued += _join(session, alert, ticket_id, channel, settings, now)
+    return queued
+
+
+def retitle(session: Session, alert: Alert, title: str, settings: Settings, now: datetime) -> list[tuple[int, str]]:
+    """An alert becomes an incident proposal: a page not sent yet says so; a sent one is
+    followed by an update, no sooner than `alert_update_minutes` after the last."""
+    alert.title = title[:500]
+    waiting = session.execute(
+        select(Outbox).where(Outbox.alert_id == alert.id, Outbox.status == "queued", Outbox.kind == "page")
+    ).scalars().all()
+    refs = _refs(session, alert)
+    for row in waiting:
+        row.payload = _rerender({**row.payload, "meta": {**row.payload["meta"], "title": alert.title}}, alert, refs,
+                                settings)
+    if waiting or alert.status != "triggered":
+        return []
+    update_at = (alert.last_sent_at or now) + timedelta(minutes=settings.alert_update_minutes)
+    if update_at <= now:
+        return notify(session, alert, alert.step, "update", settings, now)
+    alert.notified_count = min(alert.notified_count, alert.count - 1)  # the sweep's update is due
+    alert.next_action_at = min(filter(None, [alert.next_action_at, update_at]))
+    return []
 
 
 def _join(session: Session, alert: Alert, ticket_id: int, channel: str, settings: Settings,

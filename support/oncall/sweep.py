@@ -22,7 +22,9 @@ from storage.models.delivery import Outbox
 from storage.models.intake import InboundQueue
 from storage.models.tickets import Ticket, TicketEvent
 from storage.queries import chunked
+from support.delivery import broadcast
 from support.delivery import kicks as kick
+from support.incidents import reminders
 from support.intake.staging import quarantine_staged
 from support.oncall import paging, sla
 from trkv.settings import Settings, get_settings
@@ -67,6 +69,7 @@ def sweep(settings: Settings | None = None, now: datetime | None = None) -> Swee
         _bump(session, Outbox, [r.id for r in outbox], now)
         clocks = sla.sweep_clocks(session, settings, now)
         pages = paging.sweep_alerts(session, settings, now)
+        pages += broadcast.release(session, settings, now) + reminders.sweep(session, settings, now)  # incidents
         report.closed = _auto_close(session, settings, now)
     report.breaches, report.warnings, report.pages = clocks.breaches, clocks.warnings, len(pages)
     for ids in chunked(list(staged), 100):

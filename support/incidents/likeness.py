@@ -1,0 +1,105 @@
+"""Are these messages reports of one outage? Pure functions over text, no database.
+
+Word overlap fails on outages: "site down, bad gateway", "API answers 502 to
+everything" and "is trkv down??" share almost no words. Two things recognise them:
+- an outage-signal lexicon: status codes and error names ("502", "Bad Gateway",
+  "ETIMEDOUT"), and outage words ("down", "won't load", "outage"), mapped to a few
+  evidence classes (5xx, down, timeout, auth); evidence counts as words of its own;
+- TF-IDF over character n-grams (3-5, within words) plus word unigrams of the
+  normalised text with the evidence appended, compared to the centroid of a group
+  (a proposal's linked tickets): "502ing", "502s" and "HTTP 502" meet in their n-grams.
+
+The threshold (settings.incident_similarity) and the evidence weight were tuned on
+tests/incident_corpus.py's DEV split only (a login outage); the 502 outage of its TEST
+split is measured, never tuned on.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
+
+_SIGNALS: dict[str, re.Pattern[str]] = {
+    "5xx": re.compile(r"\b5\d\d(s|ing|ed)?\b|bad gateway|gateway (error|time-?out)|service unavailable|"
+                      r"internal server error|server error|nginx|cloudflare|upstream", re.I),
+    "down": re.compile(r"\b(down|outage|offline|unreachable|unavailable|dead|not loading|won'?t (load|open)|"
+                       r"can'?t (reach|open|access|connect|load)|cannot (reach|open|access|connect|load)|nothing loads|"
+                       r"nothing works|not working|doesn'?t work|isn'?t working|is it just me|for everyone|"
+                       r"everything (is )?(broken|failing|erroring))\b", re.I),
+    "timeout": re.compile(r"\b(time[sd]? ?out|timing out|etimedout|econnrefused|econnreset|connection "
+                          r"(refused|reset)|spins forever|hangs)\b", re.I),
+    "auth": re.compile(r"\b(log ?in|sign ?in|log into|sso|oauth|2fa|password|auth\w*|401|locked out|"
+                       r"session expired)\b", re.I),
+}
+STRONG = frozenset({"5xx", "down", "timeout"})
+_COMPONENTS = {
+    "Authentication": re.compile(r"\b(log ?in|sign ?in|sso|oauth|2fa|password|auth\w*|401|session)\b", re.I),
+    "API": re.compile(r"\b(api|endpoint|rest|sdk|curl|requests?|calls?)\b", re.I),
+    "Integrations": re.compile(r"\b(integration|webhooks?|slack|github|jira|zapier|sync)\b", re.I),
+    "Notifications": re.compile(r"\b(notifications?|e-?mails? (alerts?|notifications?)|push|digest)\b", re.I),
+    "Web app": re.compile(r"\b(site|website|web ?app|app|dashboard|page|browser|project|board)\b", re.I),
+}
+_NOISE = re.compile(r"https?://\S+|<@!?\d+>|@\w+")
+
+
+def evidence(text: str) -> set[str]:
+    return {name for name, pattern in _SIGNALS.items() if pattern.search(text or "")}
+
+
+def is_outage_like(text: str) -> bool:
+    return bool(evidence(text) & STRONG)
+
+
+def _prepare(text: str) -> str:
+    clean = _NOISE.sub(" ", (text or "")[:2000]).lower()
+    found = sorted(evidence(clean))
+    return f"{clean} {' '.join(f'sig{e} sig{e}' for e in found)}"
+
+
+def similarity_to_group(group: list[str], candidates: list[str], weight: float = 0.35) -> np.ndarray:
+    """Each candidate's likeness (0..1+) to the centroid of `group`: TF-IDF cosine,
+    plus `weight` when it shares an evidence class with most of the group."""
+    if not group or not candidates:
+        return np.zeros(len(candidates))
+    texts = [_prepare(t) for t in group + candidates]
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True).fit_transform(texts)
+    words = TfidfVectorizer(analyzer="word", token_pattern=r"[a-z0-9']{2,}", sublinear_tf=True).fit_transform(texts)
+    scores = np.zeros(len(candidates))
+    for matrix in (chars, words):
+        centroid = normalize(np.asarray(matrix[: len(group)].mean(axis=0)))
+        scores += 0.5 * (matrix[len(group):] @ centroid.T).ravel()
+    common = _common_evidence(group)
+    bonus = np.array([weight if evidence(c) & common else 0.0 for c in candidates])
+    return scores + bonus
+
+
+def _common_evidence(group: list[str]) -> set[str]:
+    """Evidence classes at least a third of the group shows."""
+    counts: dict[str, int] = {}
+    for text in group:
+        for name in evidence(text):
+            counts[name] = counts.get(name, 0) + 1
+    return {name for name, n in counts.items() if n * 3 >= len(group)}
+
+
+def guess(texts: list[str], priorities: list[str]) -> tuple[str, str, list[str]]:
+    """(title, severity, components) for a proposal, from its messages."""
+    found: dict[str, int] = {}
+    for text in texts:
+        for name in evidence(text):
+            found[name] = found.get(name, 0) + 1
+    components = [name for name, pattern in _COMPONENTS.items()
+                  if sum(bool(pattern.search(t)) for t in texts) * 3 >= len(texts)]
+    if "auth" in found and found["auth"] * 2 >= len(texts):
+        components = ["Authentication", *[c for c in components if c != "Authentication"]]
+    components = components[:2] or ["Web app"]
+    codes = re.findall(r"\b5\d\d\b", " ".join(texts))
+    what = f"{max(set(codes), key=codes.count)} errors" if codes else (
+        "timeouts" if found.get("timeout") else "outage")
+    title = f"{' and '.join(components)}: {what} reported by customers"
+    down = found.get("5xx", 0) + found.get("down", 0)
+    severity = "critical" if down * 2 >= len(texts) or "critical" in priorities else "major"
+    return title, severity, components

@@ -1,0 +1,94 @@
+"""Detection from customers, through the real ingest on SQLite and PostgreSQL: a burst of
+differently worded reports of one outage (tests/incident_corpus.py, TEST split) proposes
+one incident, pages once, links the reports and none of the unrelated messages."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from storage.db import session_factory
+from storage.models.delivery import Outbox
+from support.incidents import core
+from support.incidents.core import Actor
+from support.incidents.likeness import evidence, guess
+from support.intake.ingest import ingest
+from tests.incident_burst import inbound, incidents, linked_ids, pages_of_alert, status_rows
+from tests.incident_corpus import TEST_OUTAGE, TEST_UNRELATED
+
+
+def burst(settings, outage=TEST_OUTAGE, unrelated=TEST_UNRELATED) -> tuple[list[int], list[int]]:
+    """The outage's reports with the unrelated messages mixed in; ticket ids of each."""
+    outage_ids, unrelated_ids = [], []
+    for n, text in enumerate(outage):
+        outage_ids.append(ingest(inbound(n, text), settings=settings).ticket_id)
+        if n % 3 == 2 and unrelated:
+            k = len(unrelated_ids)
+            if k < len(unrelated):
+                unrelated_ids.append(ingest(inbound(k, unrelated[k], tag="u"), settings=settings).ticket_id)
+    return outage_ids, unrelated_ids
+
+
+def test_thirty_reports_propose_one_incident_that_links_them_and_none_of_the_unrelated(settings):
+    outage_ids, unrelated_ids = burst(settings)
+    [incident] = incidents(settings)
+    assert incident.status == "proposed" and incident.detected
+    linked = linked_ids(settings, incident.id)
+    assert len(linked & set(outage_ids)) >= 0.8 * len(outage_ids)
+    assert not linked & set(unrelated_ids)
+    assert pages_of_alert(settings, incident.alert_id) == 1  # on-call paged once, to confirm or dismiss
+    assert status_rows(settings) == 0  # nothing published before a person confirms
+    assert incident.severity == "critical" and "502" in incident.title
+
+
+def test_four_people_are_not_enough_and_one_person_writing_five_times_is_one(settings):
+    for n, text in enumerate(TEST_OUTAGE[:3]):
+        ingest(inbound(n, text), settings=settings)
+    for k, text in enumerate(TEST_OUTAGE[3:9]):  # the fourth person writes six times
+        message = inbound(3, text, channel="email")
+        message.external_id = f"same-{k}@mail.example"
+        ingest(message, settings=settings)
+    assert incidents(settings) == []
+    ingest(inbound(9, TEST_OUTAGE[9]), settings=settings)  # a fifth person
+    assert [i.status for i in incidents(settings)] == ["proposed"]
+
+
+def test_while_open_new_alike_tickets_link_name_the_incident_and_page_no_one(settings):
+    burst(settings, TEST_OUTAGE[:8], [])
+    [incident] = incidents(settings)
+    proposed_ack = _ack_text(settings, ingest(inbound(40, "trkv down? 502 here"), settings=settings).ticket_id)
+    assert "incident" not in proposed_ack.lower()  # a proposal's acknowledgements stay generic
+    core.post_update(incident.id, "investigating", "We are looking into 502 errors.", Actor("eli@trkv.test", "engineer"),
+                     settings=settings)
+    late = ingest(inbound(41, "Bad gateway when I open the dashboard", channel="email"), settings=settings).ticket_id
+    assert late in linked_ids(settings, incident.id)
+    text = _ack_text(settings, late)
+    assert incident.title in text and "/status#incident-" in text
+    with session_factory(settings.db_url, readonly=True)() as session:
+        assert session.execute(select(Outbox).where(Outbox.ticket_id == late, Outbox.kind == "page")).first() is None
+    other = ingest(inbound(42, "How do I export my projects to CSV?", channel="email"), settings=settings).ticket_id
+    assert other not in linked_ids(settings, incident.id)
+
+
+def test_a_dismissed_proposal_stops_collecting(settings):
+    burst(settings, TEST_OUTAGE[:6], [])
+    [incident] = incidents(settings)
+    core.post_update(incident.id, "dismissed", "", Actor("eli@trkv.test", "engineer"), settings=settings)
+    before = linked_ids(settings, incident.id)
+    ingest(inbound(50, "site down, bad gateway again"), settings=settings)
+    assert linked_ids(settings, incident.id) == before
+
+
+def test_status_codes_and_error_names_are_evidence_and_guesses_name_the_component():
+    assert evidence("API answers 502 to everything") >= {"5xx"}
+    assert evidence("is trkv down??") == {"down"}
+    assert evidence("connect ETIMEDOUT 10.0.0.1:443") == {"timeout"}
+    assert evidence("How do I export my projects?") == set()
+    title, severity, components = guess(["API answers 502", "our API calls fail with 502", "502 on every endpoint"],
+                                        ["critical", "high", "critical"])
+    assert components[0] == "API" and severity == "critical" and "502" in title
+
+
+def _ack_text(settings, ticket_id: int) -> str:
+    with session_factory(settings.db_url, readonly=True)() as session:
+        row = session.execute(select(Outbox).where(Outbox.ticket_id == ticket_id, Outbox.kind == "ack")).scalar_one()
+        return row.payload["text"]
