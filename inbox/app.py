@@ -29,7 +29,7 @@ SECURITY_HEADERS = {
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from inbox import api, api_oncall, web, web_admin, web_ticket
+    from inbox import api, api_kb, api_oncall, web, web_admin, web_kb, web_ticket
     from inbox.pages import LoginRequired
 
     settings = settings or get_settings()
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"])
     app.include_router(api.router)
     app.include_router(api_oncall.router)
+    app.include_router(api_kb.api), app.include_router(api_kb.public), app.include_router(web_kb.router)
     app.include_router(web.router)
     app.include_router(web_ticket.router)
     app.include_router(web_admin.router)
@@ -94,8 +95,8 @@ class SecurityHeaders:
                     # A page may widen its own policy (a ticket shown with remote images).
                     if name != "Content-Security-Policy" or name not in headers:
                         headers[name] = value
-                if not static:
-                    headers["Cache-Control"] = "no-store"
+                if not static and "public" not in headers.get("Cache-Control", ""):
+                    headers["Cache-Control"] = "no-store"  # public KB pages say "public" themselves
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
