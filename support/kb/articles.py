@@ -97,13 +97,13 @@ def serialize(article: KbArticle, settings: Settings) -> dict[str, Any]:
 
 
 def create(settings: Settings, *, title: str, category: str, body: str, status: str = "draft",
-           author: str, user=None) -> dict[str, Any]:
-    """A new article, version 1."""
+           author: str, user=None, slug: str | None = None) -> dict[str, Any]:
+    """A new article, version 1 (`slug` from the title unless given, e.g. by the seed)."""
     fields = {"title": title, "category": category, "body": body, "status": status}
     _check(fields, user)
     now = utcnow()
     with transaction(settings.db_url) as session:
-        article = KbArticle(slug=_unique_slug(session, title), title=title.strip(), category=category, body=body,
+        article = KbArticle(slug=_unique_slug(session, slug or title), title=title.strip(), category=category, body=body,
                             html=render.to_html(body), status=status, version=1, updated_by=author,
                             created_at=now, updated_at=now, reviewed_at=now)
         session.add(article)

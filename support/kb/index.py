@@ -27,6 +27,7 @@ from support.kb import render
 from support.kb.stem import stem, words
 
 TITLE_WEIGHT = 3.0  # title : body = 3 : 1
+QUERY_IDF_POWER = 1.5  # rare words of a question count more (tuned on the dev split)
 
 
 @dataclass
@@ -55,7 +56,7 @@ class Index:
         cols = [(self.columns[t], c) for t, c in counts.items() if t in self.columns]
         if not cols:
             return [], np.zeros(0)
-        weights = np.array([(1 + math.log(c)) * self.idf[i] for i, c in cols])
+        weights = np.array([(1 + math.log(c)) * self.idf[i] ** QUERY_IDF_POWER for i, c in cols])
         return [i for i, _ in cols], weights / np.linalg.norm(weights)
 
     def scores(self, text: str) -> np.ndarray:
@@ -128,20 +129,18 @@ def build(signature: tuple, rows, cache: dict[int, _Doc]) -> Index:
     return index
 
 
-def _part(counts: Counter, index: Index) -> dict[int, float]:
-    weights = {index.columns[t]: (1 + math.log(c)) * index.idf[index.columns[t]] for t, c in counts.items()}
-    norm = math.sqrt(sum(v * v for v in weights.values())) or 1.0
-    return {k: v / norm for k, v in weights.items()}
-
-
 def _matrix(docs: list[_Doc], index: Index) -> sparse.csc_matrix:
+    """One row per article: a title word counts TITLE_WEIGHT times a body word (one
+    field-weighted count, as BM25F does), then log tf x idf, L2-normalized. Weighting the
+    counts rather than two separately normalized vectors keeps a rare body word (a
+    browser's name in a long article) findable."""
     rows, cols, values = [], [], []
     for r, doc in enumerate(docs):
-        combined = {k: v * TITLE_WEIGHT for k, v in _part(doc.title_terms, index).items()}
-        for k, v in _part(doc.body_terms, index).items():
-            combined[k] = combined.get(k, 0.0) + v
-        norm = math.sqrt(sum(v * v for v in combined.values())) or 1.0
-        for k, v in combined.items():
+        counts = Counter({t: c * TITLE_WEIGHT for t, c in doc.title_terms.items()})
+        counts.update(doc.body_terms)
+        weights = {index.columns[t]: (1 + math.log(c)) * index.idf[index.columns[t]] for t, c in counts.items()}
+        norm = math.sqrt(sum(v * v for v in weights.values())) or 1.0
+        for k, v in weights.items():
             rows.append(r)
             cols.append(k)
             values.append(v / norm)

@@ -1,0 +1,68 @@
+"""Answers where the question is asked: suggestions in the ticket's JSON and page, and
+the acknowledgement's link to a confidently matching article (SQLite, then PostgreSQL)."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from inbox import create_app
+from storage.db import transaction
+from storage.models.delivery import Outbox
+from connectors.base import Inbound
+from support import accounts
+from support.ingest import ingest
+from support.kb import seed
+from tests.cast import ada_email, cy_tweet
+
+LEAD = "lena.lead@trkv.test"
+
+
+@pytest.fixture
+def client(settings) -> TestClient:
+    seed.load(settings)
+    accounts.create_user(LEAD, "lead", "correct horse battery", settings=settings)
+    token = accounts.create_token(LEAD, settings=settings)
+    with TestClient(create_app(settings), headers={"Authorization": f"Bearer {token}"}) as client:
+        yield client
+
+
+def ack_of(settings, ref: str) -> dict:
+    with transaction(settings.db_url) as session:
+        rows = session.execute(select(Outbox).where(Outbox.kind == "ack")).scalars().all()
+        return next(r.payload for r in rows if ref in r.payload["text"])
+
+
+def test_a_documentation_email_is_acknowledged_with_the_right_article(client, settings):
+    question = ada_email("kb-1@mail.example", subject="Exports", hints={"category": "documentation"},
+                         text="When I click Export nothing downloads. Where is this documented?")
+    ref = ingest(question, settings=settings).ref
+    ack = ack_of(settings, ref)
+    assert "/kb/go/export-not-working" in ack["text"]
+    assert "Exports fail or the download never starts" in ack["text"]
+    assert 'href="http://' in ack["html"] and "/kb/go/export-not-working" in ack["html"]
+    # The link counts the click and lands on the article.
+    public = TestClient(create_app(settings))
+    landed = public.get("/kb/go/export-not-working")
+    assert landed.status_code == 200 and "Exports fail" in landed.text
+    assert client.get("/api/kb/articles/export-not-working").status_code == 200
+
+
+def test_a_bug_report_or_an_unmatched_question_gets_no_article(client, settings):
+    bug = ingest(ada_email("kb-2@mail.example", hints={"category": "bug_report"},
+                           text="When I click Export nothing downloads."), settings=settings).ref
+    assert "/kb/go/" not in ack_of(settings, bug)["text"]
+    vague = ingest(Inbound(channel="email", external_id="kb-3@mail.example", text="Can someone call me back tomorrow morning?",
+                           author_id="cy@example.com", author_email="cy@example.com", subject="Hello",
+                           hints={"category": "support_question"}), settings=settings).ref
+    assert "/kb/go/" not in ack_of(settings, vague)["text"]
+
+
+def test_the_ticket_json_and_page_suggest_articles(client, settings):
+    ref = ingest(cy_tweet(text="@trkvbot how do I reset my password? the reset email never arrives"),
+                 live=False, settings=settings).ref
+    suggestions = client.get(f"/api/tickets/{ref}").json()["kb_suggestions"]
+    assert suggestions[0]["slug"] == "reset-password"
+    assert set(suggestions[0]) == {"slug", "title", "url", "score"} and 0 < suggestions[0]["score"] <= 1
+    assert suggestions[0]["url"].endswith("/kb/reset-password")
