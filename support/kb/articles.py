@@ -20,7 +20,7 @@ from storage.db import session_factory, transaction
 from storage.models.base import utcnow
 from storage.models.kb import KB_CATEGORIES, KB_STATUSES, KbArticle, KbArticleVersion
 from support.accounts import has_role
-from support.kb import render
+from support.kb import index, render
 from trkv.settings import Settings
 
 # Paths under /kb that are pages of their own, not articles.
@@ -109,7 +109,9 @@ def create(settings: Settings, *, title: str, category: str, body: str, status: 
         session.add(article)
         session.flush()
         session.add(_snapshot(article, author))
-        return serialize(article, settings)
+        saved = serialize(article, settings)
+    index.invalidate(settings.db_url)
+    return saved
 
 
 def update(settings: Settings, slug: str, changes: dict[str, Any], *, author: str, user=None,
@@ -135,7 +137,9 @@ def update(settings: Settings, slug: str, changes: dict[str, Any], *, author: st
         article.updated_by, article.updated_at, article.reviewed_at = author, now, now
         session.flush()
         session.add(_snapshot(article, author, note))
-        return serialize(article, settings)
+        saved = serialize(article, settings)
+    index.invalidate(settings.db_url)
+    return saved
 
 
 def get(settings: Settings, slug: str, *, published_only: bool = False) -> KbArticle | None:

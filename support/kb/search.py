@@ -9,9 +9,9 @@ import numpy as np
 
 from storage.db import transaction
 from storage.models.kb import KbSearch
-from support.kb import articles
-from support.kb.index import Index, get_index, snippet
-from support.kb.stem import WORD, stem
+from support.kb import articles, render
+from support.kb.index import Index, get_index
+from support.kb.stem import WORD, stem, words
 from trkv.settings import Settings
 
 MAX_QUERY = 200
@@ -28,7 +28,7 @@ def search(settings: Settings, q: str, limit: int = 20) -> dict[str, Any]:
     index = get_index(settings.db_url)
     items = _ranked(index, q, limit, minimum=1e-9)
     for item in items:
-        item["snippet"] = snippet(index.bodies[item.pop("position")], q)
+        item["snippet"] = snippet(index.docs[item.pop("position")].body, q)
     return {"items": items, "did_you_mean": did_you_mean(index, q)}
 
 
@@ -38,9 +38,10 @@ def _ranked(index: Index, text: str, limit: int, minimum: float) -> list[dict[st
         return []
     count = min(limit, len(scores))
     top = np.argpartition(-scores, count - 1)[:count] if count < len(scores) else np.arange(len(scores))
-    order = sorted((i for i in top if scores[i] >= minimum), key=lambda i: (-scores[i], index.slugs[i]))
-    return [{"slug": index.slugs[i], "title": index.titles[i], "category": index.categories[i],
-             "url": f"/kb/{index.slugs[i]}", "score": round(float(scores[i]), 3), "position": int(i)} for i in order]
+    docs = index.docs
+    order = sorted((i for i in top if scores[i] >= minimum), key=lambda i: (-scores[i], docs[i].slug))
+    return [{"slug": docs[i].slug, "title": docs[i].title, "category": docs[i].category,
+             "url": f"/kb/{docs[i].slug}", "score": round(float(scores[i]), 3), "position": int(i)} for i in order]
 
 
 def suggest(settings: Settings, text: str, limit: int = 3) -> list[dict[str, Any]]:
@@ -73,7 +74,7 @@ def did_you_mean(index: Index, q: str) -> str | None:
         word = match.group().lower()
         out.append(q[last:match.start()])
         last = match.end()
-        fix = None if stem(word) in index.columns or word in index.vocabulary else _correct(index, word)
+        fix = None if index.knows(word) else _correct(index, word)
         out.append(fix or match.group())
         changed = changed or fix is not None
     out.append(q[last:])
@@ -83,11 +84,26 @@ def did_you_mean(index: Index, q: str) -> str | None:
 def _correct(index: Index, word: str) -> str | None:
     if len(word) < 4 or not word.isalpha():
         return None
-    candidates: set[str] = set()
+    vocabulary, df = index.vocabulary, index.surface_df
+    ids: set[int] = set()
     for variant in {word[:i] + word[i + 1:] for i in range(len(word))} | {word}:
-        candidates.update(index.deletes.get(variant, ()))
-    candidates = {c for c in candidates if _distance(word, c) <= 2}
-    return max(candidates, key=lambda c: (index.vocabulary[c], c)) if candidates else None
+        ids.update(i for i in vocabulary.deletes.get(variant, ()) if i < len(df) and df[i] > 0)
+    candidates = [(int(df[i]), vocabulary.surface_words[i]) for i in ids]
+    candidates = [c for c in candidates if _distance(word, c[1]) <= 2]
+    return max(candidates)[1] if candidates else None
+
+
+def snippet(body: str, text: str, limit: int = 200) -> str:
+    """The body from the sentence holding the first word of the query (stems are
+    prefixes of the words they come from, so a substring search finds them), else its start."""
+    lower = body.lower()
+    found = [p for p in (lower.find(stem(w)) for w in words(text)[:10] if len(w) > 2) if p >= 0]
+    start = 0
+    if found:
+        first = min(found)
+        start = max(lower.rfind(". ", 0, first) + 2, lower.rfind("\n", 0, first) + 1, 0)
+        start = start if first - start < limit // 2 else first - limit // 4
+    return render.plain_snippet(body[start:start + limit * 2], limit)
 
 
 def _distance(a: str, b: str) -> int:

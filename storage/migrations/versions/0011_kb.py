@@ -75,6 +75,7 @@ def _articles() -> None:
     )
     op.create_index("ix_kb_articles_category", "kb_articles", ["category"])
     op.create_index("ix_kb_articles_status", "kb_articles", ["status"])
+    op.create_index("ix_kb_articles_updated_at", "kb_articles", ["updated_at"])
     op.create_table(
         "kb_article_versions",
         sa.Column("id", BigId, nullable=False),
