@@ -8,9 +8,9 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
-from inbox.auth import api_user
+from inbox.auth import api_role, api_user
 from storage.models.accounts import User
-from support.kb import articles, search
+from support.kb import articles, responses, search
 
 Category = Literal["getting_started", "configuration", "troubleshooting", "faqs", "api_reference", "best_practices"]
 
@@ -99,3 +99,32 @@ def search_articles(request: Request, q: str = Query("", max_length=search.MAX_Q
     for item in found["items"]:
         item.pop("score", None)
     return found
+
+
+# Templates -------------------------------------------------------------------------------
+
+templates_api = APIRouter(prefix="/api", tags=["templates"], dependencies=[Depends(api_user)])
+
+
+class TemplateBody(BaseModel):
+    name: str = Field(description="lower_case_key; an existing name changes that template")
+    kind: Literal["response", "issue"] = "response"
+    channel: Literal["x"] | None = Field(None, description="x: the short variant for X of template `name`")
+    body: str = Field(description="Variables: {name}, {ref}, {agent}, {kb:slug}. Issue templates: one "
+                                   "`key | question | answering words` per line")
+    title: str | None = None
+    category: str | None = Field(None, description="issue templates: the ticket category they apply to")
+
+
+@templates_api.get("/templates")
+def list_templates(request: Request, kind: Literal["response", "issue"] | None = None) -> dict[str, Any]:
+    return {"items": responses.listing(request.app.state.settings, kind)}
+
+
+@templates_api.post("/templates", status_code=201)
+def save_template(body: TemplateBody, request: Request, user: User = Depends(api_role("lead"))) -> dict[str, Any]:
+    """Create or change a template (leads only); an unknown variable is refused here."""
+    try:
+        return responses.save(request.app.state.settings, **body.model_dump(), author=user.email)
+    except responses.TemplateError as exc:
+        raise HTTPException(exc.status, str(exc)) from None

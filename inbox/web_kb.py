@@ -9,11 +9,12 @@ from typing import Any
 from fastapi import APIRouter, Form, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 
-from inbox.pages import CSRF, Agent, render, templates
+from inbox import pages
+from inbox.pages import CSRF, Agent, Lead, render, templates
 from inbox.ratelimit import TokenBuckets
 from storage.models.accounts import User
 from storage.models.kb import KB_CATEGORIES
-from support.kb import articles, feedback, search
+from support.kb import articles, feedback, responses, search
 
 router = APIRouter(include_in_schema=False)
 
@@ -179,3 +180,36 @@ def revert(slug: str, number: int, request: Request, user: User = Agent, _: None
         raise HTTPException(exc.status, str(exc)) from None
     return RedirectResponse(f"/kb-admin/{slug}/history?flash=Reverted+to+version+{number}+as+version+"
                             f"{saved['version']}", status_code=303)
+
+
+# Templates (leads edit; the ticket page shows the issue checklist) -----------------------
+
+
+def _issue_checklist(request: Request, ticket: dict[str, Any]) -> list[dict[str, Any]]:
+    text = "\n".join([ticket.get("subject") or "", *(m.get("text") or "" for m in ticket.get("messages", [])
+                                                     if m.get("direction") == "in")])
+    return responses.checklist(request.app.state.settings, ticket.get("category"), text)
+
+
+pages._env.globals["issue_checklist"] = _issue_checklist  # read by _kb_suggestions.html
+
+
+@router.get("/templates")
+def templates_page(request: Request, user: User = Lead) -> Response:
+    return render(request, "kb_templates.html", {"user": user, "items": responses.listing(request.app.state.settings),
+                                                 "error": ""})
+
+
+@router.post("/templates")
+def save_template(request: Request, user: User = Lead, _: None = CSRF, name: str = Form(""), kind: str = Form("response"),
+                  title: str = Form(""), body: str = Form(""), x_body: str = Form("")) -> Response:
+    settings = request.app.state.settings
+    try:
+        responses.save(settings, name=name.strip(), kind=kind, body=body, title=title.strip() or None,
+                       author=user.email)
+        if x_body.strip():
+            responses.save(settings, name=name.strip(), kind=kind, body=x_body, channel="x", author=user.email)
+    except responses.TemplateError as exc:
+        return render(request, "kb_templates.html", {"user": user, "items": responses.listing(settings),
+                                                     "error": f"{name}: {exc}"}, status_code=422)
+    return RedirectResponse(f"/templates?flash=Saved+{name.strip()}", status_code=303)

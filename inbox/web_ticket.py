@@ -13,6 +13,7 @@ from inbox.pages import CHANNEL_LIMITS, CSRF, Agent, Engineer, render
 from inbox.web import _agents, _back
 from storage.models.accounts import User
 from support import paging, ticket_actions
+from support.kb import responses
 from support.replies import ReplyError, reply
 from support.templates import x_length
 from support.tickets import get_ticket
@@ -42,14 +43,12 @@ def ticket_page(ref: str, request: Request, user: User = Agent) -> Response:
             message["safe_html"], count = html_mail.clean(message["html"], remote_images=remote_images)
             held_back += count
     reply_channel = _reply_channel(ticket)
-    name = (ticket["contact"] or {}).get("name") or ""
     context: dict[str, Any] = {
         "user": user, "ticket": ticket, "agents": _agents(settings), "held_back": held_back,
         "remote_images": remote_images, "reply_key": uuid.uuid4().hex, "reply_channel": reply_channel,
         "alert": paging.alert_of_ticket(ticket["ref"], settings),
         "limit": reply_limit(ticket, reply_channel),
-        "canned": [(key, canned.TITLES[key], canned.fill(key, name=name.split(" ")[0], ref=ticket["ref"]))
-                   for key in canned.REPLIES],
+        "canned": canned.choices(settings, ticket, reply_channel, user.name or user.email),
     }
     headers = {"Content-Security-Policy": IMAGES_CSP} if remote_images else None
     return render(request, "ticket.html", context, headers=headers)
@@ -127,7 +126,8 @@ def note(ref: str, request: Request, user: User = Agent, _: None = CSRF, text: s
 
 @router.post("/tickets/{ref}/reply")
 def send_reply(ref: str, request: Request, user: User = Agent, _: None = CSRF, text: str = Form(""),
-               channel: str = Form(""), reply_key: str = Form(""), then: str = Form("")) -> Response:
+               channel: str = Form(""), reply_key: str = Form(""), then: str = Form(""),
+               template: str = Form("")) -> Response:
     settings = request.app.state.settings
     text = text.strip()
     ticket = get_ticket(ref, settings, with_details=True)
@@ -141,6 +141,7 @@ def send_reply(ref: str, request: Request, user: User = Agent, _: None = CSRF, t
 
     def send() -> str:
         reply(ref, text, user_id=user.id, key=reply_key[:64] or None, settings=settings)
+        responses.used(settings, template)  # the composer's template select, if one was picked
         if then in ("resolved", "pending"):
             ticket_actions.set_status(ref, then, user_id=user.id, settings=settings)
         return "Reply queued." + (f" Ticket {then}." if then in ("resolved", "pending") else "")

@@ -93,9 +93,9 @@ def acknowledgement(ticket, settings: Settings, now: datetime) -> Outbound | Non
         return None
     ref = f"TRKV-{ticket.id}"
     promise = promised_response(ticket.first_response_due_at, now)
-    from support.kb.acks import ack_article
+    from support.kb.acks import ack_article, open_questions
 
-    article = ack_article(ticket, settings)
+    article, questions = ack_article(ticket, settings), open_questions(ticket, settings)
     key = f"ack:{ticket.id}"
     name = first.author_name or first.author_handle or "there"
     if first.channel in ("email", "api"):
@@ -106,7 +106,8 @@ def acknowledgement(ticket, settings: Settings, now: datetime) -> Outbound | Non
 
         subject = reply_subject(first.subject, ref)
         text = templates.ACK_EMAIL.format(name=name, ref=ref, promise=promise, public_url=settings.public_url)
-        text = text.replace("\n\nTo add details", templates.kb_part("email", article) + "\n\nTo add details", 1)
+        text = text.replace("\n\nTo add details", templates.kb_part("email", article)
+                            + templates.questions_part("email", questions) + "\n\nTo add details", 1)
         return Outbound(
             channel="email", kind="ack", idempotency_key=key, text=text, to=address, subject=subject,
             html=templates.ack_email_html(name, ref, promise, settings.public_url).replace(
@@ -119,7 +120,7 @@ def acknowledgement(ticket, settings: Settings, now: datetime) -> Outbound | Non
         from support.channels.discord import ack_outbound
 
         text = templates.ACK_DISCORD.format(mention=f"<@{first.author_id}>", ref=ref, priority=ticket.priority, promise=promise)
-        text += templates.kb_part("discord", article)
+        text += templates.kb_part("discord", article) + templates.questions_part("discord", questions)
         return ack_outbound(first, key, text)  # in the thread it opens, the forum post or the DM
     if first.channel == "x":
         if ticket.category == "spam":

@@ -72,6 +72,13 @@ def kb_part_html(article: dict[str, str] | None) -> str:
             f'{escape(article["title"])}</a></p>\n')
 
 
+def questions_part(channel: str, questions: list[str]) -> str:
+    """The issue template's questions the first message left open (support/kb/responses.py)."""
+    if not questions or channel not in ("email", "discord"):
+        return ""
+    return "\n\nTo help us answer faster, please tell us:\n" + "\n".join(f"- {q}" for q in questions)
+
+
 ACK_DISCORD = (
     "Thanks {mention}! We've logged this as **{ref}** ({priority} priority). "
     "Someone from the team will reply here {promise}."

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from support.kb import search
+from support.kb import responses, search
 from trkv.settings import Settings
 
 ACK_CATEGORIES = ("documentation", "support_question")
@@ -21,3 +21,9 @@ def ack_article(ticket: Any, settings: Settings) -> dict[str, str] | None:
     if best is None:
         return None
     return {"title": best["title"], "url": f"{settings.public_url.rstrip('/')}/kb/go/{best['slug']}"}
+
+
+def open_questions(ticket: Any, settings: Settings) -> list[str]:
+    """The questions of the category's issue template that the first message leaves open."""
+    first = ticket.first
+    return responses.missing_questions(settings, ticket.category, f"{first.subject or ''}\n{first.text or ''}")

@@ -1,5 +1,5 @@
 """knowledge base: articles and their versions, feedback, empty searches, and templates
-(the five canned replies and the issue templates as seed rows)
+(the seed templates are defaults in support/kb/responses.py)
 
 Revision ID: 0011_kb
 Revises: 0008_search_text
@@ -16,39 +16,6 @@ depends_on = None
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 When = storage.models.base.UTCDateTime
-
-# The templates a new hub starts with: the five canned replies agents had before templates
-# became data, and issue templates. Issue templates list one question per line as
-# `key | question | words that answer it`: the acknowledgement asks the questions whose
-# words the first message lacks. A copy here (not imported) so the revision never changes.
-SEED = [
-    {"name": "thanks_investigating", "kind": "response", "title": "Thanks, investigating", "category": None,
-     "body": "Hi {name}, thanks for the report! We're looking into it now and will update you here as soon as we "
-             "know more. ({ref})",
-     "x_body": "Thanks {name}! We're looking into it and will update you here. ({ref})"},
-    {"name": "need_details", "kind": "response", "title": "Need more details", "category": None,
-     "body": "Hi {name}, could you tell us which browser and app version you're using, and the steps that lead to "
-             "the problem? That helps us reproduce it. ({ref})",
-     "x_body": "Hi {name}, which browser and app version, and what steps lead to it? ({ref})"},
-    {"name": "fixed", "kind": "response", "title": "Fixed, please confirm", "category": None,
-     "body": "Hi {name}, good news: this is fixed now. Could you check on your side and let us know if anything "
-             "still looks wrong? ({ref})",
-     "x_body": "Hi {name}, this is fixed now. Let us know if anything still looks wrong! ({ref})"},
-    {"name": "feature_logged", "kind": "response", "title": "Feature request logged", "category": None,
-     "body": "Hi {name}, thanks for the idea! We've logged it for the product team. ({ref})", "x_body": None},
-    {"name": "docs_pointer", "kind": "response", "title": "Point to the docs", "category": None,
-     "body": "Hi {name}, the steps are in our documentation: https://docs.trkv-web.app. Let us know if anything "
-             "there is unclear. ({ref})", "x_body": None},
-    {"name": "issue_bug_report", "kind": "issue", "title": "Bug report", "category": "bug_report",
-     "body": "steps | What steps lead to the problem? | step, steps, click, clicked, then, open, opened, reproduce\n"
-             "version | Which TRKV app version are you on? | version, v1, v2, v3, release, build\n"
-             "browser | Which browser (and operating system) do you use? | chrome, firefox, safari, edge, browser, "
-             "android, ios, windows, macos, linux",
-     "x_body": None},
-    {"name": "issue_feature_request", "kind": "issue", "title": "Feature request", "category": "feature_request",
-     "body": "goal | What would you like to achieve with it? | so that, because, want to, need to, would like",
-     "x_body": None},
-]
 
 
 def _articles() -> None:
@@ -121,7 +88,7 @@ def _feedback() -> None:
 
 
 def _templates() -> None:
-    table = op.create_table(
+    op.create_table(
         "response_templates",
         sa.Column("id", BigId, nullable=False),
         sa.Column("name", sa.String(80), nullable=False),
@@ -136,8 +103,6 @@ def _templates() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("name"),
     )
-    now = storage.models.base.utcnow()
-    op.bulk_insert(table, [{**row, "usage_count": 0, "updated_by": "seed", "updated_at": now} for row in SEED])
 
 
 def upgrade() -> None:
