@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from inbox.auth import api_role, api_user
 from storage.models.accounts import User
-from support.kb import articles, responses, search
+from support.kb import articles, releases, responses, search
 
 Category = Literal["getting_started", "configuration", "troubleshooting", "faqs", "api_reference", "best_practices"]
 
@@ -128,3 +128,29 @@ def save_template(body: TemplateBody, request: Request, user: User = Depends(api
         return responses.save(request.app.state.settings, **body.model_dump(), author=user.email)
     except responses.TemplateError as exc:
         raise HTTPException(exc.status, str(exc)) from None
+
+
+# Releases --------------------------------------------------------------------------------
+
+releases_api = APIRouter(prefix="/api", tags=["releases"], dependencies=[Depends(api_user)])
+
+
+class ReleaseBody(BaseModel):
+    version: str = Field(min_length=1, max_length=50, description="Shown exactly as given, e.g. 2.4.0")
+    title: str = Field(min_length=1, max_length=200)
+    notes: str = Field("", description="Markdown")
+    ticket_refs: list[str] = Field(default_factory=list, description="Tickets this release ships (TRKV-n)")
+    publish: bool = True
+
+
+@releases_api.post("/releases", status_code=201)
+def publish_release(body: ReleaseBody, request: Request, response: Response,
+                    user: User = Depends(api_role("engineer"))) -> dict[str, Any]:
+    """Publish a release; the same version again finishes an interrupted fan-out (200)."""
+    try:
+        release, created = releases.publish(request.app.state.settings, **body.model_dump(), author=user.email)
+    except releases.ReleaseError as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    if not created:
+        response.status_code = 200
+    return release

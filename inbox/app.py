@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"])
     app.include_router(api.router)
     app.include_router(api_oncall.router)
-    [app.include_router(r) for r in (api_kb.api, api_kb.public, api_kb.templates_api, web_kb.router)]
+    [app.include_router(r) for r in (api_kb.api, api_kb.public, api_kb.templates_api, api_kb.releases_api, web_kb.router)]
     app.include_router(web.router)
     app.include_router(web_ticket.router)
     app.include_router(web_admin.router)

@@ -14,7 +14,7 @@ from inbox.pages import CSRF, Agent, Lead, render, templates
 from inbox.ratelimit import TokenBuckets
 from storage.models.accounts import User
 from storage.models.kb import KB_CATEGORIES
-from support.kb import articles, feedback, responses, search
+from support.kb import articles, feedback, releases, responses, search
 
 router = APIRouter(include_in_schema=False)
 
@@ -54,6 +54,21 @@ def kb_go(slug: str, request: Request) -> Response:
     if not feedback.count(request.app.state.settings, slug, "clicks"):
         raise HTTPException(404, "There is no such article.")
     return RedirectResponse(f"/kb/{slug}", status_code=303)
+
+
+@router.get("/kb/releases")
+def kb_releases(request: Request) -> Response:
+    return _public(request, "kb_releases.html", {"items": releases.published(request.app.state.settings)})
+
+
+@router.get("/kb/releases.atom")
+def kb_releases_feed(request: Request) -> Response:
+    """The changelog as an Atom feed (ids are stable per version)."""
+    settings = request.app.state.settings
+    items = releases.published(settings)
+    body = templates.get_template("kb_releases.atom").render(items=items, base=settings.public_url.rstrip("/"),
+                                                             updated=items[0]["published_at"] if items else None)
+    return Response(body, media_type="application/atom+xml", headers=PUBLIC_CACHE)
 
 
 @router.get("/kb/{slug}")

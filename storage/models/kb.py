@@ -90,3 +90,25 @@ class ResponseTemplate(Base):
     usage_count: Mapped[int] = mapped_column(Integer, default=0)
     updated_by: Mapped[str] = mapped_column(String(320), default="seed")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Release(Base):
+    """A release: version (exactly as given), notes in Markdown, the tickets it ships.
+    `fanned_out_at` is set once every announcement and ticket reply is in the outbox."""
+
+    __tablename__ = "releases"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    version: Mapped[str] = mapped_column(String(50), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    notes: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(index=True)
+    fanned_out_at: Mapped[datetime | None]
+
+
+class ReleaseTicket(Base):
+    __tablename__ = "release_tickets"
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id", ondelete="CASCADE"), primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)

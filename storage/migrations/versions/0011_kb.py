@@ -105,12 +105,39 @@ def _templates() -> None:
     )
 
 
+def _releases() -> None:
+    op.create_table(
+        "releases",
+        sa.Column("id", BigId, nullable=False),
+        sa.Column("version", sa.String(50), nullable=False),
+        sa.Column("title", sa.String(200), nullable=False),
+        sa.Column("notes", sa.Text(), nullable=False),
+        sa.Column("html", sa.Text(), nullable=False),
+        sa.Column("created_by", sa.String(320), nullable=False),
+        sa.Column("created_at", When(), nullable=False),
+        sa.Column("published_at", When(), nullable=True),
+        sa.Column("fanned_out_at", When(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("version"),
+    )
+    op.create_index("ix_releases_published_at", "releases", ["published_at"])
+    op.create_table(
+        "release_tickets",
+        sa.Column("release_id", BigId, nullable=False),
+        sa.Column("ticket_id", BigId, nullable=False),
+        sa.ForeignKeyConstraint(["release_id"], ["releases.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["ticket_id"], ["tickets.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("release_id", "ticket_id"),
+    )
+
+
 def upgrade() -> None:
     _articles()
     _feedback()
     _templates()
+    _releases()
 
 
 def downgrade() -> None:
-    for name in ("response_templates", "kb_searches", "kb_feedback", "kb_article_versions", "kb_articles"):
+    for name in ("release_tickets", "releases", "response_templates", "kb_searches", "kb_feedback", "kb_article_versions", "kb_articles"):
         op.drop_table(name)
