@@ -133,7 +133,8 @@ def manage(request: Request, user: User = Agent) -> Response:
 
 @router.get("/kb-admin/new")
 def new_form(request: Request, user: User = Agent) -> Response:
-    return render(request, "kb_edit.html", {"user": user, "article": None, "error": "", "form": {}})
+    form = {"title": "", "category": "getting_started", "body": "", "status": "draft"}
+    return render(request, "kb_edit.html", {"user": user, "article": None, "error": "", "form": form})
 
 
 @router.post("/kb-admin/new")

@@ -106,6 +106,32 @@ TABLE = [
     # a signed acknowledgement link from a page: no login, the signature is the check
     ("GET", "/oncall/ack/{alert}", None, dict.fromkeys(ROLES, 403)),
     ("POST", "/oncall/ack/{alert}", {}, dict.fromkeys(ROLES, 403)),
+    # the knowledge base, templates and releases (inbox/api_kb.py, inbox/web_kb.py)
+    ("POST", "/api/kb/articles", {"title": "T", "category": "faqs", "body": "b"}, api(CM, 201)),
+    ("PUT", "/api/kb/articles/no-such", {"body": "b"}, api(CM, 404)),
+    ("GET", "/api/kb/articles/no-such", None, api(CM, 404)),
+    ("GET", "/api/kb/articles/no-such/versions", None, api(CM, 404)),
+    ("POST", "/api/kb/articles/no-such/revert", {"version": 1}, api(CM, 404)),
+    ("GET", "/api/kb/search", None, EVERYONE_200),
+    ("GET", "/api/templates", None, api(CM)),
+    ("POST", "/api/templates", {"name": "t1", "body": "Hi {name}"}, api(LEAD, 201)),
+    ("POST", "/api/releases", {"version": "9.9", "title": "t"}, api(ENG, 201)),
+    ("GET", "/kb", None, EVERYONE_200),
+    ("GET", "/kb/search", None, EVERYONE_200),
+    ("GET", "/kb/releases", None, EVERYONE_200),
+    ("GET", "/kb/releases.atom", None, EVERYONE_200),
+    ("GET", "/kb/faqs", None, EVERYONE_200),
+    ("GET", "/kb/go/no-such", None, dict.fromkeys(ROLES, 404)),
+    ("POST", "/kb/no-such/feedback", {"helpful": "true"}, dict.fromkeys(ROLES, 404)),
+    ("GET", "/kb-admin", None, page(CM)),
+    ("GET", "/kb-admin/new", None, page(CM)),
+    ("POST", "/kb-admin/new", {"title": "T", "category": "faqs", "body": "b", "status": "draft"}, page(CM, 303)),
+    ("GET", "/kb-admin/no-such/edit", None, needs(CM, 404, anonymous=303)),
+    ("POST", "/kb-admin/no-such/edit", {"title": "T", "category": "faqs", "body": "b"}, needs(CM, 404, anonymous=303)),
+    ("GET", "/kb-admin/no-such/history", None, needs(CM, 404, anonymous=303)),
+    ("POST", "/kb-admin/no-such/revert/1", {}, needs(CM, 404, anonymous=303)),
+    ("GET", "/templates", None, page(LEAD)),
+    ("POST", "/templates", {"name": "t1", "kind": "response", "body": "Hi {name}"}, page(LEAD, 303)),
 ]
 
 
@@ -232,7 +258,7 @@ def test_route_answers_each_role_as_expected(world, role, method, path, body, ex
         for key in ("source", "target"):
             if key in payload:
                 payload[key] = int(payload[key])
-        response = client.post(url, json=payload, headers=headers)
+        response = client.request(method, url, json=payload, headers=headers)
     else:
         form = _fill(body or {}, world, view_id)
         form["csrf_token"] = _csrf(client.get("/login").text if role == "anonymous" else client.get("/").text)
