@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from inbox.auth import api_role, api_user
 from storage.models.accounts import User
-from support.kb import articles, releases, responses, search
+from support.kb import articles, drafts, releases, responses, search
 
 Category = Literal["getting_started", "configuration", "troubleshooting", "faqs", "api_reference", "best_practices"]
 
@@ -154,3 +154,18 @@ def publish_release(body: ReleaseBody, request: Request, response: Response,
     if not created:
         response.status_code = 200
     return release
+
+
+class FromTicket(BaseModel):
+    ref: str = Field(max_length=40, description="A resolved ticket, e.g. TRKV-12")
+
+
+@api.post("/articles/from-ticket", status_code=201)
+def article_from_ticket(body: FromTicket, request: Request, user: User = Depends(api_user)) -> dict[str, Any]:
+    """"Turn into article": a draft from a resolved ticket, the customer's personal data removed."""
+    try:
+        made = drafts.from_ticket(request.app.state.settings, body.ref, author=user.email, user=user)
+    except (articles.KbError, drafts.DraftError) as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    return {"slug": made["slug"], "version": made["version"], "url": made["url"], "body": made["body"],
+            "title": made["title"]}

@@ -14,7 +14,7 @@ from inbox.pages import CSRF, Agent, Lead, render, templates
 from inbox.ratelimit import TokenBuckets
 from storage.models.accounts import User
 from storage.models.kb import KB_CATEGORIES
-from support.kb import articles, feedback, releases, responses, search
+from support.kb import articles, drafts, feedback, releases, responses, search
 
 router = APIRouter(include_in_schema=False)
 
@@ -229,3 +229,14 @@ def save_template(request: Request, user: User = Lead, _: None = CSRF, name: str
         return render(request, "kb_templates.html", {"user": user, "items": responses.listing(settings),
                                                      "error": f"{name}: {exc}"}, status_code=422)
     return RedirectResponse(f"/templates?flash=Saved+{name.strip()}", status_code=303)
+
+
+@router.post("/kb-admin/from-ticket/{ref}")
+def draft_from_ticket(ref: str, request: Request, user: User = Agent, _: None = CSRF) -> Response:
+    """"Turn into article" on a resolved ticket's page: opens the new draft in the editor."""
+    try:
+        made = drafts.from_ticket(request.app.state.settings, ref, author=user.email, user=user)
+    except (articles.KbError, drafts.DraftError) as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    return RedirectResponse(f"/kb-admin/{made['slug']}/edit?flash=Draft+from+{ref[:40]}:+check+it+before+publishing",
+                            status_code=303)

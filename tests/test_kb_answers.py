@@ -66,3 +66,22 @@ def test_the_ticket_json_and_page_suggest_articles(client, settings):
     assert suggestions[0]["slug"] == "reset-password"
     assert set(suggestions[0]) == {"slug", "title", "url", "score"} and 0 < suggestions[0]["score"] <= 1
     assert suggestions[0]["url"].endswith("/kb/reset-password")
+
+
+def test_a_resolved_ticket_becomes_a_draft_without_the_customers_personal_data(client, settings):
+    question = ada_email("kb-9@mail.example", subject="Export for order 88812345",
+                         text="Hi, Ada here (ada@example.com, +44 20 7946 0958). Export does nothing for "
+                              "order 88812345. Thanks, Ada Lovelace")
+    ref = ingest(question, live=False, settings=settings).ref
+    assert client.post("/api/kb/articles/from-ticket", json={"ref": ref}).status_code == 422  # not resolved
+    client.post(f"/api/tickets/{ref}/reply", json={"text": "Hi Ada, allow pop-ups for trkv-web.app, then Export."})
+    client.post(f"/api/tickets/{ref}/status", json={"status": "resolved"})
+    made = client.post("/api/kb/articles/from-ticket", json={"ref": ref})
+    assert made.status_code == 201, made.text
+    draft = client.get(f"/api/kb/articles/{made.json()['slug']}").json()
+    assert draft["status"] == "draft"
+    assert "Export does nothing for order [number]" in draft["body"]
+    assert "allow pop-ups for trkv-web.app, then Export." in draft["body"]
+    for personal in ("ada@example.com", "7946", "88812345", "Ada", "Lovelace", ref):
+        assert personal not in draft["body"] + draft["title"]
+    assert TestClient(create_app(settings)).get(f"/kb/{draft['slug']}").status_code == 404  # not published

@@ -130,6 +130,8 @@ TABLE = [
     ("POST", "/kb-admin/no-such/edit", {"title": "T", "category": "faqs", "body": "b"}, needs(CM, 404, anonymous=303)),
     ("GET", "/kb-admin/no-such/history", None, needs(CM, 404, anonymous=303)),
     ("POST", "/kb-admin/no-such/revert/1", {}, needs(CM, 404, anonymous=303)),
+    ("POST", "/api/kb/articles/from-ticket", {"ref": "{ref}"}, api(CM, 422)),  # the ticket is not resolved
+    ("POST", "/kb-admin/from-ticket/{ref}", {}, needs(CM, 422, anonymous=303)),
     ("GET", "/templates", None, page(LEAD)),
     ("POST", "/templates", {"name": "t1", "kind": "response", "body": "Hi {name}"}, page(LEAD, 303)),
 ]
