@@ -10,11 +10,11 @@ from fastapi import APIRouter, Form, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 
 from inbox import pages
-from inbox.pages import CSRF, Agent, Lead, render, templates
+from inbox.pages import CSRF, Agent, Engineer, Lead, render, templates
 from inbox.ratelimit import TokenBuckets
 from storage.models.accounts import User
 from storage.models.kb import KB_CATEGORIES
-from support.kb import articles, drafts, feedback, releases, responses, search
+from support.kb import articles, drafts, feedback, releases, responses, search, weekly
 
 router = APIRouter(include_in_schema=False)
 
@@ -240,3 +240,9 @@ def draft_from_ticket(ref: str, request: Request, user: User = Agent, _: None = 
         raise HTTPException(exc.status, str(exc)) from None
     return RedirectResponse(f"/kb-admin/{made['slug']}/edit?flash=Draft+from+{ref[:40]}:+check+it+before+publishing",
                             status_code=303)
+
+
+@router.get("/kb-admin/weekly")
+def weekly_page(request: Request, user: User = Engineer) -> Response:
+    """The weekly KB update for the support engineers (also `trkv kb weekly`)."""
+    return render(request, "kb_weekly.html", {"user": user, "report": weekly.report(request.app.state.settings)})

@@ -132,6 +132,7 @@ TABLE = [
     ("POST", "/kb-admin/no-such/revert/1", {}, needs(CM, 404, anonymous=303)),
     ("POST", "/api/kb/articles/from-ticket", {"ref": "{ref}"}, api(CM, 422)),  # the ticket is not resolved
     ("POST", "/kb-admin/from-ticket/{ref}", {}, needs(CM, 422, anonymous=303)),
+    ("GET", "/kb-admin/weekly", None, page(ENG)),
     ("GET", "/templates", None, page(LEAD)),
     ("POST", "/templates", {"name": "t1", "kind": "response", "body": "Hi {name}"}, page(LEAD, 303)),
 ]

@@ -169,6 +169,9 @@ from trkv.cli_triage import train as _triage_train
 
 main.add_command(_triage_train)
 main.add_command(_triage_eval)
+from trkv.cli_kb import kb  # noqa: E402
+
+main.add_command(kb)
 
 if __name__ == "__main__":
     main()
