@@ -22,7 +22,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,21 +33,14 @@ from ingest import git_state, machine_info  # noqa: E402
 RESULTS = ROOT / "bench" / "results" / "kb.json"
 
 
-def database(backend: str) -> str:
-    from storage.migrate import upgrade
+def database(backend: str):
+    """(url, drop) from bench/discord.py's helper (a file name that hides discord.py on import)."""
+    import importlib.util
 
-    if backend == "sqlite":
-        url = f"sqlite:///{tempfile.mkdtemp(prefix='trkv-kb-bench-')}/kb.db"
-    else:
-        from sqlalchemy import create_engine, text
-
-        name = f"trkv_kb_bench_{uuid.uuid4().hex[:6]}"
-        admin = create_engine("postgresql+psycopg://postgres@127.0.0.1/postgres", isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = f"postgresql+psycopg://postgres@127.0.0.1/{name}"
-    upgrade(url)
-    return url
+    spec = importlib.util.spec_from_file_location("bench_discord", ROOT / "bench" / "discord.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.database(backend, Path(tempfile.mkdtemp(prefix="trkv-kb-bench-")))
 
 
 def synthetic(count: int, seed_articles: list[dict], rng: random.Random) -> list[dict]:
@@ -109,7 +101,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
     os.environ["TRKV_HOME"] = tempfile.mkdtemp(prefix="trkv-kb-home-")
-    url = database(args.backend)
+    url, drop = database(args.backend)
     os.environ["TRKV_DATABASE_URL"] = url
     from support.kb import index, quality, search, seed
     from trkv.settings import get_settings
@@ -146,6 +138,7 @@ def main() -> None:
     print(json.dumps(results, indent=2))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2) + "\n")
+    drop()
 
 
 if __name__ == "__main__":

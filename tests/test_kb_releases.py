@@ -71,6 +71,20 @@ def test_a_release_reaches_each_linked_ticket_on_its_channel_once(client, settin
     assert "<title>TRKV 2.4.0-rc.1: Dark mode</title>" in feed.text
 
 
+def test_articles_about_what_a_release_changed_are_flagged_until_saved(client, settings):
+    from support.kb import articles, seed, weekly
+
+    seed.load(settings)
+    client.post("/api/releases", json={"version": "2.6", "title": "Two-factor authentication with passkeys",
+                                       "notes": "Two-factor authentication now accepts passkeys besides "
+                                                "authenticator apps; recovery codes are unchanged."})
+    flagged = weekly.report(settings)["flagged"]
+    assert [f["slug"] for f in flagged] == ["two-factor-authentication"]
+    assert flagged[0]["reason"] == "release 2.6 changed what it describes"
+    articles.update(settings, "two-factor-authentication", {"body": "Passkeys work too."}, author="eli")
+    assert weekly.report(settings)["flagged"] == []
+
+
 def test_a_release_naming_unknown_tickets_is_refused_and_sends_nothing(client, settings):
     refused = client.post("/api/releases", json={"version": "2.5", "title": "x", "ticket_refs": ["TRKV-999999"]})
     assert refused.status_code == 422 and "TRKV-999999" in refused.json()["detail"]

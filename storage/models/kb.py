@@ -30,6 +30,7 @@ class KbArticle(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)  # the search index's signature
     reviewed_at: Mapped[datetime] = mapped_column(default=utcnow)  # last save: someone read it then
+    review_reason: Mapped[str | None] = mapped_column(String(200))  # e.g. a release touched it; a save clears it
     views: Mapped[int] = mapped_column(Integer, default=0)
     clicks: Mapped[int] = mapped_column(Integer, default=0)  # through acknowledgement links
     helpful: Mapped[int] = mapped_column(Integer, default=0)

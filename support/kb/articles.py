@@ -135,6 +135,7 @@ def update(settings: Settings, slug: str, changes: dict[str, Any], *, author: st
         now = utcnow()
         article.version += 1
         article.updated_by, article.updated_at, article.reviewed_at = author, now, now
+        article.review_reason = None
         session.flush()
         session.add(_snapshot(article, author, note))
         saved = serialize(article, settings)

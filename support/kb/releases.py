@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from storage.db import session_factory, transaction
 from storage.models.base import utcnow
 from storage.models.delivery import Outbox
-from storage.models.kb import Release, ReleaseTicket
+from storage.models.kb import KbArticle, Release, ReleaseTicket
 from storage.models.tickets import Ticket
 from storage.queries import insert_ignoring_conflicts, ticket_id_from_ref
 from support import kick, templates
@@ -78,7 +78,22 @@ def publish(settings: Settings, *, version: str, title: str, notes: str, ticket_
         release_id = release.id
     if publish:
         fan_out(settings, release_id)
+        if created:
+            flag_articles(settings, version, f"{title}\n{notes}")
     return get(settings, version), created
+
+
+def flag_articles(settings: Settings, version: str, text: str) -> list[str]:
+    """Mark for review the published articles about what the release touched (those its
+    notes confidently match); the weekly update lists them until someone saves them."""
+    from support.kb import search
+
+    slugs = [s["slug"] for s in search.suggest(settings, text, limit=5) if s["score"] >= search.CONFIDENT]
+    if slugs:
+        with transaction(settings.db_url) as session:
+            session.execute(update(KbArticle).where(KbArticle.slug.in_(slugs))
+                            .values(review_reason=f"release {version} changed what it describes"[:200]))
+    return slugs
 
 
 def fan_out(settings: Settings, release_id: int) -> None:

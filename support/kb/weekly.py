@@ -27,7 +27,7 @@ FALL = 0.2  # a drop of 20 points in the helpful share
 def report(settings: Settings, now: datetime | None = None, days: int = 7) -> dict[str, Any]:
     now = now or utcnow()
     return {"generated_at": now.isoformat(), "review_days": settings.kb_review_days,
-            "stale": stale(settings, now), "falling_helpfulness": falling(settings, now),
+            "stale": stale(settings, now), "flagged": flagged(settings), "falling_helpfulness": falling(settings, now),
             "missing_topics": missing_topics(settings, now - timedelta(days=days)),
             "coverage": coverage(settings, now - timedelta(days=days), now)}
 
@@ -39,6 +39,14 @@ def stale(settings: Settings, now: datetime) -> list[dict[str, Any]]:
             KbArticle.status == "published", KbArticle.reviewed_at < cutoff).order_by(KbArticle.reviewed_at)).all()
     return [{"slug": r.slug, "title": r.title, "reviewed_at": r.reviewed_at.isoformat(),
              "days": (now - r.reviewed_at).days} for r in rows]
+
+
+def flagged(settings: Settings) -> list[dict[str, Any]]:
+    """Published articles a release marked for review (support/kb/releases.py)."""
+    with session_factory(settings.db_url, readonly=True)() as session:
+        rows = session.execute(select(KbArticle.slug, KbArticle.title, KbArticle.review_reason).where(
+            KbArticle.status == "published", KbArticle.review_reason.is_not(None)).order_by(KbArticle.slug)).all()
+    return [{"slug": r.slug, "title": r.title, "reason": r.review_reason} for r in rows]
 
 
 def falling(settings: Settings, now: datetime) -> list[dict[str, Any]]:

@@ -33,6 +33,7 @@ def _articles() -> None:
         sa.Column("created_at", When(), nullable=False),
         sa.Column("updated_at", When(), nullable=False),
         sa.Column("reviewed_at", When(), nullable=False),
+        sa.Column("review_reason", sa.String(200), nullable=True),
         sa.Column("views", sa.Integer(), nullable=False),
         sa.Column("clicks", sa.Integer(), nullable=False),
         sa.Column("helpful", sa.Integer(), nullable=False),
