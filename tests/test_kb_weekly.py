@@ -15,6 +15,7 @@ from storage.models.base import utcnow
 from storage.models.kb import KbArticle, KbFeedback
 from support.ingest import ingest
 from support.kb import seed, weekly
+from support.metrics import dashboard
 from support.replies import reply
 from support.ticket_actions import set_status
 from tests.cast import ada_email
@@ -49,5 +50,7 @@ def test_the_weekly_update_lists_stale_falling_and_missing_and_measures_coverage
                                               "answers": 6}]
     assert report["missing_topics"] == [{"query": "dark mode", "searches": 3}]
     assert report["coverage"] == {"resolved": 2, "covered": 1, "value": 0.5}
+    kpis = {k.key: k for k in dashboard(settings=settings).kpis}
+    assert (kpis["documentation_coverage"].value, kpis["documentation_coverage"].sample) == (50.0, 2)
     out = CliRunner().invoke(main, ["kb", "weekly", "--json"])
     assert out.exit_code == 0 and json.loads(out.output)["coverage"]["value"] == 0.5

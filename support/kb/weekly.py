@@ -83,6 +83,13 @@ def missing_topics(settings: Settings, since: datetime, limit: int = 10) -> list
     return [{"query": r.q, "searches": r.n} for r in rows]
 
 
+def coverage_kpi(settings: Settings, since: datetime, until: datetime) -> tuple:
+    """The dashboard's KPI fields after its label: (value %, unit, target, better, sample, note)."""
+    figures = coverage(settings, since, until)
+    value = None if figures["value"] is None else round(100 * figures["value"], 1)
+    return value, "%", 100, "above", figures["resolved"], "resolved tickets that link an article or whose topic has one"
+
+
 def coverage(settings: Settings, since: datetime, until: datetime) -> dict[str, Any]:
     """{resolved, covered, value}: value is null while nothing was resolved in the window."""
     with session_factory(settings.db_url, readonly=True)() as session:
