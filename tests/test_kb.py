@@ -82,6 +82,26 @@ def test_scripts_iframes_and_javascript_links_render_harmless(client):
     assert "public" in page.headers["cache-control"] and "set-cookie" not in page.headers
 
 
+def test_nul_bytes_odd_queries_and_bad_numbers_get_clear_answers_not_errors(client, settings):
+    raw = (b'{"title": "Nul\\u0000 title", "category": "faqs", "status": "published", '
+           b'"body": "Body with a NUL\\u0000 byte and \\ud800 a lone surrogate"}')
+    made = client.post("/api/kb/articles", content=raw, headers={"content-type": "application/json"}).json()
+    article = client.get(f"/api/kb/articles/{made['slug']}").json()
+    assert "\x00" not in article["body"] + article["title"]
+    public = TestClient(create_app(settings))
+    for q in ["", "   ", "((*[?", "a" * 200, "日本語 の 質問", "\x00"]:
+        found = public.get("/api/kb/search", params={"q": q})
+        assert found.status_code == 200 and isinstance(found.json()["items"], list)
+    assert public.get("/api/kb/search", params={"q": "a" * 201}).status_code == 422
+    assert public.get("/kb/" + "x" * 5000).status_code == 404
+    assert public.post(f"/kb/{made['slug']}/feedback", json=[1]).status_code == 422
+    assert public.post(f"/kb/{made['slug']}/feedback", content=b"{not json",
+                       headers={"content-type": "application/json"}).status_code == 422
+    assert client.put(f"/api/kb/articles/{made['slug']}", json={"title": "  "}).status_code == 422
+    assert client.put(f"/api/kb/articles/{made['slug']}", json={"category": "recipes"}).status_code == 422
+    assert client.post(f"/api/kb/articles/{made['slug']}/revert", json={"version": 99}).status_code == 404
+
+
 def test_drafts_and_archived_articles_stay_out_of_public_search_and_pages(client, settings):
     draft = write(client, title="Webhooks retry policy", body="Webhooks are retried five times.", status="draft")
     public = TestClient(create_app(settings))

@@ -21,6 +21,7 @@ from storage.models.base import utcnow
 from storage.models.kb import KB_CATEGORIES, KB_STATUSES, KbArticle, KbArticleVersion
 from support.accounts import has_role
 from support.kb import index, render
+from support.sanitize import clean_text
 from trkv.settings import Settings
 
 # Paths under /kb that are pages of their own, not articles.
@@ -56,6 +57,11 @@ def slugify(title: str) -> str:
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:80].strip("-")
     return slug or "article"
+
+
+def _clean(fields: dict[str, Any]) -> dict[str, Any]:
+    """NUL bytes out (PostgreSQL cannot store them) and lone surrogates replaced."""
+    return {k: clean_text(v)[0] if isinstance(v, str) else v for k, v in fields.items()}
 
 
 def _check(fields: dict[str, Any], role_user) -> None:
@@ -99,8 +105,9 @@ def serialize(article: KbArticle, settings: Settings) -> dict[str, Any]:
 def create(settings: Settings, *, title: str, category: str, body: str, status: str = "draft",
            author: str, user=None, slug: str | None = None) -> dict[str, Any]:
     """A new article, version 1 (`slug` from the title unless given, e.g. by the seed)."""
-    fields = {"title": title, "category": category, "body": body, "status": status}
+    fields = _clean({"title": title, "category": category, "body": body, "status": status})
     _check(fields, user)
+    title, body = fields["title"], fields["body"]
     now = utcnow()
     with transaction(settings.db_url) as session:
         article = KbArticle(slug=_unique_slug(session, slug or title), title=title.strip(), category=category, body=body,
@@ -117,7 +124,7 @@ def create(settings: Settings, *, title: str, category: str, body: str, status: 
 def update(settings: Settings, slug: str, changes: dict[str, Any], *, author: str, user=None,
            expected_version: int | None = None, note: str | None = None) -> dict[str, Any]:
     """The next version with `changes` (any of title, category, body, status)."""
-    changes = {k: v for k, v in changes.items() if k in ("title", "category", "body", "status") and v is not None}
+    changes = _clean({k: v for k, v in changes.items() if k in ("title", "category", "body", "status") and v is not None})
     with transaction(settings.db_url) as session:
         article = session.execute(select(KbArticle).where(KbArticle.slug == slug).with_for_update()).scalar_one_or_none()
         if article is None:

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from storage.db import transaction
 from storage.models.kb import KbArticle, KbFeedback
 from support.kb.articles import NotFound
+from support.sanitize import clean_text
 from trkv.settings import Settings
 
 MAX_COMMENT = 2000
@@ -26,7 +27,7 @@ def record(settings: Settings, slug: str, helpful: bool, comment: str | None, cl
                                                                 KbArticle.status == "published")).scalar_one_or_none()
         if article_id is None:
             raise NotFound(f"no article {slug[:120]}")
-        comment = (comment or "").strip()[:MAX_COMMENT] or None
+        comment = clean_text((comment or "").strip()[:MAX_COMMENT])[0] or None
         session.add(KbFeedback(article_id=article_id, helpful=helpful, comment=comment, client=client))
         column = KbArticle.helpful if helpful else KbArticle.unhelpful
         session.execute(update(KbArticle).where(KbArticle.id == article_id).values({column: column + 1}))

@@ -23,6 +23,7 @@ from storage.queries import insert_ignoring_conflicts, ticket_id_from_ref
 from support import kick, templates
 from support.kb import render
 from support.replies import reply
+from support.sanitize import clean_text
 from trkv.settings import Settings
 
 MAX_NOTES = 100_000
@@ -53,7 +54,7 @@ def _ticket_ids(refs: list[str]) -> list[int]:
 def publish(settings: Settings, *, version: str, title: str, notes: str, ticket_refs: list[str],
             publish: bool = True, author: str) -> tuple[dict[str, Any], bool]:
     """(the release, created?) — a second call with the same version finishes its fan-out."""
-    version, title = version.strip(), title.strip()
+    version, title, notes = (clean_text(v)[0] for v in (version.strip(), title.strip(), notes))
     if not version or len(version) > 50:
         raise ReleaseError("version: 1 to 50 characters")
     if not title or len(title) > 200:

@@ -17,6 +17,7 @@ from storage.db import session_factory, transaction
 from storage.models.base import CATEGORIES, utcnow
 from storage.models.kb import KbArticle, ResponseTemplate
 from support.kb import articles
+from support.sanitize import clean_text
 from trkv.settings import Settings
 
 VARIABLES = ("name", "ref", "agent")
@@ -115,6 +116,8 @@ def _row(session, name: str) -> ResponseTemplate | None:
 def save(settings: Settings, *, name: str, body: str, kind: str = "response", channel: str | None = None,
          title: str | None = None, category: str | None = None, author: str) -> dict[str, Any]:
     """Create or change a template; `channel="x"` saves the short X variant of `name`."""
+    body = clean_text(body)[0]
+    title = clean_text(title)[0] if title else title
     if not _NAME.match(name or ""):
         raise TemplateError("name: lower-case letters, digits and _ (up to 80)")
     if kind not in ("response", "issue"):

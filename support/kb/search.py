@@ -12,6 +12,7 @@ from storage.models.kb import KbSearch
 from support.kb import articles, render
 from support.kb.index import Index, get_index
 from support.kb.stem import WORD, stem, words
+from support.sanitize import clean_text
 from trkv.settings import Settings
 
 MAX_QUERY = 200
@@ -122,6 +123,7 @@ def _distance(a: str, b: str) -> int:
 
 def record_empty(settings: Settings, q: str) -> None:
     """Remember a search that found nothing (the missing-articles list reads these)."""
-    if q.strip():
+    q = clean_text(q)[0].strip()[:MAX_QUERY]
+    if q:
         with transaction(settings.db_url) as session:
-            session.add(KbSearch(query=q.strip()[:MAX_QUERY], results=0))
+            session.add(KbSearch(query=q, results=0))
