@@ -1,4 +1,4 @@
-"""`trkv kb`: load the seed articles, the weekly KB update, and the suggestions' quality."""
+"""`trkv kb`: load the seed articles; the weekly KB update."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from trkv.settings import get_settings
 
 @click.group()
 def kb() -> None:
-    """Knowledge base: seed articles, weekly update, suggestion quality."""
+    """Knowledge base: seed articles, weekly update."""
 
 
 @kb.command("seed")
