@@ -13,7 +13,6 @@ PostgreSQL tsvector because it ranks the same on both databases and measures ins
 
 from __future__ import annotations
 
-import gc
 import math
 import threading
 import time
@@ -156,11 +155,6 @@ def get_index(db_url: str) -> Index:
             for gone in [k for k in cache if k not in keep]:
                 del cache[gone]
             index = _indexes[db_url] = build(signature, [cache[row.id] for row in live])
-            # The vocabulary is millions of small objects that live as long as the process:
-            # out of the collector's sight, a full collection no longer walks them (it
-            # did, and put 15 ms pauses into 1 search in 20 at 10,000 articles).
-            gc.collect()
-            gc.freeze()
             return index
 
 
