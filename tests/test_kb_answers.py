@@ -85,3 +85,16 @@ def test_a_resolved_ticket_becomes_a_draft_without_the_customers_personal_data(c
     for personal in ("ada@example.com", "7946", "88812345", "Ada", "Lovelace", ref):
         assert personal not in draft["body"] + draft["title"]
     assert TestClient(create_app(settings)).get(f"/kb/{draft['slug']}").status_code == 404  # not published
+
+
+def test_discord_and_x_acknowledgements_link_the_article_too(client, settings):
+    tweet = ingest(cy_tweet(text="@trkvbot how do I reset my password? the reset email never arrives",
+                            hints={"category": "support_question"}), settings=settings).ref
+    x_ack = ack_of(settings, tweet)["text"]
+    assert "/kb/go/reset-password" in x_ack and len(x_ack) <= 280
+    post = Inbound(channel="discord", external_id="1180000000000000077", conversation_key="thread-kb",
+                   text="Is there documentation listing the keyboard shortcuts?",
+                   author_id="400000000000000043", author_handle="di", author_name="Di",
+                   hints={"category": "documentation"})
+    discord_ack = ack_of(settings, ingest(post, settings=settings).ref)["text"]
+    assert "**Keyboard shortcuts**" in discord_ack and "/kb/go/keyboard-shortcuts" in discord_ack
