@@ -13,11 +13,16 @@ LEAD, CM = "lena.lead@trkv.test", "cam.cm@trkv.test"
 EXPORT = "You can export a project as CSV from **Settings → Export**. Large projects arrive by email."
 
 
+def api(settings, email: str, role: str) -> TestClient:
+    """A client with a new user's bearer token (the KB tests share it)."""
+    accounts.create_user(email, role, "correct horse battery", settings=settings)
+    token = accounts.create_token(email, settings=settings)
+    return TestClient(create_app(settings), headers={"Authorization": f"Bearer {token}"})
+
+
 @pytest.fixture
 def client(settings) -> TestClient:
-    accounts.create_user(LEAD, "lead", "correct horse battery", settings=settings)
-    token = accounts.create_token(LEAD, settings=settings)
-    with TestClient(create_app(settings), headers={"Authorization": f"Bearer {token}"}) as client:
+    with api(settings, LEAD, "lead") as client:
         yield client
 
 

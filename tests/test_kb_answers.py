@@ -7,14 +7,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from connectors.base import Inbound
 from inbox import create_app
 from storage.db import transaction
 from storage.models.delivery import Outbox
-from connectors.base import Inbound
-from support import accounts
 from support.ingest import ingest
 from support.kb import seed
 from tests.cast import ada_email, cy_tweet
+from tests.test_kb import api
 
 LEAD = "lena.lead@trkv.test"
 
@@ -22,9 +22,7 @@ LEAD = "lena.lead@trkv.test"
 @pytest.fixture
 def client(settings) -> TestClient:
     seed.load(settings)
-    accounts.create_user(LEAD, "lead", "correct horse battery", settings=settings)
-    token = accounts.create_token(LEAD, settings=settings)
-    with TestClient(create_app(settings), headers={"Authorization": f"Bearer {token}"}) as client:
+    with api(settings, LEAD, "lead") as client:
         yield client
 
 

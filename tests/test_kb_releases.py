@@ -18,18 +18,16 @@ from sqlalchemy import func, select
 from inbox import create_app
 from storage.db import transaction
 from storage.models.delivery import Outbox
-from support import accounts
 from support.ingest import ingest
 from tests.cast import ada_email, bo_discord, cy_tweet
+from tests.test_kb import api
 
 ENGINEER = "eli.engineer@trkv.test"
 
 
 @pytest.fixture
 def client(settings) -> TestClient:
-    accounts.create_user(ENGINEER, "engineer", "correct horse battery", settings=settings)
-    token = accounts.create_token(ENGINEER, settings=settings)
-    with TestClient(create_app(settings), headers={"Authorization": f"Bearer {token}"}) as client:
+    with api(settings, ENGINEER, "engineer") as client:
         yield client
 
 

@@ -5,24 +5,16 @@ acknowledgement ask for what a first message lacks."""
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from inbox import create_app
 from storage.db import transaction
 from storage.models.delivery import Outbox
-from support import accounts
 from support.ingest import ingest
 from support.kb import responses, seed
 from tests.cast import ada_email
+from tests.test_kb import api
 
 LEAD, ENGINEER = "lena.lead@trkv.test", "eli.engineer@trkv.test"
-
-
-def api(settings, email: str, role: str) -> TestClient:
-    accounts.create_user(email, role, "correct horse battery", settings=settings)
-    token = accounts.create_token(email, settings=settings)
-    return TestClient(create_app(settings), headers={"Authorization": f"Bearer {token}"})
 
 
 def test_the_five_canned_replies_are_seed_templates(settings):
