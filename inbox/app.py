@@ -32,7 +32,7 @@ SECURITY_HEADERS = {
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from inbox import api, api_oncall, api_users, live, web, web_admin, web_ticket, web_users
+    from inbox import api, api_kb, api_oncall, api_users, live, web, web_admin, web_kb, web_ticket, web_users
     from inbox.pages import LoginRequired
 
     settings = settings or get_settings()
@@ -47,6 +47,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_oncall.router)
     app.include_router(api_users.router)
     app.include_router(web_users.router)
+    for router in (api_kb.api, api_kb.public, api_kb.templates_api, api_kb.releases_api, web_kb.router):
+        app.include_router(router)  # the knowledge base, templates and releases
     app.include_router(web.router)
     app.include_router(web_ticket.router)
     app.include_router(web_admin.router)
@@ -128,8 +130,8 @@ class SecurityHeaders:
                     # A page may widen its own policy (a ticket shown with remote images).
                     if name != "Content-Security-Policy" or name not in headers:
                         headers[name] = value
-                if not static and not headers.get("Cache-Control", "").startswith("public"):  # the status page may be kept
-                    headers["Cache-Control"] = "no-store"
+                if not static and "public" not in headers.get("Cache-Control", ""):
+                    headers["Cache-Control"] = "no-store"  # public pages (status, KB) say "public" themselves
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

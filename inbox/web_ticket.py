@@ -16,6 +16,7 @@ from storage.db import session_factory
 from storage.models.accounts import User
 from storage.models.contacts import Identity
 from support.delivery.acks import x_length
+from support.kb import responses
 from support.oncall import paging
 from support.tickets import actions as ticket_actions
 from support.tickets.queries import get_ticket
@@ -47,14 +48,12 @@ def ticket_page(ref: str, request: Request, user: User = Agent) -> Response:
             held_back += count
     conversation.prepare(ticket["messages"], _mention_names(conversation.mention_ids(ticket["messages"]), settings))
     reply_channel = _reply_channel(ticket)
-    name = (ticket["contact"] or {}).get("name") or ""
     context: dict[str, Any] = {
         "user": user, "ticket": ticket, "turns": conversation.turns(ticket["messages"]), "agents": _agents(settings), "held_back": held_back,
         "remote_images": remote_images, "reply_key": uuid.uuid4().hex, "reply_channel": reply_channel,
         "alert": paging.alert_of_ticket(ticket["ref"], settings),
         "limit": reply_limit(ticket, reply_channel), "poll_seconds": live.poll_seconds(settings),
-        "canned": [(key, canned.TITLES[key], canned.fill(key, name=name.split(" ")[0], ref=ticket["ref"]))
-                   for key in canned.REPLIES],
+        "canned": canned.choices(settings, ticket, reply_channel, user.name or user.email),
     }
     headers = {"Content-Security-Policy": IMAGES_CSP} if remote_images else None
     return render(request, "ticket.html", context, headers=headers)
@@ -144,7 +143,8 @@ def note(ref: str, request: Request, user: User = Agent, _: None = CSRF, text: s
 
 @router.post("/tickets/{ref}/reply")
 def send_reply(ref: str, request: Request, user: User = Agent, _: None = CSRF, text: str = Form(""),
-               channel: str = Form(""), reply_key: str = Form(""), then: str = Form("")) -> Response:
+               channel: str = Form(""), reply_key: str = Form(""), then: str = Form(""),
+               template: str = Form("")) -> Response:
     settings = request.app.state.settings
     text = text.strip()
     ticket = get_ticket(ref, settings, with_details=True)
@@ -158,6 +158,7 @@ def send_reply(ref: str, request: Request, user: User = Agent, _: None = CSRF, t
 
     def send() -> str:
         reply(ref, text, user_id=user.id, key=reply_key[:64] or None, settings=settings)
+        responses.used(settings, template)  # the composer's template select, if one was picked
         if then in ("resolved", "pending"):
             ticket_actions.set_status(ref, then, user_id=user.id, settings=settings)
         return "Reply queued." + (f" Ticket {then}." if then in ("resolved", "pending") else "")

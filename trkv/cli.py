@@ -173,6 +173,9 @@ from trkv.cli_triage import train as _triage_train
 
 main.add_command(_triage_train)
 main.add_command(_triage_eval)
+from trkv.cli_kb import kb  # noqa: E402
+
+main.add_command(kb)
 
 from trkv.cli_incident import incident  # noqa: E402
 main.add_command(incident)

@@ -11,7 +11,7 @@ from datetime import timedelta
 import click
 
 from trkv.cli_admin import ensure_database
-from trkv.settings import get_settings
+from trkv.cli_base import get_settings
 
 
 def _actor(by: str | None):

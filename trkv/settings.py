@@ -100,6 +100,7 @@ class Settings(BaseSettings):
     imap_poll_interval: float = 60.0  # seconds between polls when the server has no IDLE
     imap_timeout: float = 60.0
     smtp_timeout: float = 30.0
+    kb_review_days: int = 90  # a published article not saved for this long is listed for review
     email_ack_window_minutes: float = 60.0  # at most one acknowledgement per sender in this window
     thank_praise: bool = True  # pure praise on X and Discord gets a short thank-you instead of an acknowledgement
     email_attachment_max_bytes: int = 262_144  # attachments up to this size keep their content

@@ -51,6 +51,34 @@ def reply_email_html(text: str, ref: str, public_url: str = "") -> str:
     return REPLY_EMAIL_HTML.format(body=body, ref=escape(ref))
 
 
+KB_PART = {
+    "email": "\n\nThis article may already answer your question: {title}\n{url}",
+    "discord": "\nThis article may already answer your question: **{title}** {url}",
+    "x": " This may help: {url}",
+}
+
+
+def kb_part(channel: str, article: dict[str, str] | None) -> str:
+    """The acknowledgement's KB link (support/kb/acks.py picks the article), or ""."""
+    return KB_PART[channel].format(**article) if article and channel in KB_PART else ""
+
+
+def kb_part_html(article: dict[str, str] | None) -> str:
+    from html import escape
+
+    if not article:
+        return ""
+    return (f'<p>This article may already answer your question: <a href="{escape(article["url"])}">'
+            f'{escape(article["title"])}</a></p>\n')
+
+
+def questions_part(channel: str, questions: list[str]) -> str:
+    """The issue template's questions the first message left open (support/kb/responses.py)."""
+    if not questions or channel not in ("email", "discord"):
+        return ""
+    return "\n\nTo help us answer faster, please tell us:\n" + "\n".join(f"- {q}" for q in questions)
+
+
 ACK_DISCORD = (
     "Thanks {mention}! We've logged this as **{ref}** ({priority} priority). "
     "Someone from the team will reply here {promise}."

@@ -97,6 +97,9 @@ def acknowledgement(ticket, settings: Settings, now: datetime) -> Outbound | Non
         return None
     ref = f"TRKV-{ticket.id}"
     promise = promised_response(ticket.first_response_due_at, now)
+    from support.kb.acks import ack_article, open_questions
+
+    article, questions = ack_article(ticket, settings), open_questions(ticket, settings)
     key = f"ack:{ticket.id}"
     name = first.author_name or first.author_handle or "there"
     if first.channel in ("email", "api"):
@@ -107,9 +110,12 @@ def acknowledgement(ticket, settings: Settings, now: datetime) -> Outbound | Non
 
         subject = reply_subject(first.subject, ref)
         text = templates.ACK_EMAIL.format(name=name, ref=ref, promise=promise, public_url=settings.public_url)
+        text = text.replace("\n\nTo add details", templates.kb_part("email", article)
+                            + templates.questions_part("email", questions) + "\n\nTo add details", 1)
         return Outbound(
             channel="email", kind="ack", idempotency_key=key, text=text, to=address, subject=subject,
-            html=templates.ack_email_html(name, ref, promise, settings.public_url),
+            html=templates.ack_email_html(name, ref, promise, settings.public_url).replace(
+                "<p>To add details", templates.kb_part_html(article) + "<p>To add details", 1),
             in_reply_to=first.external_id if first.channel == "email" else None,
             references=[*first.references, first.external_id] if first.channel == "email" else [],
             meta={"auto_submitted": "auto-replied", "ref": ref},
@@ -118,12 +124,14 @@ def acknowledgement(ticket, settings: Settings, now: datetime) -> Outbound | Non
         from support.channels.discord import ack_outbound
 
         text = templates.ACK_DISCORD.format(mention=f"<@{first.author_id}>", ref=ref, priority=ticket.priority, promise=promise)
+        text += templates.kb_part("discord", article) + templates.questions_part("discord", questions)
         return ack_outbound(first, key, text)  # in the thread it opens, the forum post or the DM
     if first.channel == "x":
         from support.channels.x import ack_outbound
 
         handle = first.author_handle.lstrip("@") or first.author_id
-        text = templates.fit_x(templates.ACK_X.format(handle=handle, ref=ref, promise=promise))
+        text = templates.fit_x(templates.ACK_X.format(handle=handle, ref=ref, promise=promise)
+                               + templates.kb_part("x", article))
         return ack_outbound(first, key, text, ref)  # a reply tweet, or a DM to a DM
     return Outbound(channel="log", kind="ack", idempotency_key=key, text=f"{ref} acknowledged")
 

@@ -20,6 +20,7 @@ from sqlalchemy import Date, case, cast, func, select, text
 from storage.db import session_factory
 from storage.models.base import utcnow
 from storage.models.tickets import Ticket
+from support.kb import weekly as kb_weekly
 from trkv.settings import Settings, get_settings
 
 DONE = ("resolved", "closed")
@@ -129,6 +130,7 @@ def dashboard(days: int = 30, settings: Settings | None = None, now: datetime | 
         Kpi("sla_first_response", "SLA attainment: first response", _share(fr_met, fr_due), "%", 95, "above", fr_due),
         Kpi("sla_resolution", "SLA attainment: resolution", _share(res_met, res_due), "%", 95, "above", res_due),
     ]
+    kpis.append(Kpi("documentation_coverage", "Documentation coverage", *kb_weekly.coverage_kpi(settings, since, now)))
     satisfaction = _satisfaction(settings, since)
     if satisfaction is not None:
         kpis[2].value, kpis[2].sample, kpis[2].note = satisfaction[0], satisfaction[1], ""

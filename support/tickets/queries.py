@@ -26,6 +26,7 @@ from storage.models.base import utcnow
 from storage.models.contacts import Contact, Identity
 from storage.models.tickets import Message, Ticket, TicketEvent, TicketNote
 from storage.queries import ticket_id_from_ref
+from support.kb import search as kb_search
 from trkv.settings import Settings, get_settings
 
 MAX_LIMIT = 200
@@ -238,6 +239,7 @@ def get_ticket(ref: str, settings: Settings | None = None, *, with_messages: boo
             data["messages"] = [serialize_message(m) for m in _messages(session, ticket_id)]
         if with_details:
             data.update(_details(session, row[0]))
+    data["kb_suggestions"] = kb_search.for_ticket(data, settings)
     return data
 
 

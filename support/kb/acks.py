@@ -1,0 +1,29 @@
+"""The KB part of the acknowledgement: when a `documentation` or `support_question`
+ticket's first message is a confident match for a published article, the
+acknowledgement names it, through the counting redirect /kb/go/{slug}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from support.kb import responses, search
+from trkv.settings import Settings
+
+ACK_CATEGORIES = ("documentation", "support_question")
+
+
+def ack_article(ticket: Any, settings: Settings) -> dict[str, str] | None:
+    """{title, url} of the article the acknowledgement should link, or None."""
+    if ticket.category not in ACK_CATEGORIES:
+        return None
+    first = ticket.first
+    best = search.confident_match(settings, f"{first.subject or ''}\n{first.text or ''}")
+    if best is None:
+        return None
+    return {"title": best["title"], "url": f"{settings.public_url.rstrip('/')}/kb/go/{best['slug']}"}
+
+
+def open_questions(ticket: Any, settings: Settings) -> list[str]:
+    """The questions of the category's issue template that the first message leaves open."""
+    first = ticket.first
+    return responses.missing_questions(settings, ticket.category, f"{first.subject or ''}\n{first.text or ''}")
