@@ -12,10 +12,10 @@ import time
 from dataclasses import dataclass, field
 
 from aiosmtpd.controller import Controller
-from connectors.twitter import parse_page
 from sqlalchemy import select
 
 from connectors.discord_bot import parse_message
+from connectors.x.parse import parse_page
 from storage.db import session_factory, transaction
 from storage.models.base import utcnow
 from storage.models.delivery import Outbox

@@ -10,7 +10,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from connectors.mail import parse_email
+from connectors.mail.parse import parse_email
 from inbox.app import create_app
 from storage.models.base import utcnow
 from support import accounts
