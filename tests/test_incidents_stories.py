@@ -26,6 +26,7 @@ from tests.discord_server import BOT, DiscordServer
 from tests.incident_burst import inbound, incidents, linked_ids, pages_of_alert, status_rows
 from tests.incident_corpus import TEST_OUTAGE, TEST_UNRELATED
 from tests.incident_parts import Smtp, discord_message, drain, hub_settings, text_of, x_mention
+from tests.tokens import token_headers
 from tests.x_server import XServer
 
 ENGINEER = Actor("eli.eng@trkv.test", "engineer")
@@ -156,7 +157,7 @@ def test_a_missing_announcements_channel_and_x_without_write_access_show_while_t
         else:
             assert any("[Status]" in text_of(m) for m in smtp.mailbox.to(message.author_email))
     with TestClient(create_app(hub), base_url="https://testserver") as client:  # public_url is https: secure cookies
-        health = client.get("/healthz").json()
+        health = client.get("/healthz", headers=token_headers(hub)).json()  # details are for token holders
         assert health["connectors"]["publish-discord"]["state"] == "degraded"
         assert "no announcements channel" in health["connectors"]["publish-discord"]["detail"]
         assert health["connectors"]["x-sender"]["state"] == "degraded"
