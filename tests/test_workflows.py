@@ -19,7 +19,6 @@ from storage.models.base import utcnow
 from storage.models.delivery import Outbox
 from storage.models.intake import InboundQueue, Quarantine
 from storage.models.tickets import Ticket, TicketEvent
-from support.delivery import senders
 from support.delivery.dispatch import dispatch
 from support.intake import staging as intake
 from support.intake.ingest import ingest
