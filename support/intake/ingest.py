@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connectors.base import Inbound
+from storage import locks
 from storage.db import transaction
 from storage.models.base import utcnow
 from storage.models.contacts import Contact, Identity
@@ -113,6 +114,7 @@ def ingest_in(
     `suggest_for`, computed before it; whatever is missing is computed here)."""
     now = utcnow()
     items = [_Item(inbound) for inbound in inbounds]
+    locks.hold(session, _conversation_locks(inbounds))
     fresh = _mark_duplicates(session, items)
     identity_ids = _upsert_identities(session, [item.inbound for item in fresh], now)
     _thread(session, fresh, settings, now)
@@ -133,6 +135,19 @@ def ingest_in(
             first = item.duplicate_of.result
             item.result = IngestResult(ticket_id=first.ticket_id, message_id=first.message_id, duplicate=True)
     return [item.result for item in items]
+
+
+def _conversation_locks(inbounds: list[Inbound]) -> set[str]:
+    """What two concurrent ingests must not thread at once: each message's conversation,
+    itself and what it replies to. Held until commit, so a second worker's reads see the
+    ticket the first one opened (PostgreSQL; SQLite's writers are serialised anyway)."""
+    names = set()
+    for inbound in inbounds:
+        names.add(f"message:{inbound.channel}:{inbound.external_id}")
+        names.update(f"message:{inbound.channel}:{ref}" for ref in inbound.references)
+        if inbound.conversation_key:
+            names.add(f"conversation:{inbound.channel}:{inbound.conversation_key}")
+    return names
 
 
 def _follow_ups(items: list[_Item]) -> list[tuple[int, Inbound]]:

@@ -6,6 +6,10 @@ back rows stuck in `sending` after a lease (the resend keeps its idempotency key
 warns at 75 % of an SLA target and records breaches (support/sla.py: one indexed
 range read on `tickets.sla_next_at`), and re-pages or escalates unacknowledged
 alerts (support/paging.py: the same on `alerts.next_action_at`).
+
+One sweep runs at a time, however many beats there are (one per host): it holds a
+database lock for its transaction (PostgreSQL: an advisory lock, a second sweep skips;
+SQLite: the single writer, a second sweep waits and finds the work done).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
+from storage import locks
 from storage.db import session_factory
 from storage.models.base import utcnow
 from storage.models.delivery import Outbox
@@ -41,6 +46,7 @@ class SweepReport:
     warnings: list[int] = field(default_factory=list)
     pages: int = 0  # re-pages, escalations and held-back alert updates queued
     closed: int = 0  # resolved tickets closed after their quiet period
+    skipped: bool = False  # another host's sweep was running: this one did nothing
 
 
 def sweep(settings: Settings | None = None, now: datetime | None = None) -> SweepReport:
@@ -51,6 +57,9 @@ def sweep(settings: Settings | None = None, now: datetime | None = None) -> Swee
     report = SweepReport()
     stale = now - timedelta(seconds=settings.requeue_after)
     with Session() as session, session.begin():
+        if not locks.try_hold(session, "trkv.sweep"):  # two beats (two hosts): one sweep at a time
+            log.info("sweep: another sweep is running; skipped")
+            return SweepReport(skipped=True)
         _give_up(session, settings, now)
         report.reclaimed_sending = session.execute(
             update(Outbox)
