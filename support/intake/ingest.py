@@ -23,7 +23,7 @@ from storage import locks
 from storage.db import transaction
 from storage.models.base import utcnow
 from storage.models.contacts import Contact, Identity
-from storage.models.tickets import Message, Ticket
+from storage.models.tickets import Message, Ticket, TicketEvent
 from storage.queries import (
     SEARCH_CHARS,
     append_search_text,
@@ -33,6 +33,7 @@ from storage.queries import (
     pairs_in,
 )
 from support.delivery import outbox as outbox_rows
+from support.intake import tags
 from support.intake import retriage as resuggest
 from support.intake.suggest import suggest_for
 from support.oncall import paging, sla
@@ -77,6 +78,7 @@ class _NewTicket:
     category: str = ""
     needs_triage: bool = False
     muted: bool = False  # from a blocked contact
+    refused_tag: str | None = None  # why it did not join the ticket its subject's tag names
     first_response_due_at: datetime | None = None
 
 
@@ -230,6 +232,7 @@ def _thread(session: Session, items: list[_Item], settings: Settings, now: datet
     """Find each message's ticket: replied-to message, [TRKV-n] tag, conversation key."""
     by_reference = _tickets_of_messages(session, items)
     by_tag = _tickets_by_tag(session, items)
+    allowed = tags.participants(session, sorted(by_tag))
     by_conversation = _tickets_by_conversation(session, items)
     batch_messages: dict[tuple[str, str], _Item] = {}
     batch_conversations: dict[tuple[str, str], _Item] = {}
@@ -241,7 +244,10 @@ def _thread(session: Session, items: list[_Item], settings: Settings, now: datet
             item.ticket_id, item.new_ticket = earlier.ticket_id, earlier.new_ticket
         else:
             ticket = _first_match(inbound, by_reference, by_tag, by_conversation)
-            if ticket is None:
+            stranger = _tagged_by_stranger(inbound, ticket, by_reference, allowed)
+            if stranger:
+                item.new_ticket = _NewTicket(first=inbound, parent_id=ticket.id, refused_tag=stranger)
+            elif ticket is None:
                 item.new_ticket = _NewTicket(first=inbound)
             elif ticket.status == "closed" or (
                 ticket.status == "resolved" and (ticket.resolved_at or now) < reopen_before
@@ -252,6 +258,19 @@ def _thread(session: Session, items: list[_Item], settings: Settings, now: datet
         batch_messages[(inbound.channel, inbound.external_id)] = item
         if inbound.conversation_key:
             batch_conversations[(inbound.channel, inbound.conversation_key)] = item
+
+
+def _tagged_by_stranger(inbound: Inbound, ticket, by_reference: dict, allowed: dict[int, set[str]]) -> str | None:
+    """The reason, when `ticket` was found by the subject's tag (not by the message it
+    answers) and the sender is not one of its participants (support/intake/tags.py)."""
+    tag = _TAG.search(inbound.subject or "")
+    if ticket is None or tag is None or int(tag.group(1)) != ticket.id or ticket.id not in allowed:
+        return None
+    if any((inbound.channel, ref) in by_reference for ref in inbound.references):
+        return None
+    if tags.senders(inbound) & allowed[ticket.id]:
+        return None
+    return tags.refusal(inbound, ticket.id)
 
 
 def _parents_first(items: list[_Item]) -> list[_Item]:
@@ -385,6 +404,10 @@ def _insert_tickets(
     ids = bulk_insert_returning_ids(session, Ticket, rows)
     for ticket, ticket_id, row in zip(new, ids, rows, strict=True):
         ticket.id = ticket_id
+        if ticket.refused_tag:  # shown on the ticket page: why it did not join the tagged ticket
+            session.add(TicketEvent(ticket_id=ticket_id, kind="tag_refused", old_value=f"TRKV-{ticket.parent_id}",
+                                    detail={"reason": ticket.refused_tag}))
+            log.info("TRKV-%s: a tag from a non-participant opened TRKV-%s", ticket.parent_id, ticket_id)
         ticket.priority = row["priority"]
         ticket.category = row["category"]
         ticket.needs_triage = row["needs_triage"]
