@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test test-quick lint bench clean
+.PHONY: up test test-quick lint bench chaos clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py --quick
+
+# Faults with figures (not part of `make test`; tests/test_chaos.py is the small CI run):
+# RabbitMQ restarted, a worker SIGKILLed; writes bench/results/chaos.json.
+chaos: $(STAMP)
+	$(BIN)/python tools/chaos.py $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) var
