@@ -1,7 +1,9 @@
 """Two hubs on one PostgreSQL and one RabbitMQ, as two hosts run them: separate homes,
 real `trkv web` and `trkv worker -B` processes, one shared TRKV_SECRET_KEY. Messages
 posted alternately to A and B become one ticket and one acknowledgement each, while
-A's worker is SIGKILLed and restarted mid-run and A's web keeps answering."""
+A's worker is SIGKILLed and restarted mid-run and A's web keeps answering; a page-
+acknowledge link signed on A works on B. (A session cookie from A on B is the
+accounts work's test.)"""
 
 from __future__ import annotations
 
@@ -12,14 +14,18 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from storage.db import session_factory
+from storage.db import session_factory, transaction
+from storage.models.base import utcnow
+from storage.models.oncall import Alert
 from storage.models.delivery import Outbox
 from storage.models.intake import InboundQueue
 from storage.models.tickets import Ticket
 from support import accounts
+from support.oncall import paging
 from tests.conftest import make_db_url, settings_for
 from tests.hosts import Host, deliveries
 from tests.workers import make_broker
+from trkv.settings import Settings
 
 MESSAGES = 400
 TIMING = {"requeue_after": "2", "send_lease": "15", "sweep_interval": "1"}
@@ -84,3 +90,30 @@ def test_two_hosts_share_the_work_and_a_killed_worker_loses_and_doubles_nothing(
     assert len(delivered) == MESSAGES and set(delivered.values()) == {1}  # no key reached a customer twice
     assert all(key.startswith("ack:") for key in delivered)
     print(f"two hosts: {MESSAGES} messages, {resends} resends recognised by the receiver")
+
+    # A page-acknowledge link signed on host A (its worker signs with the shared key) works on B;
+    # one signed with A's own generated secret (no shared key) does not.
+    alert_id = _alert(settings)
+    shared = Settings(home=a.home, database_url=settings.db_url, secret_key=a.env["TRKV_SECRET_KEY"])
+    alone = Settings(home=a.home, database_url=settings.db_url)
+    with httpx.Client(timeout=30) as client:
+        foreign = client.get(_link(paging.ack_url(alert_id, "ana@example.com", alone, utcnow()), b))
+        link = _link(paging.ack_url(alert_id, "ana@example.com", shared, utcnow()), b)
+        shown = client.get(link)
+        query = dict(httpx.URL(link).params)
+        done = client.post(httpx.URL(link).copy_with(query=None), data=query)
+    assert foreign.status_code == 403
+    assert shown.status_code == 200 and done.status_code == 200 and "Acknowledged" in done.text
+
+
+def _alert(settings) -> int:
+    with transaction(settings.db_url) as session:
+        alert = Alert(severity="critical", title="checkout down", fingerprint=[], channels=["api"])
+        session.add(alert)
+        session.flush()
+        return alert.id
+
+
+def _link(url: str, host) -> str:
+    """The link as host `host` serves it (public_url names the host that signed it)."""
+    return str(httpx.URL(url).copy_with(scheme="http", host="127.0.0.1", port=host.web.port))
