@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test test-quick lint bench clean screenshots
+.PHONY: up test test-quick lint bench chaos clean screenshots
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ bench: $(STAMP)
 
 screenshots: $(STAMP)  # every page at desktop and phone width, light and dark, into ./screenshots/
 	$(BIN)/python tools/screenshots.py
+
+# Faults with figures (not part of `make test`; tests/test_chaos.py is the small CI run):
+# RabbitMQ restarted, a worker SIGKILLed; writes bench/results/chaos.json.
+chaos: $(STAMP)
+	$(BIN)/python tools/chaos.py $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) var

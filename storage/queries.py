@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 from sqlalchemy import (
     ARRAY,
+    JSON,
     ColumnElement,
     Insert,
     Text,
@@ -105,7 +106,7 @@ def _copy(session: Session, table, rows: list[dict]) -> None:
     names = ", ".join(f'"{c.name}"' for c in columns)
     with dbapi.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         for row in rows:
-            copy.write_row([_copy_value(row[c.name]) if c.name in row else _default(c) for c in columns])
+            copy.write_row([_copy_value(row[c.name], c) if c.name in row else _default(c) for c in columns])
 
 
 def _default(column):
@@ -113,8 +114,12 @@ def _default(column):
     return default.arg(None) if default.is_callable else default.arg
 
 
-def _copy_value(value):
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
+def _copy_value(value, column=None):
+    # A JSON column takes any JSON value (an email's raw text is a JSON string), as an INSERT would.
+    is_json = column is not None and isinstance(column.type, JSON)
+    if value is not None and (is_json or isinstance(value, dict | list)):
+        return json.dumps(value, ensure_ascii=False)
+    return value
 
 
 def ticket_id_from_ref(ref: str) -> int | None:

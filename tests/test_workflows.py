@@ -12,7 +12,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select, update
 
-from connectors import logsink
 from connectors.base import ConnectorError
 from connectors.logsink import read_deliveries
 from storage.db import session_factory
@@ -60,7 +59,7 @@ def test_the_sweep_rekicks_staged_messages_whose_kick_was_lost(settings):
     _age(settings, InboundQueue, 3600, InboundQueue.id == staged[0])
     report = sweep(settings)
     assert report.rekicked_inbound == 1
-    assert _rows(settings, InboundQueue)[0].attempts == 1
+    assert _rows(settings, InboundQueue)[0].attempts == 0  # a re-kick is not an attempt
     queue_files = list((settings.home_path / "broker" / "queue").iterdir())
     assert len(queue_files) >= 2  # the first kick and the sweep's, both on the broker
 
@@ -69,6 +68,7 @@ def test_a_message_that_keeps_failing_is_quarantined_by_the_sweep(settings):
     staged = intake.submit([ada_email()], settings=settings)
     with session_factory(settings.db_url)() as session, session.begin():
         session.execute(update(InboundQueue).values(attempts=settings.max_deliveries))
+    _age(settings, InboundQueue, settings.requeue_after + 5)  # its last worker died, not at work on it now
     sweep(settings)
     assert _rows(settings, InboundQueue, InboundQueue.id == staged[0])[0].status == "quarantined"
     assert "attempts" in _rows(settings, Quarantine)[0].reason
@@ -107,7 +107,7 @@ class _Failing:
 @pytest.mark.parametrize("permanent, status", [(True, "failed"), (False, "queued")])
 def test_a_send_error_marks_the_row_with_the_reason(settings, monkeypatch, permanent, status):
     result = ingest(cy_tweet())
-    monkeypatch.setattr(logsink, "shared", lambda path, channel: _Failing(permanent))
+    monkeypatch.setattr("support.delivery.dispatch.sender_for", lambda channel, settings: _Failing(permanent))
     outcome = dispatch(result.outbox[0][0], settings)
     row = _rows(settings, Outbox, Outbox.id == result.outbox[0][0])[0]
     assert row.status == status and row.last_error == outcome.error and outcome.error
@@ -121,7 +121,7 @@ class _RateLimited:
 def test_a_rate_limited_send_waits_without_using_up_its_attempts(settings, monkeypatch):
     result = ingest(cy_tweet())
     outbox_id = result.outbox[0][0]
-    monkeypatch.setattr(logsink, "shared", lambda path, channel: _RateLimited())
+    monkeypatch.setattr("support.delivery.dispatch.sender_for", lambda channel, settings: _RateLimited())
     for _ in range(settings.max_send_attempts + 2):  # more deferrals than the retry limit allows failures
         assert dispatch(outbox_id, settings).status == "retry"
     row = _rows(settings, Outbox, Outbox.id == outbox_id)[0]

@@ -413,21 +413,24 @@ def test_x_refusing_duplicate_text_counts_as_already_sent(x_sqlite_settings, ser
         assert session.execute(select(Outbox.status, Outbox.external_id)).one() == ("sent", earlier["id"])
 
 
-def test_a_long_agent_reply_is_fitted_to_one_post_with_its_link_whole(x_sqlite_settings, server, clock):
+def test_an_agent_reply_is_measured_as_x_counts_and_a_too_long_one_is_refused_not_cut(x_sqlite_settings, server, clock):
     cy = server.user("cy")
     mention = server.tweet(cy, "@trkvbot how do I set up the Jira integration?")
     poll_and_handle(receiver_for(x_sqlite_settings, clock), x_sqlite_settings)
     link = "https://docs.trkv-web.app/integrations/jira/setup-guide-with-screenshots"
-    text = f"See {link} " + "and then configure the project mapping carefully. " * 8
+    fits = f"See {link} " + "and then configure the project mapping carefully. " * 4
     with session_factory(x_sqlite_settings.db_url)() as session:
         ref = session.execute(select(Ticket)).scalar_one().ref
 
-    replies.reply(ref, text, settings=x_sqlite_settings)
+    with pytest.raises(replies.ReplyTooLong) as refused:
+        replies.reply(ref, fits + "and then configure the project mapping carefully. " * 4, settings=x_sqlite_settings)
+    assert refused.value.limit == X_LIMIT
+    replies.reply(ref, fits, settings=x_sqlite_settings)  # over 280 characters, but the link counts 23
     dispatch_queued(x_sqlite_settings)
 
     reply = [t for t in server.replies_to(mention["id"]) if "docs." in t["text"]][0]
-    assert x_length(reply["text"]) <= X_LIMIT and len(reply["text"]) > X_LIMIT - 23  # the link counts 23
-    assert link in reply["text"] and reply["text"].endswith("…")
+    assert x_length(reply["text"]) <= X_LIMIT and x_length(reply["text"]) < len(reply["text"])
+    assert reply["text"] == f"@cy {fits.strip()}"
 
 
 def test_a_post_over_the_budget_waits_for_the_reset_and_then_goes(x_sqlite_settings, server, clock):

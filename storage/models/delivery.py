@@ -18,8 +18,10 @@ from storage.models.base import Base, BigId, utcnow
 
 
 class Outbox(Base):
-    """Something to send. Claimed by a conditional UPDATE before sending; the
-    idempotency key travels with the send so that a receiver can deduplicate."""
+    """Something to send. Claimed by a conditional UPDATE before sending, with a fresh
+    `claim_token` that every later write of that worker must match (a send that outlived
+    its lease cannot overwrite the resend); the idempotency key travels with the send
+    so that a receiver can deduplicate."""
 
     __tablename__ = "outbox"
     __table_args__ = (
@@ -43,6 +45,7 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None]
     alert_id: Mapped[int | None] = mapped_column(BigId, index=True)  # pages: the alert they are for
     recipient: Mapped[str | None] = mapped_column(String(320))  # email: the address, lowercased
+    claim_token: Mapped[str | None] = mapped_column(String(32))  # the claim a worker's later writes must match
 
 
 class TaskDelivery(Base):

@@ -132,8 +132,6 @@ def ack_outbound(first, key: str, text: str, ref: str) -> Outbound:
 
 def reply_outbound(ticket, last_in, text: str, key: str, settings: Settings) -> Outbound:
     """An agent's reply: a reply tweet to the customer's last tweet, or a DM when they wrote by DM."""
-    from support.delivery import acks as templates
-
     if last_in is not None and _is_dm(last_in):
         return Outbound(channel="x", kind="reply", idempotency_key=key, text=text,
                         to=_dm_partner(last_in), conversation_key=last_in.conversation_key, meta={"dm": True})
@@ -141,7 +139,7 @@ def reply_outbound(ticket, last_in, text: str, key: str, settings: Settings) -> 
     if handle and not text.lower().startswith(f"@{handle.lower()}"):
         text = f"@{handle} {text}"
     return Outbound(
-        channel="x", kind="reply", idempotency_key=key, text=templates.fit_x(text),
+        channel="x", kind="reply", idempotency_key=key, text=text,  # never cut: replies.py refuses a long one
         conversation_key=ticket.conversation_key, in_reply_to=last_in.external_id if last_in is not None else None,
         meta={"ref": ticket.ref},
     )

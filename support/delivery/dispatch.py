@@ -4,11 +4,17 @@ The row is claimed with a conditional UPDATE (queued → sending); only the work
 whose UPDATE changed a row sends. A crash after the send and before the commit
 leaves the row in `sending`; the sweep hands it back after a lease, and the resend
 carries the same idempotency key, which the receiver deduplicates on.
+
+Each claim writes a fresh token, and the worker's later writes (sent, deferred,
+failed) apply only while the row still carries it: a send that outlived its lease
+finds its claim taken and records nothing over the resend. A page whose alert was
+acknowledged (or resolved) by the time it is claimed is cancelled, not sent.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import update
@@ -17,6 +23,7 @@ from connectors.base import ConnectorError, Outbound
 from storage.db import session_factory
 from storage.models.base import utcnow
 from storage.models.delivery import Outbox
+from storage.models.oncall import Alert
 from storage.models.tickets import Message, Ticket
 from storage.queries import append_search_text, insert_ignoring_conflicts
 from support.delivery.senders import sender_for
@@ -47,33 +54,65 @@ def dispatch(outbox_id: int, settings: Settings | None = None) -> DispatchOutcom
     except Exception as exc:  # an unknown error is treated as transient, but never loops forever
         log.exception("outbox %s: unexpected error from the %s sender", outbox_id, row.channel)
         return _failed(Session, row, f"{type(exc).__name__}: {exc}", permanent=False, settings=settings)
-    _sent(Session, row, outbound, result.external_id)
+    if not _sent(Session, row, outbound, result.external_id):
+        return DispatchOutcome("skipped")
     log.info("outbox %s: %s sent on %s", outbox_id, row.kind, row.channel)
     return DispatchOutcome("sent")
 
 
 def _claim(Session, outbox_id: int, max_attempts: int) -> Outbox | None:
+    token = uuid.uuid4().hex
     with Session() as session, session.begin():
         claimed = session.execute(
             update(Outbox)
             .where(Outbox.id == outbox_id, Outbox.status == "queued", Outbox.attempts < max_attempts)
-            .values(status="sending", attempts=Outbox.attempts + 1, updated_at=utcnow())
+            .values(status="sending", attempts=Outbox.attempts + 1, claim_token=token, updated_at=utcnow())
         ).rowcount
         if claimed != 1:
             return None
-        return session.get(Outbox, outbox_id)
+        row = session.get(Outbox, outbox_id)
+        if row.kind == "page" and _alert_answered(session, row):
+            return None
+        return row
 
 
-def _sent(Session, row: Outbox, outbound: Outbound, external_id: str | None) -> None:
+def _alert_answered(session, row: Outbox) -> bool:
+    """A page for an alert someone acknowledged (or that resolved) while the page waited
+    or was in flight is cancelled, in the claim's transaction: it must not wake anyone."""
+    alert = session.get(Alert, row.alert_id) if row.alert_id is not None else None
+    if alert is None or alert.status == "triggered":
+        return False
+    row.status, row.claim_token, row.updated_at = "cancelled", None, utcnow()
+    row.last_error = f"not sent: the alert was {alert.status} first"
+    log.info("outbox %s: page cancelled, alert %s is %s", row.id, alert.id, alert.status)
+    return True
+
+
+def _ours(row: Outbox):
+    """The WHERE clause of a claimed row's later writes: only while the claim is still ours."""
+    return (Outbox.id == row.id, Outbox.status == "sending", Outbox.claim_token == row.claim_token)
+
+
+def _lost(row: Outbox, what: str) -> DispatchOutcome:
+    log.warning("outbox %s: claim lost (the lease ran out and the row was handed back); %s not recorded", row.id, what)
+    return DispatchOutcome("skipped")
+
+
+def _sent(Session, row: Outbox, outbound: Outbound, external_id: str | None) -> bool:
     now = utcnow()
     with Session() as session, session.begin():
-        session.execute(
+        recorded = session.execute(
             update(Outbox)
-            .where(Outbox.id == row.id)
-            .values(status="sent", sent_at=now, updated_at=now, external_id=external_id, last_error=None)
-        )
+            .where(*_ours(row))
+            .values(status="sent", sent_at=now, updated_at=now, external_id=external_id, last_error=None,
+                    claim_token=None)
+        ).rowcount
+        if not recorded:
+            _lost(row, "sent")
+            return False
         if row.ticket_id is not None and row.kind in ("ack", "reply"):
             _record_outgoing(session, row, outbound, external_id, now)
+    return True
 
 
 def _record_outgoing(session, row: Outbox, outbound: Outbound, external_id: str | None, now) -> None:
@@ -101,11 +140,14 @@ def _deferred(Session, row: Outbox, reason: str) -> DispatchOutcome:
     """The platform asked us to wait (a rate limit): nothing was attempted, so the
     attempt is given back; the sweep re-kicks the row after `requeue_after`."""
     with Session() as session, session.begin():
-        session.execute(
+        changed = session.execute(
             update(Outbox)
-            .where(Outbox.id == row.id)
-            .values(status="queued", attempts=Outbox.attempts - 1, last_error=reason[:2000], updated_at=utcnow())
-        )
+            .where(*_ours(row))
+            .values(status="queued", attempts=Outbox.attempts - 1, last_error=reason[:2000], updated_at=utcnow(),
+                    claim_token=None)
+        ).rowcount
+    if not changed:
+        return _lost(row, "the deferral")
     log.info("outbox %s: deferred (%s)", row.id, reason)
     return DispatchOutcome("retry", reason)
 
@@ -113,9 +155,13 @@ def _deferred(Session, row: Outbox, reason: str) -> DispatchOutcome:
 def _failed(Session, row: Outbox, error: str, *, permanent: bool, settings: Settings) -> DispatchOutcome:
     final = permanent or row.attempts >= settings.max_send_attempts
     status = "failed" if final else "queued"
+    reason = error if not final or permanent else f"gave up after {row.attempts} attempts: {error}"
     with Session() as session, session.begin():
-        session.execute(
-            update(Outbox).where(Outbox.id == row.id).values(status=status, last_error=error[:2000], updated_at=utcnow())
-        )
+        changed = session.execute(
+            update(Outbox).where(*_ours(row))
+            .values(status=status, last_error=reason[:2000], updated_at=utcnow(), claim_token=None)
+        ).rowcount
+    if not changed:
+        return _lost(row, f"the error ({error})")
     log.warning("outbox %s: %s (%s)", row.id, error, "gave up" if final else "will retry")
-    return DispatchOutcome("failed" if final else "retry", error)
+    return DispatchOutcome("failed" if final else "retry", reason)

@@ -19,10 +19,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connectors.base import Inbound
+from storage import locks
 from storage.db import transaction
 from storage.models.base import utcnow
 from storage.models.contacts import Contact, Identity
-from storage.models.tickets import Message, Ticket
+from storage.models.tickets import Message, Ticket, TicketEvent
 from storage.queries import (
     SEARCH_CHARS,
     append_search_text,
@@ -34,6 +35,7 @@ from storage.queries import (
 from support.delivery import outbox as outbox_rows
 from support.incidents import detect
 from support.intake import retriage as resuggest
+from support.intake.staging import tags
 from support.intake.suggest import suggest_for
 from support.oncall import paging, sla
 from triage.types import Suggestion
@@ -78,6 +80,7 @@ class _NewTicket:
     needs_triage: bool = False
     praise: bool = False  # pure praise: thanked, not acknowledged (TRKV_THANK_PRAISE)
     muted: bool = False  # from a blocked contact
+    refused_tag: str | None = None  # why it did not join the ticket its subject's tag names
     first_response_due_at: datetime | None = None
 
 
@@ -115,6 +118,7 @@ def ingest_in(
     `suggest_for`, computed before it; whatever is missing is computed here)."""
     now = utcnow()
     items = [_Item(inbound) for inbound in inbounds]
+    locks.hold(session, _conversation_locks(inbounds))
     fresh = _mark_duplicates(session, items)
     identity_ids = _upsert_identities(session, [item.inbound for item in fresh], now)
     _thread(session, fresh, settings, now)
@@ -136,6 +140,19 @@ def ingest_in(
             first = item.duplicate_of.result
             item.result = IngestResult(ticket_id=first.ticket_id, message_id=first.message_id, duplicate=True)
     return [item.result for item in items]
+
+
+def _conversation_locks(inbounds: list[Inbound]) -> set[str]:
+    """What two concurrent ingests must not thread at once: each message's conversation,
+    itself and what it replies to. Held until commit, so a second worker's reads see the
+    ticket the first one opened (PostgreSQL; SQLite's writers are serialised anyway)."""
+    names = set()
+    for inbound in inbounds:
+        names.add(f"message:{inbound.channel}:{inbound.external_id}")
+        names.update(f"message:{inbound.channel}:{ref}" for ref in inbound.references)
+        if inbound.conversation_key:
+            names.add(f"conversation:{inbound.channel}:{inbound.conversation_key}")
+    return names
 
 
 def _follow_ups(items: list[_Item]) -> list[tuple[int, Inbound]]:
@@ -218,6 +235,7 @@ def _thread(session: Session, items: list[_Item], settings: Settings, now: datet
     """Find each message's ticket: replied-to message, [TRKV-n] tag, conversation key."""
     by_reference = _tickets_of_messages(session, items)
     by_tag = _tickets_by_tag(session, items)
+    allowed = tags.participants(session, sorted(by_tag))
     by_conversation = _tickets_by_conversation(session, items)
     batch_messages: dict[tuple[str, str], _Item] = {}
     batch_conversations: dict[tuple[str, str], _Item] = {}
@@ -229,7 +247,10 @@ def _thread(session: Session, items: list[_Item], settings: Settings, now: datet
             item.ticket_id, item.new_ticket = earlier.ticket_id, earlier.new_ticket
         else:
             ticket = _first_match(inbound, by_reference, by_tag, by_conversation)
-            if ticket is None:
+            stranger = _tagged_by_stranger(inbound, ticket, by_reference, allowed)
+            if stranger:
+                item.new_ticket = _NewTicket(first=inbound, parent_id=ticket.id, refused_tag=stranger)
+            elif ticket is None:
                 item.new_ticket = _NewTicket(first=inbound)
             elif ticket.status == "closed" or (
                 ticket.status == "resolved" and (ticket.resolved_at or now) < reopen_before
@@ -240,6 +261,19 @@ def _thread(session: Session, items: list[_Item], settings: Settings, now: datet
         batch_messages[(inbound.channel, inbound.external_id)] = item
         if inbound.conversation_key:
             batch_conversations[(inbound.channel, inbound.conversation_key)] = item
+
+
+def _tagged_by_stranger(inbound: Inbound, ticket, by_reference: dict, allowed: dict[int, set[str]]) -> str | None:
+    """The reason, when `ticket` was found by the subject's tag (not by the message it
+    answers) and the sender is not one of its participants (support/intake/tags.py)."""
+    tag = _TAG.search(inbound.subject or "")
+    if ticket is None or tag is None or int(tag.group(1)) != ticket.id or ticket.id not in allowed:
+        return None
+    if any((inbound.channel, ref) in by_reference for ref in inbound.references):
+        return None
+    if tags.senders(inbound) & allowed[ticket.id]:
+        return None
+    return tags.refusal(inbound, ticket.id)
 
 
 def _parents_first(items: list[_Item]) -> list[_Item]:
@@ -376,6 +410,10 @@ def _insert_tickets(
     for ticket, ticket_id, row, suggestion in zip(new, ids, rows, suggestions, strict=True):
         ticket.id = ticket_id
         ticket.praise = bool(getattr(suggestion, "praise", False))
+        if ticket.refused_tag:  # shown on the ticket page: why it did not join the tagged ticket
+            session.add(TicketEvent(ticket_id=ticket_id, kind="tag_refused", old_value=f"TRKV-{ticket.parent_id}",
+                                    detail={"reason": ticket.refused_tag}))
+            log.info("TRKV-%s: a tag from a non-participant opened TRKV-%s", ticket.parent_id, ticket_id)
         ticket.priority = row["priority"]
         ticket.category = row["category"]
         ticket.needs_triage = row["needs_triage"]

@@ -54,6 +54,22 @@ def _payload(inbound: Inbound) -> dict:
 def process(staged_ids: list[int], settings: Settings | None = None) -> list[IngestResult]:
     """Ingest staged rows that are still pending; kicks dispatch for what they queued."""
     settings = settings or get_settings()
+    _count_attempt(settings, staged_ids)
+    return _run(staged_ids, settings)
+
+
+def _count_attempt(settings: Settings, staged_ids: list[int]) -> None:
+    """A worker took the rows: that is an attempt, committed before the work, so a message
+    that kills its worker is counted and quarantined by the sweep after `max_deliveries`
+    (the sweep's re-kicks are not attempts; a row no worker took is never quarantined)."""
+    with transaction(settings.db_url) as session:
+        session.execute(
+            update(InboundQueue).where(InboundQueue.id.in_(staged_ids), InboundQueue.status == "pending")
+            .values(attempts=InboundQueue.attempts + 1, updated_at=utcnow())
+        )
+
+
+def _run(staged_ids: list[int], settings: Settings) -> list[IngestResult]:
     Session = session_factory(settings.db_url)
     suggestions = _presuggest(settings, staged_ids)
     try:
@@ -65,7 +81,7 @@ def process(staged_ids: list[int], settings: Settings | None = None) -> list[Ing
             return []
         # One bad row must not block its neighbours: retry them one at a time.
         log.warning("a batch of %d staged messages failed; retrying one by one", len(staged_ids), exc_info=True)
-        results = [r for staged_id in staged_ids for r in process([staged_id], settings)]
+        results = [r for staged_id in staged_ids for r in _run([staged_id], settings)]
         return results
     kick.dispatch([pair for r in results for pair in r.outbox])
     return results

@@ -6,6 +6,10 @@ back rows stuck in `sending` after a lease (the resend keeps its idempotency key
 warns at 75 % of an SLA target and records breaches (support/sla.py: one indexed
 range read on `tickets.sla_next_at`), and re-pages or escalates unacknowledged
 alerts (support/paging.py: the same on `alerts.next_action_at`).
+
+One sweep runs at a time, however many beats there are (one per host): it holds a
+database lock for its transaction (PostgreSQL: an advisory lock, a second sweep skips;
+SQLite: the single writer, a second sweep waits and finds the work done).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
+from storage import locks
 from storage.db import session_factory
 from storage.models.base import utcnow
 from storage.models.delivery import Outbox
@@ -43,6 +48,7 @@ class SweepReport:
     warnings: list[int] = field(default_factory=list)
     pages: int = 0  # re-pages, escalations and held-back alert updates queued
     closed: int = 0  # resolved tickets closed after their quiet period
+    skipped: bool = False  # another host's sweep was running: this one did nothing
 
 
 def sweep(settings: Settings | None = None, now: datetime | None = None) -> SweepReport:
@@ -53,11 +59,14 @@ def sweep(settings: Settings | None = None, now: datetime | None = None) -> Swee
     report = SweepReport()
     stale = now - timedelta(seconds=settings.requeue_after)
     with Session() as session, session.begin():
+        if not locks.try_hold(session, "trkv.sweep"):  # two beats (two hosts): one sweep at a time
+            log.info("sweep: another sweep is running; skipped")
+            return SweepReport(skipped=True)
         _give_up(session, settings, now)
         report.reclaimed_sending = session.execute(
             update(Outbox)
             .where(Outbox.status == "sending", Outbox.updated_at < now - timedelta(seconds=settings.send_lease))
-            .values(status="queued", updated_at=stale - timedelta(seconds=1))
+            .values(status="queued", claim_token=None, updated_at=stale - timedelta(seconds=1))
         ).rowcount
         staged = session.execute(
             select(InboundQueue.id).where(InboundQueue.status == "pending", InboundQueue.updated_at < stale).limit(_LIMIT)
@@ -100,23 +109,34 @@ def _auto_close(session, settings: Settings, now) -> int:
 
 def _bump(session, model, ids: list[int], now) -> None:
     """Restart the wait so one lost kick is re-sent once per `requeue_after`, not every
-    sweep, and count the attempt so that a message that kills workers stops coming back."""
+    sweep. A re-kick is not an attempt: only a worker that takes the row counts one
+    (dispatch's claim, intake's `process`), so a worker that is down or backlogged for
+    longer than the lease uses up nothing, and the row goes out once a worker comes."""
     for chunk in chunked(ids, 500):
-        session.execute(update(model).where(model.id.in_(chunk)).values(updated_at=now, attempts=model.attempts + 1))
+        session.execute(update(model).where(model.id.in_(chunk)).values(updated_at=now))
 
 
 def _give_up(session, settings: Settings, now) -> None:
-    """Rows that failed too often: outbox rows fail, staged messages go to quarantine."""
+    """Rows that failed too often: outbox rows fail with their last error (Operations
+    lists them with a retry button), staged messages go to quarantine. A queued row at
+    its limit fails at once (no claim can take it any more); a row in `sending` on its
+    last attempt gets the lease first, as its worker may still be sending."""
     lease = now - timedelta(seconds=settings.send_lease)
-    session.execute(
-        update(Outbox)
-        .where(Outbox.status.in_(("queued", "sending")), Outbox.attempts >= settings.max_send_attempts,
-               Outbox.updated_at < lease)
-        .values(status="failed", last_error="gave up after repeated attempts", updated_at=now)
-    )
+    spent = session.execute(
+        select(Outbox).where(
+            Outbox.attempts >= settings.max_send_attempts,
+            (Outbox.status == "queued") | ((Outbox.status == "sending") & (Outbox.updated_at < lease)),
+        ).limit(_LIMIT)
+    ).scalars().all()
+    for row in spent:
+        last = row.last_error or ("no answer from the receiver within the lease" if row.status == "sending" else "none")
+        row.status, row.claim_token, row.updated_at = "failed", None, now
+        row.last_error = f"gave up after {row.attempts} attempts; last error: {last}"[:2000]
+        log.error("outbox %s (%s on %s): %s", row.id, row.kind, row.channel, row.last_error)
+    stale = now - timedelta(seconds=settings.requeue_after)
     stuck = session.execute(
-        select(InboundQueue).where(InboundQueue.status == "pending", InboundQueue.attempts >= settings.max_deliveries)
+        select(InboundQueue).where(InboundQueue.status == "pending", InboundQueue.attempts >= settings.max_deliveries,
+                                   InboundQueue.updated_at < stale)
     ).scalars().all()
     for row in stuck:
         quarantine_staged(session, row, f"not ingested after {row.attempts} attempts")
-
