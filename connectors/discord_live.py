@@ -426,6 +426,8 @@ class DiscordSender:
                 nonce=nonce_for(outbound.idempotency_key),  # discord.py adds enforce_nonce
             )
             params.payload["allowed_mentions"] = self._allowed_mentions(outbound)
+            if (outbound.meta or {}).get("components"):  # buttons (a survey): Discord's component JSON
+                params.payload["components"] = outbound.meta["components"]
             message = await http.send_message(target, params=params)
             return SendResult(external_id=str(message["id"]))
         except discord.LoginFailure as exc:
@@ -445,7 +447,7 @@ class DiscordSender:
 
     async def _target(self, http: discord.http.HTTPClient, outbound: Outbound) -> int:
         meta = outbound.meta or {}
-        if outbound.to and outbound.kind in ("page", "reply"):
+        if outbound.to and outbound.kind in ("page", "reply", "survey"):
             dm = await http.request(Route("POST", "/users/@me/channels"), json={"recipient_id": str(outbound.to)})
             return int(dm["id"])
         if outbound.kind == "status":

@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(web.router)
     app.include_router(web_ticket.router)
     app.include_router(web_admin.router)
+    app.include_router(__import__("inbox.web_csat", fromlist=["router"]).router)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(HTTPException, _http_error)
     return app

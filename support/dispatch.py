@@ -72,7 +72,7 @@ def _sent(Session, row: Outbox, outbound: Outbound, external_id: str | None) -> 
             .where(Outbox.id == row.id)
             .values(status="sent", sent_at=now, updated_at=now, external_id=external_id, last_error=None)
         )
-        if row.ticket_id is not None and row.kind in ("ack", "reply"):
+        if row.ticket_id is not None and row.kind in ("ack", "reply", "survey"):
             _record_outgoing(session, row, outbound, external_id, now)
 
 

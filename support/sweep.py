@@ -23,6 +23,7 @@ from storage.models.intake import InboundQueue
 from storage.models.tickets import Ticket, TicketEvent
 from storage.queries import chunked
 from support import kick, paging, sla
+from support.feedback import surveys as feedback_surveys
 from support.intake import quarantine_staged
 from trkv.settings import Settings, get_settings
 
@@ -67,10 +68,11 @@ def sweep(settings: Settings | None = None, now: datetime | None = None) -> Swee
         clocks = sla.sweep_clocks(session, settings, now)
         pages = paging.sweep_alerts(session, settings, now)
         report.closed = _auto_close(session, settings, now)
+        surveys = feedback_surveys.queue_due(session, settings, now)
     report.breaches, report.warnings, report.pages = clocks.breaches, clocks.warnings, len(pages)
     for ids in chunked(list(staged), 100):
         kick.ingest(ids)
-    kick.dispatch([(r.id, r.queue) for r in outbox] + pages + clocks.outbox)
+    kick.dispatch([(r.id, r.queue) for r in outbox] + pages + clocks.outbox + surveys)
     report.rekicked_inbound, report.rekicked_outbox = len(staged), len(outbox)
     if staged or outbox or report.reclaimed_sending or report.breaches or report.warnings or pages or report.closed:
         log.info("sweep: %s", report)
