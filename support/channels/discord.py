@@ -19,6 +19,7 @@ def receivers(settings: Settings) -> list[Receiver]:
         return []
     from connectors.discord_live import DiscordReceiver
     from support import discord_events, intake
+    from support.feedback import answers
 
     return [DiscordReceiver(
         settings.discord_token.get_secret_value(), settings.discord_guild_id,
@@ -27,6 +28,7 @@ def receivers(settings: Settings) -> list[Receiver]:
         submit_batch=functools.partial(intake.submit, live=True, settings=settings),
         apply_changes=functools.partial(discord_events.apply_changes, settings=settings),
         guild_ready_timeout=settings.discord_guild_ready_timeout,
+        answer_button=functools.partial(answers.discord_press, settings=settings),
     )]
 
 

@@ -126,3 +126,15 @@ def _check_presser(session, survey: Survey, presser: str) -> None:
     ).scalars().all()
     if str(presser) not in allowed:
         raise AnswerError("only the customer this survey was sent to can answer it")
+
+
+def discord_press(token: str, score: int, presser: str, settings: Settings | None = None) -> str:
+    """A survey button pressed on Discord: the text the presser sees."""
+    try:
+        result = record(token, score, via="discord", presser=presser, settings=settings)
+    except (tokens.TokenError, AnswerError) as exc:
+        return f"Not recorded: {exc}."
+    if result.score <= 3:
+        url = tokens.url(token, settings or get_settings(), result.score)
+        return f"Thank you: we recorded {result.score} out of 5. What went wrong? Tell us here: {url}"
+    return f"Thank you: we recorded {result.score} out of 5."
