@@ -43,10 +43,12 @@ def survey_rows(settings) -> list[Survey]:
 
 
 def sent_survey(settings) -> dict:
+    """The survey as sent (the log sender's record), with the outbox row's addressing."""
     with session_factory(settings.db_url)() as session:
-        outbox_id = session.execute(select(Outbox.id).where(Outbox.kind == "survey")).scalar_one()
+        outbox_id, payload = session.execute(select(Outbox.id, Outbox.payload).where(Outbox.kind == "survey")).one()
     assert dispatch(outbox_id, settings).status == "sent"
-    return [d for d in read_deliveries(settings.home_path / "sent.jsonl") if d["kind"] == "survey"][-1]
+    sent = [d for d in read_deliveries(settings.home_path / "sent.jsonl") if d["kind"] == "survey"][-1]
+    return {**payload, **sent}
 
 
 def test_a_resolved_ticket_gets_one_survey_after_the_delay_and_it_shows_on_the_ticket(settings):
@@ -166,3 +168,34 @@ def test_with_no_delay_the_survey_goes_out_in_the_next_sweep(settings, monkeypat
     sweep(settings)
     assert count(settings, Survey) == 1
     assert surveys.queue_due  # the sweep's hook
+
+
+def test_an_x_survey_is_a_dm_when_the_customer_wrote_by_dm_else_a_reply_with_the_link(settings):
+    from tests.cast import cy_tweet
+
+    resolved_with_reply(settings, cy_tweet(permalink="https://x.com/cy/status/1860000000000000001"))
+    sweep(settings, now=utcnow() + timedelta(minutes=61))
+    public = sent_survey(settings)
+    assert public["channel"] == "x" and public["in_reply_to"] == "1860000000000000001" and not public["to"]
+    assert public["text"].startswith("@cy ") and "/csat/" in public["text"] and len(public["text"]) <= 280
+
+
+def test_an_x_dm_conversation_gets_the_survey_by_dm(settings):
+    from tests.cast import cy_tweet
+
+    dm = cy_tweet("dm-1", text="my export fails", conversation_key="dm-99001",
+                  raw={"event_type": "MessageCreate", "sender_id": "99001", "id": "dm-1"}, hints={"x_kind": "dm"})
+    resolved_with_reply(settings, dm)
+    sweep(settings, now=utcnow() + timedelta(minutes=61))
+    private = sent_survey(settings)
+    assert private["to"] == "99001" and private["meta"]["dm"] is True and "/csat/" in private["text"]
+
+
+def test_an_api_ticket_with_an_email_gets_the_email_survey_and_one_without_gets_none(settings):
+    from connectors.base import Inbound
+
+    with_mail = Inbound(channel="api", external_id="form-1", text="export fails", author_id="u-1",
+                        author_name="Dee", author_email="dee@example.com", subject="Export")
+    resolved_with_reply(settings, with_mail)
+    sweep(settings, now=utcnow() + timedelta(minutes=61))
+    assert sent_survey(settings)["to"] == "dee@example.com"
