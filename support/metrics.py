@@ -131,15 +131,29 @@ def dashboard(days: int = 30, settings: Settings | None = None, now: datetime | 
     ]
     satisfaction = _satisfaction(settings, since)
     if satisfaction is not None:
-        kpis[2].value, kpis[2].sample, kpis[2].note = satisfaction[0], satisfaction[1], ""
+        kpis[2].value, kpis[2].sample, kpis[2].note = satisfaction[0], satisfaction[1], "answers rating 4 or 5"
+    kpis.insert(4, _accurate(settings, since, now))
     day_list = [(since + timedelta(days=i)).strftime("%Y-%m-%d") for i in range(days)]
     return Dashboard(since, now, days, kpis, {k: {v: dict(d) for v, d in m.items()} for k, m in volume.items()},
                      day_list, total)
 
 
 def _satisfaction(settings: Settings, since: datetime) -> tuple[float, int] | None:
-    """Survey results: the hub records no surveys yet, so there is no data (never a made-up figure)."""
-    return None
+    """Survey results (support/feedback/kpis.py): None while no answer exists (never a made-up figure)."""
+    from support.feedback import kpis
+
+    with session_factory(settings.db_url, readonly=True)() as session:
+        return kpis.kpi(session, since)
+
+
+def _accurate(settings: Settings, since: datetime, now: datetime) -> Kpi:
+    """Resolved and not reopened within 7 days (support/feedback/kpis.py)."""
+    from support.feedback import kpis
+
+    with session_factory(settings.db_url, readonly=True)() as session:
+        value, base = kpis.accurate_solutions(session, since, now)
+    return Kpi("accurate_solutions", "Accurate solutions", value, "%", 95, "above", base,
+               "resolved and not reopened within 7 days")
 
 
 def _hours(seconds: float | None) -> float | None:

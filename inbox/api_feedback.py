@@ -1,0 +1,75 @@
+"""The feedback loop's JSON API: satisfaction figures and the conversations behind them,
+the follow-up list, contacts as one person across channels, and the weekly review."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+
+from inbox.auth import api_role, api_user
+from storage.db import session_factory
+from storage.models.accounts import User
+from storage.models.base import utcnow
+from support.feedback import kpis
+
+router = APIRouter(prefix="/api", tags=["feedback"], dependencies=[Depends(api_user)])
+
+Agent = Depends(api_role("community_manager"))
+Lead = Depends(api_role("lead"))
+Dimension = Literal["channel", "category", "agent", "week"]
+
+
+def _window(days: int):
+    """The last `days` calendar days, today included (until tomorrow: a clock a little ahead is no gap)."""
+    today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    return today - timedelta(days=days - 1), today + timedelta(days=2)
+
+
+@router.get("/feedback/satisfaction")
+def satisfaction(request: Request, days: int = Query(30, ge=1, le=366), user: User = Lead) -> dict[str, Any]:
+    """Satisfaction (4-5 of all answers) and response rate, in total and per channel,
+    category, agent and week, for surveys sent in the last `days` days."""
+    since, until = _window(days)
+    with session_factory(request.app.state.settings.db_url, readonly=True)() as session:
+        result = kpis.satisfaction(session, since, until, request.app.state.settings)
+    return {"since": since.isoformat(), "days": days, "total": result.total.as_dict(),
+            "by": {d: {k: f.as_dict() for k, f in sorted(v.items())} for d, v in result.by.items()}}
+
+
+@router.get("/feedback/conversations")
+def conversations(request: Request, days: int = Query(30, ge=1, le=366), dimension: Dimension | None = None,
+                  value: str | None = Query(None, max_length=320), low: bool = False,
+                  user: User = Lead) -> dict[str, Any]:
+    """The answered surveys behind a figure (`low`: only scores 1-3)."""
+    since, until = _window(days)
+    with session_factory(request.app.state.settings.db_url, readonly=True)() as session:
+        items = kpis.conversations(session, since, until, dimension=dimension, value=value,
+                                   scores=(1, 2, 3) if low else (1, 2, 3, 4, 5))
+    return {"items": [{**i, "answered_at": i["answered_at"].isoformat() if i["answered_at"] else None}
+                      for i in items]}
+
+
+@router.get("/feedback/follow-up")
+def follow_up(request: Request, user: User = Agent) -> dict[str, Any]:
+    """Tickets whose customer answered 1 or 2 and nobody has followed up yet."""
+    from support.feedback import follow_ups
+
+    return {"items": follow_ups.open_items(request.app.state.settings)}
+
+
+class FollowedUp(BaseModel):
+    ref: str = Field(..., max_length=40)
+
+
+@router.post("/feedback/follow-up/done")
+def follow_up_done(body: FollowedUp, request: Request, user: User = Agent) -> dict[str, Any]:
+    from support.feedback import follow_ups
+
+    try:
+        follow_ups.mark_done(body.ref, user.id, request.app.state.settings)
+    except ValueError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return {"ref": body.ref, "followed_up": True}
