@@ -73,3 +73,46 @@ def follow_up_done(body: FollowedUp, request: Request, user: User = Agent) -> di
     except ValueError as exc:
         raise HTTPException(404, str(exc)) from exc
     return {"ref": body.ref, "followed_up": True}
+
+
+# one person across channels ----------------------------------------------------------------
+
+
+@router.get("/contacts/{contact_id}")
+def contact(contact_id: int, request: Request, user: User = Agent) -> dict[str, Any]:
+    """A contact as one person: identities on every channel, tickets, one timeline, and
+    suggestions of other contacts that may be the same person (each with its reason)."""
+    from support.feedback import contacts
+
+    found = contacts.view(contact_id, request.app.state.settings)
+    if found is None:
+        raise HTTPException(404, f"no contact {contact_id}")
+    return found
+
+
+class LinkBody(BaseModel):
+    contact_id: int = Field(..., description="The contact that is the same person")
+    reason: str = Field("", max_length=300)
+
+
+@router.post("/contacts/{contact_id}/link")
+def link(contact_id: int, body: LinkBody, request: Request, user: User = Agent) -> dict[str, Any]:
+    from support.feedback import contacts
+
+    try:
+        person = contacts.link(contact_id, body.contact_id, user_id=user.id, reason=body.reason,
+                               settings=request.app.state.settings)
+    except contacts.LinkError as exc:
+        raise HTTPException(404 if "no such" in str(exc) else 409, str(exc)) from exc
+    return {"person_id": person, "linked": True}
+
+
+@router.post("/contacts/{contact_id}/unlink")
+def unlink(contact_id: int, request: Request, user: User = Agent) -> dict[str, Any]:
+    from support.feedback import contacts
+
+    try:
+        contacts.unlink(contact_id, user_id=user.id, settings=request.app.state.settings)
+    except contacts.LinkError as exc:
+        raise HTTPException(404 if "no such" in str(exc) else 409, str(exc)) from exc
+    return {"contact_id": contact_id, "linked": False}
