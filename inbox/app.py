@@ -29,7 +29,7 @@ SECURITY_HEADERS = {
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from inbox import api, api_feedback, api_oncall, web, web_admin, web_csat, web_ticket
+    from inbox import api, api_feedback, api_oncall, web, web_admin, web_csat, web_feedback, web_ticket
     from inbox.pages import LoginRequired
 
     settings = settings or get_settings()
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(web_admin.router)
     app.include_router(web_csat.router)
     app.include_router(api_feedback.router)
+    app.include_router(web_feedback.router)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(HTTPException, _http_error)
     return app
