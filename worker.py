@@ -75,6 +75,8 @@ def configure(app: Celery, settings: Settings) -> Celery:
                       "options": {"queue": queue_name("default", settings), "expires": settings.sweep_interval}},
             "triage-retrain": {"task": "trkv.triage_retrain", "schedule": settings.triage_retrain_days * 86400,
                                "options": {"queue": queue_name("bulk", settings)}},
+            "weekly-review": {"task": "trkv.weekly_review", "schedule": 3600.0,  # sends on Mondays only
+                              "options": {"queue": queue_name("bulk", settings), "expires": 3600}},
         },
         beat_schedule_filename=str(settings.home_path / "celerybeat-schedule"),
         worker_hijack_root_logger=False,
@@ -143,6 +145,15 @@ def triage_retrain() -> dict:
 
     outcome = retrain(get_settings())
     return {"version": outcome.version, "promoted": outcome.promoted, "corrections": outcome.corrections}
+
+
+@app.task(name="trkv.weekly_review")
+def weekly_review() -> int:
+    """Hourly: on Monday from 08:00 in the team's time zone, the last week's review is
+    mailed to the leads, once per lead and week (the outbox key says which)."""
+    from support.feedback.review_mail import send_weekly
+
+    return len(send_weekly(get_settings()))
 
 
 def reconfigure(settings: Settings) -> Celery:

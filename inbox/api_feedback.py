@@ -116,3 +116,36 @@ def unlink(contact_id: int, request: Request, user: User = Agent) -> dict[str, A
     except contacts.LinkError as exc:
         raise HTTPException(404 if "no such" in str(exc) else 409, str(exc)) from exc
     return {"contact_id": contact_id, "linked": False}
+
+
+# the weekly review -------------------------------------------------------------------------
+
+
+@router.get("/reports/weekly")
+def weekly(request: Request, week: str | None = Query(None, max_length=10, description="YYYY-Www; default: last week"),
+           user: User = Lead) -> dict[str, Any]:
+    """The weekly review, as `trkv report weekly --json` prints it."""
+    from support.feedback import review
+
+    try:
+        return review.weekly(week, request.app.state.settings)
+    except review.WeekError as exc:
+        raise HTTPException(422, str(exc)) from exc
+
+
+class ThemeBody(BaseModel):
+    theme: str = Field(..., min_length=1, max_length=200)
+    status: Literal["planned", "declined", "shipped"]
+    release: str | None = Field(None, max_length=200, description="Shipped: the release that closes the theme")
+
+
+@router.post("/reports/weekly/themes")
+def mark_theme(body: ThemeBody, request: Request, user: User = Lead) -> dict[str, Any]:
+    """The lead's decision on a feature-request theme (leads only)."""
+    from support.feedback import themes
+
+    try:
+        themes.mark(body.theme, body.status, release=body.release, user_id=user.id, settings=request.app.state.settings)
+    except themes.ThemeError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return {"theme": body.theme.strip(), "status": body.status, "release": body.release}

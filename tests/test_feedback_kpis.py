@@ -78,3 +78,23 @@ def test_accurate_solutions_count_tickets_not_reopened_within_seven_days(setting
     board = metrics.dashboard(30, settings, now=utcnow() + timedelta(days=8))
     accurate = next(k for k in board.kpis if k.key == "accurate_solutions")
     assert (accurate.value, accurate.sample) == (50.0, 2), kept
+
+
+def test_the_weekly_review_and_theme_decisions_over_the_api(settings, api):
+    report = api.get("/api/reports/weekly", params={"week": "2026-W45"}).json()
+    assert report["week"] == "2026-W45" and report["topics"] == [] and report["csat"]["satisfaction"] is None
+    assert api.get("/api/reports/weekly", params={"week": "W45"}).status_code == 422
+    marked = api.post("/api/reports/weekly/themes", json={"theme": "dark · mode · mobile", "status": "shipped",
+                                                          "release": "2.5"})
+    assert marked.status_code == 200
+    assert api.get("/api/reports/weekly").json()["actions"][0]["release"] == "2.5"
+    assert api.post("/api/reports/weekly/themes", json={"theme": "x", "status": "maybe"}).status_code == 422
+
+
+def test_an_agent_may_link_contacts_but_not_mark_themes(settings, api):
+    accounts.create_user("cm@trkv.test", "community_manager", "correct horse battery", settings=settings)
+    token = accounts.create_token("cm@trkv.test", settings=settings)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert api.post("/api/reports/weekly/themes", json={"theme": "x", "status": "planned"},
+                    headers=headers).status_code == 403
+    assert api.get("/api/feedback/follow-up", headers=headers).status_code == 200

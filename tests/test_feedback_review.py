@@ -75,3 +75,25 @@ def test_the_text_report_reads_like_a_review(four_weeks):
 def test_the_default_week_is_the_last_complete_one(settings):
     label, start, end = review.parse_week(None, settings, now=datetime.fromisoformat("2026-12-09T12:00:00+00:00"))
     assert label == "2026-W49" and start.isoformat().startswith("2026-11-30") and end <= utcnow().replace(year=2030)
+
+
+def test_the_review_is_mailed_to_the_leads_on_monday_morning_once(four_weeks):
+    from sqlalchemy import select
+
+    from storage.db import session_factory
+    from storage.models.delivery import Outbox
+    from support import accounts
+    from support.feedback.review_mail import send_weekly
+
+    accounts.create_user("lena@trkv.test", "lead", "correct horse battery", settings=four_weeks)
+    accounts.create_user("eve@trkv.test", "engineer", "correct horse battery", settings=four_weeks)
+    sunday = datetime.fromisoformat("2026-11-15T20:00:00+00:00")
+    monday_early = datetime.fromisoformat("2026-11-09T07:00:00+00:00")
+    monday = datetime.fromisoformat("2026-11-09T09:00:00+00:00")
+    assert send_weekly(four_weeks, sunday) == [] and send_weekly(four_weeks, monday_early) == []
+    assert len(send_weekly(four_weeks, monday)) == 1
+    again = send_weekly(four_weeks, monday.replace(hour=10))
+    assert again == []  # once per lead and week
+    with session_factory(four_weeks.db_url)() as session:
+        mail = session.execute(select(Outbox.payload)).scalar_one()
+    assert mail["to"] == "lena@trkv.test" and "Weekly review 2026-W45" in mail["text"] and "calendar" in mail["text"]

@@ -33,30 +33,7 @@ def weekly(week: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, default=str))
         return
+    from support.feedback.review_mail import text
+
     click.echo(text(result))
 
-
-def text(result: dict) -> str:
-    total = result["volume"]["total"]
-    lines = [f"Weekly review {result['week']}",
-             f"Tickets: {total['this_week']} (last week {total['last_week']}, 4-week average {total['avg_4w']})"]
-    for dimension, rows in result["volume"]["by"].items():
-        flagged = [f"{r['value']} {r['flag']} ({r['this_week']} vs {r['avg_4w']})" for r in rows if r["flag"]]
-        if flagged:
-            lines.append(f"  {dimension}: " + ", ".join(flagged))
-    lines.append("Topics:")
-    lines += [f"  {t['name']}: {t['tickets']} ({t['trend']})" for t in result["topics"]] or ["  none"]
-    csat = result["csat"]
-    lines.append(f"Satisfaction: {_pct(csat['satisfaction'])} of {csat['answers']} answers; "
-                 f"sentiment {csat['weeks'][0]['sentiment']}")
-    lines.append(f"SLA: first response {_pct(result['sla']['first_response'])}, "
-                 f"resolution {_pct(result['sla']['resolution'])}")
-    lines.append(f"Incidents: {len(result['incidents'])}")
-    lines.append("Feature requests:")
-    lines += [f"  {t['theme']}: {t['requesters']} requesters × growth {t['growth']} = {t['score']}"
-              + (f" [{t['status']}]" if t["status"] else "") for t in result["feature_requests"]] or ["  none"]
-    return "\n".join(lines)
-
-
-def _pct(value) -> str:
-    return "no data" if value is None else f"{value} %"
