@@ -46,8 +46,8 @@ def feature_requests(session: Session, first: datetime, start: datetime, end: da
     decided = {a.theme: a for a in session.execute(select(ThemeAction)).scalars()}
     prior_weeks = max(1, round((start - first).days / 7))
     themes = []
-    for label, name in names.items():
-        members = [r for r, lab in zip(rows, labels, strict=True) if lab == label]
+    for name in sorted(set(names.values())):  # clusters named alike are one theme
+        members = [r for r, lab in zip(rows, labels, strict=True) if names[lab] == name]
         this_week = [r for r in members if r.created_at >= start]
         prior_avg = (len(members) - len(this_week)) / prior_weeks
         growth = (len(this_week) + 1) / (prior_avg + 1)

@@ -80,4 +80,19 @@ def cluster(texts: list[str], refs: list[str], prior_texts: list[str], prior_wee
         prior_avg = prior_counts[c] / max(prior_weeks, 1)
         topics.append(Topic(" · ".join(top), top, len(members), float(prior_avg), trend(len(members), prior_avg),
                             [refs[i] for i in members]))
-    return sorted(topics, key=lambda t: -t.tickets)
+    return sorted(_merge_alike(topics), key=lambda t: -t.tickets)
+
+
+def _merge_alike(found: list[Topic]) -> list[Topic]:
+    """Clusters named by the same top terms are one topic (k-means may split a big one)."""
+    by_name: dict[str, Topic] = {}
+    for topic in found:
+        same = by_name.get(topic.name)
+        if same is None:
+            by_name[topic.name] = topic
+            continue
+        same.tickets += topic.tickets
+        same.prior_avg += topic.prior_avg
+        same.refs += topic.refs
+        same.trend = trend(same.tickets, same.prior_avg)
+    return list(by_name.values())
