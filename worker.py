@@ -77,6 +77,8 @@ def configure(app: Celery, settings: Settings) -> Celery:
                                "options": {"queue": queue_name("bulk", settings)}},
             "weekly-review": {"task": "trkv.weekly_review", "schedule": 3600.0,  # sends on Mondays only
                               "options": {"queue": queue_name("bulk", settings), "expires": 3600}},
+            "demo-agent": {"task": "trkv.demo_agent", "schedule": 30.0,  # a no-op unless the demo is on
+                           "options": {"queue": queue_name("bulk", settings), "expires": 30}},
         },
         beat_schedule_filename=str(settings.home_path / "celerybeat-schedule"),
         worker_hijack_root_logger=False,
@@ -154,6 +156,14 @@ def weekly_review() -> int:
     from support.feedback.review_mail import send_weekly
 
     return len(send_weekly(get_settings()))
+
+
+@app.task(name="trkv.demo_agent")
+def demo_agent() -> dict:
+    """With the demo feed on: history once, then replies, resolutions and survey answers."""
+    from support.feedback.demo import tick
+
+    return tick(get_settings())
 
 
 def reconfigure(settings: Settings) -> Celery:

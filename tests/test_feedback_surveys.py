@@ -199,3 +199,23 @@ def test_an_api_ticket_with_an_email_gets_the_email_survey_and_one_without_gets_
     resolved_with_reply(settings, with_mail)
     sweep(settings, now=utcnow() + timedelta(minutes=61))
     assert sent_survey(settings)["to"] == "dee@example.com"
+
+
+def test_the_demo_agent_adds_history_replies_resolves_and_answers_surveys_only_with_the_demo_on(settings, monkeypatch):
+    from support.feedback import demo
+    from support.metrics import dashboard
+
+    assert demo.tick(settings) == {}  # the demo feed is off: nothing happens
+    monkeypatch.setattr(settings, "demo", True)
+    monkeypatch.setattr(settings, "csat_delay_minutes", 0.0)
+    ref = ingest(ada_email(), settings=settings).ref
+    now = utcnow()
+    first = demo.tick(settings, now + timedelta(minutes=2))
+    assert first["history"] > 400 and first["replied"] == 1
+    ticket_actions.set_status(ref, "open", user_id=None, settings=settings)
+    assert demo.tick(settings, now + timedelta(minutes=10))["resolved"] == 1
+    sweep(settings, now=now + timedelta(minutes=11))
+    sent_survey(settings)
+    assert demo.tick(settings, now + timedelta(minutes=20))["answered"] == 1
+    board = dashboard(30, settings)
+    assert next(k for k in board.kpis if k.key == "satisfaction").value is not None

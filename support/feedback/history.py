@@ -35,6 +35,9 @@ FEATURES = [["Please add dark mode to the mobile app", "Dark mode for the mobile
              "Ticket list filter for assignee"]]
 CHANNELS = ("email", "discord", "x")
 REASONS = ("slow", "not_solved", "unclear", None)
+REPLIES = ("Thanks for the report: this is fixed in the latest release.",
+           "Here is how to do it: Settings → Account → Reset. Let us know if it works!",
+           "We have shipped a fix; please update and tell us if it still happens.")
 
 
 def _ticket(rng: random.Random, created: datetime, channel: str, category: str, priority: str, subject: str,
@@ -87,11 +90,15 @@ def _insert_sqlite(session: Session, rows: list[dict]) -> list[int]:
 
 def _children(session: Session, rng: random.Random, tickets: list[tuple[int, dict]], survey_share: float,
               messages: bool) -> None:
-    if messages:
+    if messages:  # the customer's message and the agent's reply
         session.execute(insert(Message), [
             {"ticket_id": tid, "direction": "in", "channel": t["channel"], "external_id": f"hist-{tid}",
              "author": "customer", "text": t["subject"], "received_at": t["created_at"],
              "sentiment": round(rng.uniform(-0.6, 0.6), 3)} for tid, t in tickets])
+        session.execute(insert(Message), [
+            {"ticket_id": tid, "direction": "out", "channel": t["channel"], "external_id": f"hist-reply-{tid}",
+             "author": "TRKV Support", "text": rng.choice(REPLIES), "received_at": t["first_responded_at"]}
+            for tid, t in tickets])
     surveys = []
     for tid, t in tickets:
         if rng.random() >= survey_share:
