@@ -19,7 +19,7 @@ from support.ingest import ingest
 from support.sweep import sweep
 from tests.cast import ada_email, bo_discord, cy_tweet
 from tests.rows import count
-from tests.test_feedback_kpis import LEAD, api  # noqa: F401
+from tests.test_feedback_kpis import api  # noqa: F401
 from tests.test_feedback_surveys import resolved_with_reply
 
 

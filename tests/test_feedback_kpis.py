@@ -11,11 +11,10 @@ from fastapi.testclient import TestClient
 from inbox import create_app
 from storage.models.base import utcnow
 from support import accounts, metrics, ticket_actions
-from support.feedback import answers
+from support.feedback import answers, tokens
 from support.sweep import sweep
 from tests.cast import ada_email, bo_discord, cy_tweet
 from tests.test_feedback_surveys import resolved_with_reply, survey_rows
-from support.feedback import tokens
 
 LEAD = "lena.lead@trkv.test"
 
