@@ -75,11 +75,9 @@ def timed(function, repeat: int) -> tuple[float, object]:
 
 def _parts(settings) -> dict[str, float]:
     """Where the dashboard's time goes: its two feedback figures, each a median of 5."""
-    from datetime import timedelta as days
-
     from support.feedback import kpis
 
-    since = utcnow() - days(days=29)
+    since = utcnow() - timedelta(days=29)
     with session_factory(settings.db_url, readonly=True)() as session:
         kpi_s, _ = timed(lambda: kpis.kpi(session, since), 5)
         accurate_s, _ = timed(lambda: kpis.accurate_solutions(session, since, utcnow()), 5)
