@@ -74,6 +74,8 @@ def test_accurate_solutions_count_tickets_not_reopened_within_seven_days(setting
     reopened = resolved_with_reply(settings, bo_discord())
     ticket_actions.set_status(reopened, "open", user_id=None, settings=settings)
     ticket_actions.set_status(reopened, "resolved", user_id=None, settings=settings)
+    duplicate = resolved_with_reply(settings, ada_email("a-2@x", subject="the same again"))
+    ticket_actions.merge_tickets(duplicate, kept, user_id=None, settings=settings)  # merged: not a solution
     board = metrics.dashboard(30, settings, now=utcnow() + timedelta(days=8))
     accurate = next(k for k in board.kpis if k.key == "accurate_solutions")
     assert (accurate.value, accurate.sample) == (50.0, 2), kept

@@ -125,16 +125,24 @@ def kpi(session: Session, since: datetime) -> tuple[float, int] | None:
     return None if not answers else (round(100.0 * satisfied / answers, 1), int(answers))
 
 
-def accurate_solutions(session: Session, since: datetime, now: datetime) -> tuple[float | None, int]:
+def accurate_solutions(session: Session, since: datetime, now: datetime,
+                       done: int | None = None) -> tuple[float | None, int]:
     """Of the tickets created since `since` and resolved at least 7 days ago, the share not
     reopened (a status change from resolved/closed back to active, or a follow-up ticket
-    within 7 days of the resolution). One count over the window; the reopened ones are
-    found from the few reopen events and follow-ups, not by a lookup per ticket."""
+    within 7 days of the resolution). `done`: the window's tickets done a week ago, when
+    the caller counted them already (the dashboard, in its one pass); the merged ones and
+    the reopened ones are found from the few merge and reopen events and follow-ups."""
     done_at = func.coalesce(Ticket.resolved_at, Ticket.closed_at)
     merged_ids = select(TicketEvent.ticket_id).where(TicketEvent.kind == "merge", TicketEvent.created_at >= since)
     in_base = (Ticket.created_at >= since, Ticket.status.in_(DONE), done_at <= now - REOPEN_WINDOW,
                ~(Ticket.parent_id.is_not(None) & Ticket.id.in_(merged_ids)))
-    base = session.execute(select(func.count()).where(*in_base)).scalar_one()
+    if done is None:
+        base = session.execute(select(func.count()).where(*in_base)).scalar_one()
+    else:
+        merged = session.execute(select(func.count()).where(
+            Ticket.id.in_(merged_ids), Ticket.parent_id.is_not(None), Ticket.created_at >= since,
+            Ticket.status.in_(DONE), done_at <= now - REOPEN_WINDOW)).scalar_one()
+        base = done - merged
     if not base:
         return None, 0
     reopened = set(session.execute(
@@ -145,7 +153,7 @@ def accurate_solutions(session: Session, since: datetime, now: datetime) -> tupl
     child = aliased(Ticket)
     follow_ups = session.execute(
         select(Ticket.id, done_at, child.created_at).join(child, child.parent_id == Ticket.id)
-        .where(child.created_at >= since, *in_base)
+        .where(child.created_at >= since, child.id.not_in(merged_ids), *in_base)  # a merged one is no follow-up
     ).all()
     reopened |= {tid for tid, done, created in follow_ups if done <= created <= done + REOPEN_WINDOW}
     return round(100.0 * (base - len(reopened)) / base, 1), int(base)
