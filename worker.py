@@ -77,3 +77,20 @@ def triage_retrain() -> dict:
 
     outcome = retrain(get_settings())
     return {"version": outcome.version, "promoted": outcome.promoted, "corrections": outcome.corrections}
+
+
+@app.task(base=GuardedTask, name="trkv.weekly_review")
+def weekly_review() -> int:
+    """Hourly: on Monday from 08:00 in the team's time zone, the last week's review is
+    mailed to the leads, once per lead and week (the outbox key says which)."""
+    from support.feedback.review_mail import send_weekly
+
+    return len(send_weekly(get_settings()))
+
+
+@app.task(base=GuardedTask, name="trkv.demo_agent")
+def demo_agent() -> dict:
+    """With the demo feed on: history once, then replies, resolutions and survey answers."""
+    from support.feedback.demo import tick
+
+    return tick(get_settings())

@@ -35,6 +35,7 @@ import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route, handle_message_parameters
 
+from connectors import discord_buttons
 from connectors.base import ConnectorError, Inbound, Outbound, SendResult, Sink
 from connectors.discord_bot import DM_TYPES, THREAD_TYPES, normalize_routes, parse_change, parse_message, route
 
@@ -124,6 +125,7 @@ class DiscordReceiver:
         apply_changes: Callable[[list[dict]], Any] | None = None,
         batch_size: int = 500,
         guild_ready_timeout: float = 2.0,
+        answer_button: Callable[[str, int, str], str] | None = None,  # survey buttons (discord_buttons.py)
     ):
         self.token = token
         self.guild_id = str(guild_id) if guild_id else None
@@ -134,6 +136,7 @@ class DiscordReceiver:
         self.apply_changes = apply_changes
         self.batch_size = batch_size
         self.guild_ready_timeout = guild_ready_timeout
+        self.answer_button = answer_button
         configure_endpoints(api_base, gateway_url)
 
     # --- the thread the runner gives us ------------------------------------------
@@ -153,6 +156,7 @@ class DiscordReceiver:
         self.client = _GatewayClient(self._on_event, intents=intents, enable_debug_events=True,
                                      guild_ready_timeout=self.guild_ready_timeout, max_messages=None,
                                      chunk_guilds_at_startup=False)
+        discord_buttons.register(self.client, self.answer_button)
         async with self.client:
             tasks = {asyncio.create_task(self._gateway()), asyncio.create_task(self._consume()),
                      asyncio.create_task(self._until(stop))}
@@ -426,6 +430,8 @@ class DiscordSender:
                 nonce=nonce_for(outbound.idempotency_key),  # discord.py adds enforce_nonce
             )
             params.payload["allowed_mentions"] = self._allowed_mentions(outbound)
+            if (outbound.meta or {}).get("components"):  # buttons (a survey): Discord's component JSON
+                params.payload["components"] = outbound.meta["components"]
             message = await http.send_message(target, params=params)
             return SendResult(external_id=str(message["id"]))
         except discord.LoginFailure as exc:
@@ -445,7 +451,7 @@ class DiscordSender:
 
     async def _target(self, http: discord.http.HTTPClient, outbound: Outbound) -> int:
         meta = outbound.meta or {}
-        if outbound.to and outbound.kind in ("page", "reply"):
+        if outbound.to and outbound.kind in ("page", "reply", "survey"):
             dm = await http.request(Route("POST", "/users/@me/channels"), json={"recipient_id": str(outbound.to)})
             return int(dm["id"])
         if outbound.kind == "status":

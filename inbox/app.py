@@ -32,7 +32,21 @@ SECURITY_HEADERS = {
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from inbox import api, api_kb, api_oncall, api_users, live, web, web_admin, web_kb, web_ticket, web_users
+    from inbox import (
+        api,
+        api_feedback,
+        api_kb,
+        api_oncall,
+        api_users,
+        live,
+        web,
+        web_admin,
+        web_csat,
+        web_feedback,
+        web_kb,
+        web_ticket,
+        web_users,
+    )
     from inbox.pages import LoginRequired
 
     settings = settings or get_settings()
@@ -56,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from inbox import api_incidents, web_incidents, web_status
 
     for module in (api_incidents, web_incidents, web_status):  # incidents and the status page
+        app.include_router(module.router)
+    for module in (web_csat, api_feedback, web_feedback):  # surveys, contacts, the weekly review
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(HTTPException, _http_error)

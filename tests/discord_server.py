@@ -110,6 +110,7 @@ class DiscordServer:
         self.gateway_down = False  # True: the gateway answers 503, as during an outage
         self.rate_limited = 0  # the next N message creations answer 429, as Discord does
         self.resumes: list[bool] = []  # one per RESUME: accepted or refused
+        self.callbacks: dict[str, dict] = {}  # interaction id -> the bot's response (Discord: only the first)
         self._sockets: set[web.WebSocketResponse] = set()
         self._build_guild()
 
@@ -227,6 +228,23 @@ class DiscordServer:
 
     def delete(self, message: dict) -> None:
         self.call(self._delete(message))
+
+    def press(self, message: dict, presser: dict, custom_id: str) -> str:
+        """`presser` clicks a button of `message`: an INTERACTION_CREATE (type 3) on the gateway;
+        the bot's answer arrives at POST /interactions/{id}/{token}/callback (in `callbacks`)."""
+        return self.call(self._press(message, presser, custom_id))
+
+    async def _press(self, message: dict, presser: dict, custom_id: str) -> str:
+        channel, iid = self.channels[message["channel_id"]], self.next_id()
+        who = {"member": {"user": presser, "roles": [], "joined_at": _now_iso(), "deaf": False, "mute": False,
+                          "flags": 0, "permissions": "0"}} if channel.get("guild_id") else {"user": presser}
+        await self._dispatch("INTERACTION_CREATE", {
+            "id": iid, "application_id": APP_ID, "type": 3, "token": f"itoken-{iid}", "version": 1,
+            "data": {"custom_id": custom_id, "component_type": 2}, "channel_id": channel["id"], "channel": channel,
+            "message": message, "locale": "en-US", "app_permissions": "0", "entitlements": [],
+            "attachment_size_limit": 8388608, "authorizing_integration_owners": {}, **who,
+            **({"guild_id": channel["guild_id"]} if channel.get("guild_id") else {})})
+        return iid
 
     def drop(self, refuse_resume: bool = False) -> None:
         """Close every gateway socket; with `refuse_resume` the sessions are forgotten."""
@@ -420,6 +438,14 @@ class DiscordServer:
         return response
 
     async def _answer(self, request: web.Request) -> web.Response:
+        parts = request.match_info["path"].strip("/").split("/")
+        if parts[0] == "interactions" and parts[3:] == ["callback"] and parts[2] == f"itoken-{parts[1]}":
+            if parts[1] in self.callbacks:  # no bot token: the interaction's own token authorizes it
+                return _error(400, 40060, "Interaction has already been acknowledged.")
+            body = self.callbacks[parts[1]] = await request.json()
+            ephemeral = bool((body.get("data") or {}).get("flags", 0) & 64)
+            return _json({"interaction": {"id": parts[1], "type": 3, "response_message_id": self.next_id(),
+                                          "response_message_loading": False, "response_message_ephemeral": ephemeral}})
         if request.headers.get("Authorization") != f"Bot {TOKEN}":
             return _error(401, 0, "401: Unauthorized")
         body = await request.json() if request.can_read_body else None
@@ -500,7 +526,7 @@ class DiscordServer:
             for message in self.messages[channel["id"]]:
                 if message.get("nonce") == nonce and message["author"]["id"] == BOT["id"]:
                     return _json(message)  # Discord answers a repeated nonce with the first message
-        extra = {"nonce": nonce} if nonce is not None else {}
+        extra = {"components": body.get("components") or [], **({"nonce": nonce} if nonce is not None else {})}
         message = await self._post(channel["id"], BOT, content, extra)
         return _json(message)
 

@@ -359,7 +359,7 @@ def test_email_html_is_sanitized_and_remote_images_wait_for_a_click(cm, settings
 
 def test_the_dashboard_shows_no_data_rather_than_a_made_up_figure(lead, settings):
     page = lead.get("/dashboard").text
-    assert page.count("no data") == 7  # every KPI (documentation coverage too), before the first ticket
+    assert page.count("no data") == 8  # every KPI (documentation coverage, accurate solutions), before the first ticket
     assert "no survey responses recorded yet" in page
 
 

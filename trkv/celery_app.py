@@ -71,6 +71,10 @@ def configure(app: Celery, settings: Settings) -> Celery:
                       "options": {"queue": queue_name("default", settings), "expires": settings.sweep_interval}},
             "triage-retrain": {"task": "trkv.triage_retrain", "schedule": settings.triage_retrain_days * 86400,
                                "options": {"queue": queue_name("bulk", settings)}},
+            "weekly-review": {"task": "trkv.weekly_review", "schedule": 3600.0,  # sends on Mondays only
+                              "options": {"queue": queue_name("bulk", settings), "expires": 3600}},
+            "demo-agent": {"task": "trkv.demo_agent", "schedule": 30.0,  # a no-op unless the demo is on
+                           "options": {"queue": queue_name("bulk", settings), "expires": 30}},
         },
         beat_schedule_filename=str(settings.home_path / "celerybeat-schedule"),
         worker_hijack_root_logger=False,

@@ -165,9 +165,11 @@ main.add_command(user)
 main.add_command(token)
 main.add_command(mail)
 from trkv.cli_oncall import oncall, page  # noqa: E402
+from trkv.cli_report import report  # noqa: E402
 
 main.add_command(page)
 main.add_command(oncall)
+main.add_command(report)
 from trkv.cli_triage import eval_ as _triage_eval  # noqa: E402
 from trkv.cli_triage import train as _triage_train
 

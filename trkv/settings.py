@@ -180,6 +180,12 @@ class Settings(BaseSettings):
     triage_reload_seconds: float = 5.0  # how often a process looks for a newly promoted model
     triage_retrain_days: float = 7.0  # the beat task's period
 
+    # feedback (support/feedback/)
+    csat_delay_minutes: float = 60.0  # a survey goes out this long after resolution (0: the next sweep)
+    csat_period_days: float = 7.0  # at most one survey per person (across linked contacts) in this period
+    csat_link_days: float = 14.0  # how long a survey link works
+    csat_targets: str = "discord:90,email:85,x:80,api:85"  # per-channel satisfaction targets, %
+
     # limits
     max_text_bytes: int = Field(default=1_000_000)
 

@@ -98,6 +98,7 @@ class Message(Base):
     permalink: Mapped[str | None] = mapped_column(String(1000))
     sent_at: Mapped[datetime | None]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sentiment: Mapped[float | None] = mapped_column(Float)  # VADER compound of the first ~300 chars (inbound)
 
 
 class MessageRevision(Base):

@@ -110,7 +110,7 @@ def _sent(Session, row: Outbox, outbound: Outbound, external_id: str | None) -> 
         if not recorded:
             _lost(row, "sent")
             return False
-        if row.ticket_id is not None and row.kind in ("ack", "reply"):
+        if row.ticket_id is not None and row.kind in ("ack", "reply", "survey"):
             _record_outgoing(session, row, outbound, external_id, now)
     return True
 

@@ -35,7 +35,7 @@ from storage.queries import (
 from support.delivery import outbox as outbox_rows
 from support.incidents import detect
 from support.intake import retriage as resuggest
-from support.intake.staging import tags
+from support.intake import tags
 from support.intake.suggest import suggest_for
 from support.oncall import paging, sla
 from triage.types import Suggestion
@@ -123,7 +123,7 @@ def ingest_in(
     identity_ids = _upsert_identities(session, [item.inbound for item in fresh], now)
     _thread(session, fresh, settings, now)
     new_tickets = _insert_tickets(session, fresh, identity_ids, settings, now, suggestions)
-    message_ids = _insert_messages(session, fresh, identity_ids, now)
+    message_ids = _insert_messages(session, fresh, identity_ids, now, suggestions)
     _touch_tickets(session, fresh, now, settings)
     if live:  # a follow-up that changes the picture ("now nobody can log in") escalates to Critical
         resuggest.escalate_on_follow_ups(session, _follow_ups(fresh), settings, now, suggestions)
@@ -436,7 +436,8 @@ def _subject(inbound: Inbound) -> str:
     return first_line[:120]
 
 
-def _insert_messages(session: Session, items: list[_Item], identity_ids: dict, now: datetime) -> list[int]:
+def _insert_messages(session: Session, items: list[_Item], identity_ids: dict, now: datetime,
+                     suggestions: dict | None = None) -> list[int]:
     if not items:
         return []
     rows = []
@@ -460,6 +461,7 @@ def _insert_messages(session: Session, items: list[_Item], identity_ids: dict, n
                 "permalink": inbound.permalink,
                 "sent_at": inbound.sent_at,
                 "received_at": now,
+                "sentiment": getattr((suggestions or {}).get((inbound.channel, inbound.external_id)), "sentiment", None),
             }
         )
     return bulk_insert_returning_ids(session, Message, rows)

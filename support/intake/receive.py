@@ -47,6 +47,12 @@ class DatabaseSink:
     def report(self, name: str, state: str, detail: str = "") -> None:
         set_connector_state(self.settings.db_url, name, state, detail)
 
+    def answer_button(self, token: str, score: int, presser: str) -> str:
+        """A survey button pressed on Discord: recorded, and the text the presser sees."""
+        from support.feedback import answers
+
+        return answers.discord_press(token, score, presser, settings=self.settings)
+
     def apply_changes(self, changes: list[dict]) -> int:
         """Edits and deletions of received messages (Discord's)."""
         return discord_events.apply_changes(changes, settings=self.settings)

@@ -29,6 +29,7 @@ from storage.models.tickets import Ticket, TicketEvent
 from storage.queries import chunked
 from support.delivery import broadcast
 from support.delivery import kicks as kick
+from support.feedback import surveys as feedback_surveys
 from support.incidents import reminders
 from support.intake.staging import quarantine_staged
 from support.oncall import paging, sla
@@ -80,10 +81,11 @@ def sweep(settings: Settings | None = None, now: datetime | None = None) -> Swee
         pages = paging.sweep_alerts(session, settings, now)
         pages += broadcast.release(session, settings, now) + reminders.sweep(session, settings, now)  # incidents
         report.closed = _auto_close(session, settings, now)
+        surveys = feedback_surveys.queue_due(session, settings, now)
     report.breaches, report.warnings, report.pages = clocks.breaches, clocks.warnings, len(pages)
     for ids in chunked(list(staged), 100):
         kick.ingest(ids)
-    kick.dispatch([(r.id, r.queue) for r in outbox] + pages + clocks.outbox)
+    kick.dispatch([(r.id, r.queue) for r in outbox] + pages + clocks.outbox + surveys)
     report.rekicked_inbound, report.rekicked_outbox = len(staged), len(outbox)
     if staged or outbox or report.reclaimed_sending or report.breaches or report.warnings or pages or report.closed:
         log.info("sweep: %s", report)

@@ -105,9 +105,11 @@ def dashboard(days: int = 30, settings: Settings | None = None, now: datetime | 
                 func.count(case((done_at.is_not(None) | res_due_passed, 1))),
                 func.count(case((res_due_passed, 1))),
                 func.count(case((res_due_passed & Ticket.status.in_(DONE), 1))),
+                # accurate solutions' base: done at least a week ago (support/feedback/kpis.py)
+                func.count(case((Ticket.status.in_(DONE) & (done_at <= now - timedelta(days=7)), 1))),
             ).where(in_window).group_by(day, Ticket.channel, Ticket.category, Ticket.priority)
         ).all()
-    sums = [0.0] * 11
+    sums = [0.0] * 12
     volume: dict[str, dict[str, dict[str, int]]] = {d: defaultdict(lambda: defaultdict(int))
                                                      for d in ("channel", "category", "priority")}
     for day_, channel, category, priority, *figures in rows:
@@ -116,7 +118,7 @@ def dashboard(days: int = 30, settings: Settings | None = None, now: datetime | 
             sums[i] += float(value or 0)
         for dimension, value in (("channel", channel), ("category", category), ("priority", priority)):
             volume[dimension][value][day_] += figures[0]
-    total, sum_fr, n_fr, sum_res, n_res, fr_met, fr_due, res_met, res_due, rate_base, rate_done = (
+    total, sum_fr, n_fr, sum_res, n_res, fr_met, fr_due, res_met, res_due, rate_base, rate_done, done_week = (
         int(v) if i not in (1, 3) else v for i, v in enumerate(sums))
     avg_fr = sum_fr / n_fr if n_fr else None
     avg_res = sum_res / n_res if n_res else None
@@ -133,15 +135,29 @@ def dashboard(days: int = 30, settings: Settings | None = None, now: datetime | 
     kpis.append(Kpi("documentation_coverage", "Documentation coverage", *kb_weekly.coverage_kpi(settings, since, now)))
     satisfaction = _satisfaction(settings, since)
     if satisfaction is not None:
-        kpis[2].value, kpis[2].sample, kpis[2].note = satisfaction[0], satisfaction[1], ""
+        kpis[2].value, kpis[2].sample, kpis[2].note = satisfaction[0], satisfaction[1], "answers rating 4 or 5"
+    kpis.insert(4, _accurate(settings, since, now, done_week))
     day_list = [(since + timedelta(days=i)).strftime("%Y-%m-%d") for i in range(days)]
     return Dashboard(since, now, days, kpis, {k: {v: dict(d) for v, d in m.items()} for k, m in volume.items()},
                      day_list, total)
 
 
 def _satisfaction(settings: Settings, since: datetime) -> tuple[float, int] | None:
-    """Survey results: the hub records no surveys yet, so there is no data (never a made-up figure)."""
-    return None
+    """Survey results (support/feedback/kpis.py): None while no answer exists (never a made-up figure)."""
+    from support.feedback import kpis
+
+    with session_factory(settings.db_url, readonly=True)() as session:
+        return kpis.kpi(session, since)
+
+
+def _accurate(settings: Settings, since: datetime, now: datetime, done: int) -> Kpi:
+    """Resolved and not reopened within 7 days (support/feedback/kpis.py)."""
+    from support.feedback import kpis
+
+    with session_factory(settings.db_url, readonly=True)() as session:
+        value, base = kpis.accurate_solutions(session, since, now, done=done)
+    return Kpi("accurate_solutions", "Accurate solutions", value, "%", 95, "above", base,
+               "resolved and not reopened within 7 days")
 
 
 def _hours(seconds: float | None) -> float | None:

@@ -383,6 +383,7 @@ def serialize_message(message: Message) -> dict[str, Any]:
         "permalink": message.permalink,
         "problems": message.problems or [],
         "attachments": message.attachments or [],
+        "sentiment": message.sentiment,  # VADER compound, -1..1, of an inbound message (None: not scored)
     }
 
 

@@ -1,0 +1,130 @@
+"""Feedback benchmark: the weekly review over a large history on PostgreSQL, and the
+dashboard with its satisfaction KPI.
+
+    .venv/bin/python bench/feedback.py [--tickets 1000000] [--weeks 20]
+
+The history (support/feedback/history.py: resolved tickets with a customer message, an
+agent reply, and surveys on 30 % of them, 45 % of which are answered) is written
+straight into the tables, `--weeks` weeks of it ending now, so the review's five weeks
+hold about 5/`--weeks` of the tickets. Figures: the median of 3 reviews of the last
+complete week, and the median of 5 dashboards (30 days). Targets: <= 30 s and <= 200 ms.
+Writes bench/results/feedback.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.sweep import database, drop  # noqa: E402
+from storage.db import dispose_engines, session_factory, transaction  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from storage.models.base import utcnow  # noqa: E402
+from storage.models.feedback import Survey  # noqa: E402
+from storage.models.tickets import Ticket  # noqa: E402
+from support.feedback import history, review  # noqa: E402
+from support.tickets.metrics import dashboard
+from trkv.settings import reset_settings  # noqa: E402
+
+CHUNK = 20_000
+
+
+def fill(settings, tickets: int, weeks: int) -> float:
+    start, end = time.perf_counter(), utcnow()
+    per_chunk_weeks = max(1, round(weeks * CHUNK / tickets))
+    made, part = 0, 0
+    while made < tickets:
+        # chunk by chunk, each a slice of the weeks, so a failure loses one chunk, not an hour
+        span_end = end - (part * per_chunk_weeks) % weeks * timedelta(weeks=1)
+        with transaction(settings.db_url) as session:
+            made += history.generate(session, end=span_end, weeks=per_chunk_weeks,
+                                     per_week=min(CHUNK, tickets - made) // per_chunk_weeks or 1, seed=part,
+                                     planted="Calendar sync duplicates events" if part == 0 else None,
+                                     planted_count=40 if part == 0 else 0)
+        part += 1
+        print(f"\r  filled {made:,}/{tickets:,}", end="", flush=True)
+    print()
+    with transaction(settings.db_url) as session:
+        for table in ("tickets", "messages", "csat_surveys"):
+            session.execute(text(f"ANALYZE {table}"))
+    return time.perf_counter() - start
+
+
+def timed(function, repeat: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeat):
+        begin = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - begin)
+    return statistics.median(times), result
+
+
+def _parts(settings) -> dict[str, float]:
+    """Where the dashboard's time goes: its two feedback figures, each a median of 5."""
+    from support.feedback import kpis
+
+    since = utcnow() - timedelta(days=29)
+    with session_factory(settings.db_url, readonly=True)() as session:
+        kpi_s, _ = timed(lambda: kpis.kpi(session, since), 5)
+        accurate_s, _ = timed(lambda: kpis.accurate_solutions(session, since, utcnow()), 5)
+    return {"satisfaction_kpi": round(kpi_s * 1000, 1), "accurate_solutions": round(accurate_s * 1000, 1)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tickets", type=int, default=1_000_000)
+    parser.add_argument("--weeks", type=int, default=20)
+    parser.add_argument("--out", default="feedback.json", help="file name under bench/results/")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="trkv-bench-feedback-") as home:
+        url = database("postgresql", Path(home))
+        os.environ.update({"TRKV_HOME": home, "TRKV_DATABASE_URL": url, "TRKV_DEMO": "0"})
+        settings = reset_settings()
+        try:
+            upgrade(url)
+            fill_s = fill(settings, args.tickets, args.weeks)
+            with session_factory(url)() as session:
+                tickets = session.execute(select(func.count()).select_from(Ticket)).scalar()
+                surveys = session.execute(select(func.count()).select_from(Survey)).scalar()
+            review_s, report = timed(lambda: review.weekly(None, settings), 3)
+            board_s, board = timed(lambda: dashboard(30, settings), 5)
+            parts = _parts(settings)
+        finally:
+            drop(url)
+            dispose_engines()
+    satisfaction = next(k for k in board.kpis if k.key == "satisfaction")
+    result = {
+        "benchmark": "feedback", "backend": "postgresql", "tickets": tickets, "surveys": surveys,
+        "weeks_of_history": args.weeks, "fill_seconds": round(fill_s, 1),
+        "weekly_review_seconds": round(review_s, 2), "weekly_review_target_seconds": 30,
+        "review_week": report["week"], "review_week_tickets": report["volume"]["total"]["this_week"],
+        "review_topics": [t["name"] for t in report["topics"]],
+        "dashboard_ms": round(board_s * 1000, 1), "dashboard_target_ms": 200, "dashboard_parts_ms": parts,
+        "dashboard_satisfaction": satisfaction.value, "dashboard_satisfaction_answers": satisfaction.sample,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                 text=True).stdout.strip(),
+    }
+    out = ROOT / "bench" / "results" / Path(args.out).name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

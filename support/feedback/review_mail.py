@@ -1,0 +1,89 @@
+"""The weekly review as text (the CLI, the mail) and the Monday mail to the leads.
+
+The beat task runs hourly; `send_weekly` queues mail only on Monday from `SEND_HOUR`
+in the team's time zone (`business_timezone`), one outbox row per lead and week
+(`review:<week>:<user>`), so every later run that Monday queues nothing again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from storage.db import session_factory, transaction
+from storage.models.accounts import User
+from storage.models.base import utcnow
+from storage.models.delivery import Outbox
+from storage.queries import insert_ignoring_conflicts
+from support.delivery import kicks as kick
+from support.feedback import review
+from trkv.settings import Settings
+
+SEND_HOUR = 8
+
+
+def text(result: dict) -> str:
+    total = result["volume"]["total"]
+    lines = [f"Weekly review {result['week']}",
+             f"Tickets: {total['this_week']} (last week {total['last_week']}, 4-week average {total['avg_4w']})"]
+    for dimension, rows in result["volume"]["by"].items():
+        flagged = [f"{r['value']} {r['flag']} ({r['this_week']} vs {r['avg_4w']})" for r in rows if r["flag"]]
+        if flagged:
+            lines.append(f"  {dimension}: " + ", ".join(flagged))
+    lines.append("Topics:")
+    lines += [f"  {t['name']}: {t['tickets']} ({t['trend']})" for t in result["topics"]] or ["  none"]
+    csat = result["csat"]
+    lines.append(f"Satisfaction: {_pct(csat['satisfaction'])} of {csat['answers']} answers; "
+                 f"sentiment {csat['weeks'][0]['sentiment']}")
+    lines += [f"  {_bar(w['satisfaction'])} {_pct(w['satisfaction'])}  "
+              f"({'this week' if not w['weeks_ago'] else str(w['weeks_ago']) + ' weeks ago'})"
+              for w in reversed(csat["weeks"])]
+    lines.append(f"SLA: first response {_pct(result['sla']['first_response'])}, "
+                 f"resolution {_pct(result['sla']['resolution'])}")
+    lines.append(f"Incidents: {len(result['incidents'])}")
+    lines.append("Feature requests:")
+    lines += [f"  {t['theme']}: {t['requesters']} requesters × growth {t['growth']} = {t['score']}"
+              + (f" [{t['status']}]" if t["status"] else "") for t in result["feature_requests"]] or ["  none"]
+    return "\n".join(lines)
+
+
+def _bar(value: float | None) -> str:
+    """A text chart: one block per 5 %, readable in any mail client."""
+    return "·" if value is None else "█" * round(value / 5)
+
+
+def _pct(value) -> str:
+    return "no data" if value is None else f"{value} %"
+
+
+def send_weekly(settings: Settings, now: datetime | None = None) -> list[int]:
+    """Queue the review mail to every lead when it is due; returns the outbox ids queued."""
+    now = now or utcnow()
+    local = now.astimezone(ZoneInfo(settings.business_timezone))
+    if local.weekday() != 0 or local.hour < SEND_HOUR:
+        return []
+    with session_factory(settings.db_url, readonly=True)() as session:
+        leads = session.execute(select(User.id, User.email).where(User.role == "lead")).all()
+    if not leads:
+        return []
+    result = review.weekly(None, settings, now)
+    body = text(result) + f"\n\nThe whole review: {settings.public_url.rstrip('/')}/reports/weekly?week={result['week']}\n"
+    html = f"<!doctype html><html><body><pre>{escape(body)}</pre></body></html>"
+    queued = []
+    with transaction(settings.db_url) as session:
+        for user_id, email in leads:
+            key = f"review:{result['week']}:{user_id}"
+            payload = {"channel": "email", "kind": "review", "idempotency_key": key, "text": body, "to": email,
+                       "subject": f"TRKV weekly review {result['week']}", "html": html,
+                       "meta": {"auto_submitted": "auto-generated"}}
+            if session.execute(select(Outbox.id).where(Outbox.idempotency_key == key)).first():
+                continue  # sent this week already
+            session.execute(insert_ignoring_conflicts(session, Outbox).values(
+                ticket_id=None, kind="review", channel="email", queue="default", idempotency_key=key,
+                payload=payload, status="queued", created_at=now, updated_at=now, recipient=email.lower()))
+            queued.append(session.execute(select(Outbox.id).where(Outbox.idempotency_key == key)).scalar_one())
+    kick.dispatch([(i, "default") for i in queued])
+    return queued
