@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from storage.db import transaction
 from support.feedback import history, review
-from tests.test_browser import LEAD, Watch, chromium, log_in, server  # noqa: F401
+from tests.browser import LEAD, Watch, chromium, log_in, server  # noqa: F401
 
 WEEK = "2026-W45"
 

@@ -9,7 +9,7 @@ from support.incidents import status
 from support.intake.ingest import ingest
 from tests.incident_burst import inbound
 from tests.incident_corpus import TEST_OUTAGE
-from tests.test_browser import PASSWORD, Watch, chromium, log_in, server  # noqa: F401 (fixtures)
+from tests.browser import PASSWORD, Watch, chromium, log_in, server  # noqa: F401 (fixtures)
 
 ENGINEER = "eli.eng@trkv.test"
 

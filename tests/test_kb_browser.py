@@ -11,7 +11,7 @@ from storage.models.delivery import Outbox
 from support.intake.ingest import ingest
 from support.kb import seed
 from tests.cast import ada_email
-from tests.test_browser import CM, LEAD, Watch, chromium, log_in, server  # noqa: F401 (fixtures)
+from tests.browser import CM, LEAD, Watch, chromium, log_in, server  # noqa: F401 (fixtures)
 
 
 def test_a_lead_edits_a_template_and_an_agent_replies_with_it_and_an_article(chromium, server, tmp_path):  # noqa: F811
