@@ -219,3 +219,20 @@ def page_link(settings, ref: str) -> str:
 def page_ack_link(settings, ref: str) -> str:
     """The signed acknowledge link of that page (a public page: no login)."""
     return _page_meta(settings, ref)["ack_url"]
+
+
+def seed_second_wave(settings) -> tuple[dict[str, str], dict[str, str]]:
+    """An open incident and the shipped KB articles; returns (public pages, signed-in pages)."""
+    from support.incidents import core as incidents
+    from support.kb import seed as kb_seed
+
+    kb_seed.load(settings)
+    incident = incidents.declare(
+        "Dashboard answers 502 Bad Gateway 😬", "major", incidents.Actor(LEAD), components_=["Web app", "API"],
+        settings=settings, message="Some dashboards answer 502. <script>alert(1)</script> We are on it.")
+    public = {"status": "/status", "kb": "/kb", "kb-search": "/kb/search?q=exprot+csv", "kb-releases": "/kb/releases",
+              "kb-category": "/kb/troubleshooting", "kb-article": f"/kb/{kb_seed.seed_articles()[0]['slug']}"}
+    signed_in = {"incidents": "/incidents", "incident": f"/incidents/{incident['id']}", "kb-admin": "/kb-admin",
+                 "weekly-review": "/reports/weekly", "feedback": "/feedback", "follow-up": "/feedback/follow-up",
+                 "users": "/users", "templates": "/templates"}
+    return public, signed_in

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from tests.browser import DESKTOP, LEAD, PHONE, axe_violations, chromium, log_in, seed_showcase, server  # noqa: F401
-from tests.browser import page_ack_link
+from tests.browser import page_ack_link, seed_second_wave
 
 
 def signed_in_pages(refs: dict[str, str]) -> dict[str, str]:
@@ -24,6 +24,7 @@ def signed_in_pages(refs: dict[str, str]) -> dict[str, str]:
 def test_no_page_has_serious_or_critical_accessibility_violations(chromium, server, scheme, width):
     base, settings = server
     refs = seed_showcase(settings)
+    public, signed_in = seed_second_wave(settings)
     context = chromium.new_context(bypass_csp=True, color_scheme=scheme,
                                    viewport=PHONE if width == "phone" else DESKTOP)
     page = context.new_page()
@@ -32,8 +33,11 @@ def test_no_page_has_serious_or_critical_accessibility_violations(chromium, serv
     found["oncall-ack"] = axe_violations(page)
     page.goto(f"{base}/login")
     found["login"] = axe_violations(page)
+    for name, path in public.items():  # what customers see: the status page, the knowledge base
+        page.goto(f"{base}{path}")
+        found[name] = axe_violations(page)
     log_in(page, base, LEAD)
-    for name, path in signed_in_pages(refs).items():
+    for name, path in {**signed_in_pages(refs), **signed_in}.items():
         page.goto(f"{base}{path}")
         found[name] = axe_violations(page)
     context.close()

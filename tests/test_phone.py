@@ -21,6 +21,7 @@ from tests.browser import (  # noqa: F401 - fixtures
     log_in,
     page_ack_link,
     page_link,
+    seed_second_wave,
     seed_showcase,
     server,
     sideways,
@@ -34,16 +35,18 @@ def phone(chromium):
 def test_no_page_scrolls_sideways_at_phone_width(chromium, server):
     base, settings = server
     refs = seed_showcase(settings)
+    public, signed_in = seed_second_wave(settings)
     page = phone(chromium)
     widths = {}
-    for name, url in (("oncall-ack", page_ack_link(settings, refs["paged"])), ("login", f"{base}/login")):
+    for name, url in (("oncall-ack", page_ack_link(settings, refs["paged"])), ("login", f"{base}/login"),
+                      *((name, f"{base}{path}") for name, path in public.items())):
         page.goto(url)
         widths[name] = sideways(page)
     log_in(page, base, LEAD)
     for name, path in (("inbox", "/"), ("ticket-email", f"/tickets/{refs['email']}"),
                        ("ticket-discord", f"/tickets/{refs['discord']}"), ("ticket-paged", f"/tickets/{refs['paged']}"),
                        ("dashboard", "/dashboard"), ("operations", "/operations"),
-                       ("operations-contacts", "/operations?contact=a")):
+                       ("operations-contacts", "/operations?contact=a"), *signed_in.items()):
         page.goto(f"{base}{path}")
         widths[name] = sideways(page)
     assert {name: px for name, px in widths.items() if px > 0} == {}

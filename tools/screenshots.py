@@ -41,11 +41,22 @@ def main() -> None:
     upgrade(settings.db_url)
     create_people(settings)
     refs = seed_showcase(settings)
+    from support.incidents import core as incidents
+    from support.kb import seed as kb_seed
+
+    kb_seed.load(settings)
+    incident = incidents.declare(
+        "Dashboard answers 502 Bad Gateway", "major", incidents.Actor("lena.lead@trkv.test"),
+        components_=["Web app", "API"], settings=settings,
+        message="Some dashboards answer 502. We are looking into the load balancer.")
     pages = {
         "login": "/login", "inbox": "/", "ticket-email": f"/tickets/{refs['email']}",
         "ticket-discord": f"/tickets/{refs['discord']}", "ticket-paged": f"/tickets/{refs['paged']}",
-        "dashboard": "/dashboard", "operations": "/operations",
+        "dashboard": "/dashboard", "operations": "/operations", "incidents": "/incidents",
+        "incident": f"/incidents/{incident['id']}", "kb-admin": "/kb-admin", "weekly-review": "/reports/weekly",
+        "follow-up": "/feedback/follow-up", "feedback": "/feedback", "users": "/users",
     }
+    public = {"status": "/status", "kb": "/kb", "kb-search": "/kb/search?q=export+csv", "kb-releases": "/kb/releases"}
     with serve(settings, port) as base, launch() as browser:
         for width_name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
             for scheme in ("light", "dark"):
@@ -55,6 +66,9 @@ def main() -> None:
                 page = context.new_page()
                 page.goto(page_ack_link(settings, refs["paged"]))  # public: the on-call page's signed link
                 page.screenshot(path=str(out / f"oncall-ack-{width_name}-{scheme}.png"), full_page=True)
+                for name, path in public.items():  # what customers see, without a login
+                    page.goto(f"{base}{path}")
+                    page.screenshot(path=str(out / f"{name}-{width_name}-{scheme}.png"), full_page=True)
                 page.goto(f"{base}/login")
                 page.screenshot(path=str(out / f"login-{width_name}-{scheme}.png"), full_page=True)
                 log_in(page, base, LEAD)
