@@ -52,6 +52,15 @@ def test_four_people_are_not_enough_and_one_person_writing_five_times_is_one(set
     assert [i.status for i in incidents(settings)] == ["proposed"]
 
 
+def test_numbers_that_name_an_order_or_a_question_are_not_status_codes(settings):
+    """Ten people asking numbered questions (500-509) is a busy day, not a 5xx outage."""
+    for n in range(10):
+        ingest(inbound(n, f"@trkvbot question number {500 + n}: how do exports work?", tag="q"), settings=settings)
+    assert incidents(settings) == []
+    assert evidence("where is order #512?") == set() and evidence("we paid invoice 503 twice") == set()
+    assert "5xx" in evidence("the API answers 502 to everything") and "5xx" in evidence("getting 503s")
+
+
 def test_while_open_new_alike_tickets_link_name_the_incident_and_page_no_one(settings):
     burst(settings, TEST_OUTAGE[:8], [])
     [incident] = incidents(settings)

@@ -23,7 +23,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 _SIGNALS: dict[str, re.Pattern[str]] = {
-    "5xx": re.compile(r"\b5\d\d(s|ing|ed)?\b|bad gateway|gateway (error|time-?out)|service unavailable|"
+    "5xx": re.compile(r"\b5xx\b|bad gateway|gateway (error|time-?out)|service unavailable|"
                       r"internal server error|server error|nginx|cloudflare|upstream", re.I),
     "down": re.compile(r"\b(down|outage|offline|unreachable|unavailable|dead|not loading|won'?t (load|open)|"
                        r"can'?t (reach|open|access|connect|load)|cannot (reach|open|access|connect|load)|nothing loads|"
@@ -45,8 +45,23 @@ _COMPONENTS = {
 _NOISE = re.compile(r"https?://\S+|<@!?\d+>|@\w+")
 
 
+# A bare 5xx number is a status code unless it names something else: "question number
+# 502", "order #512", "invoice 503", "1,502", "v5.503" are not outages.
+_CODE = re.compile(r"\b5\d\d(s|ing|ed)?\b", re.I)
+_NOT_A_STATUS = re.compile(r"(\bnumber|\bno\.?|#|\border|\bticket|\binvoice|\bquestion|\bitem|\bissue|\bversion|"
+                           r"\bv|\bid|\bpage|\bstep|\bline|\broom|\bflight|\bseat|\bplan|\bbuild|\brelease|"
+                           r"\bcase|[$€£]|\d[.,:/-]?)\s*$", re.I)
+
+
+def _has_status_code(text: str) -> bool:
+    return any(not _NOT_A_STATUS.search(text[max(0, m.start() - 12):m.start()]) for m in _CODE.finditer(text))
+
+
 def evidence(text: str) -> set[str]:
-    return {name for name, pattern in _SIGNALS.items() if pattern.search(text or "")}
+    found = {name for name, pattern in _SIGNALS.items() if pattern.search(text or "")}
+    if "5xx" not in found and _has_status_code(text or ""):
+        found.add("5xx")
+    return found
 
 
 def is_outage_like(text: str) -> bool:
