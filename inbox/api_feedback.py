@@ -9,13 +9,13 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
-from inbox.auth import api_role, api_user
+from inbox.auth import DOMAIN_ERRORS, api_role, api_user
 from storage.db import session_factory
 from storage.models.accounts import User
 from storage.models.base import utcnow
 from support.feedback import kpis
 
-router = APIRouter(prefix="/api", tags=["feedback"], dependencies=[Depends(api_user)])
+router = APIRouter(prefix="/api", tags=["feedback"], dependencies=[Depends(api_user)], responses=DOMAIN_ERRORS)
 
 Agent = Depends(api_role("community_manager"))
 Lead = Depends(api_role("lead"))

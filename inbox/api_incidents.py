@@ -6,18 +6,19 @@ community managers publish updates."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from inbox.auth import api_role, api_user
+from inbox.auth import DOMAIN_ERRORS, MAX_ID, api_role, api_user
 from storage.models.accounts import User
 from support.incidents import core, report, resolve
 from support.incidents.core import Actor, IncidentError
 
-router = APIRouter(prefix="/api", tags=["incidents"], dependencies=[Depends(api_user)])
+IncidentId = Annotated[int, Path(ge=1, le=MAX_ID)]  # ids are BIGINT at most
+router = APIRouter(prefix="/api", tags=["incidents"], dependencies=[Depends(api_user)], responses=DOMAIN_ERRORS)
 
 
 class NewIncident(BaseModel):
@@ -78,12 +79,12 @@ def declare(request: Request, body: NewIncident, user: User = Depends(api_role("
 
 
 @router.get("/incidents/{incident_id}")
-def get_incident(request: Request, incident_id: int) -> dict[str, Any]:
+def get_incident(request: Request, incident_id: IncidentId) -> dict[str, Any]:
     return _run(lambda: core.get(incident_id, request.app.state.settings))
 
 
 @router.post("/incidents/{incident_id}/updates", status_code=201)
-def post_update(request: Request, incident_id: int, body: NewUpdate,
+def post_update(request: Request, incident_id: IncidentId, body: NewUpdate,
                 user: User = Depends(api_role("community_manager"))) -> dict[str, Any]:
     """A status update; the first one confirms a proposal, `dismissed` drops it."""
     return _run(lambda: core.post_update(incident_id, body.status, body.message, _actor(user),
@@ -92,19 +93,19 @@ def post_update(request: Request, incident_id: int, body: NewUpdate,
 
 
 @router.get("/incidents/{incident_id}/report")
-def get_report(request: Request, incident_id: int) -> dict[str, Any]:
+def get_report(request: Request, incident_id: IncidentId) -> dict[str, Any]:
     return _run(lambda: report.get(incident_id, request.app.state.settings))
 
 
 @router.put("/incidents/{incident_id}/report")
-def put_report(request: Request, incident_id: int, body: ReportEdit,
+def put_report(request: Request, incident_id: IncidentId, body: ReportEdit,
                user: User = Depends(api_role("engineer"))) -> dict[str, Any]:
     """Root cause, resolution, prevention (Markdown) and `published`; the prefilled keys are read-only."""
     return _run(lambda: report.edit(incident_id, body.model_dump(), user.email, request.app.state.settings))
 
 
 @router.post("/incidents/{incident_id}/resolve-tickets")
-def resolve_tickets(request: Request, incident_id: int, body: BulkResolve,
+def resolve_tickets(request: Request, incident_id: IncidentId, body: BulkResolve,
                     user: User = Depends(api_role("engineer"))) -> JSONResponse:
     """Resolve every linked ticket with a closing message on its own channel."""
     count = _run(lambda: resolve.resolve_linked(incident_id, body.message, _actor(user), request.app.state.settings))

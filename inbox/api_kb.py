@@ -8,14 +8,15 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from inbox.auth import api_role, api_user
+from inbox.auth import DOMAIN_ERRORS, PUBLIC_ERRORS, api_role, api_user
 from storage.models.accounts import User
 from support.kb import articles, drafts, releases, responses, search
 
 Category = Literal["getting_started", "configuration", "troubleshooting", "faqs", "api_reference", "best_practices"]
 
-public = APIRouter(prefix="/api/kb", tags=["knowledge base"])
-api = APIRouter(prefix="/api/kb", tags=["knowledge base"], dependencies=[Depends(api_user)])
+public = APIRouter(prefix="/api/kb", tags=["knowledge base"], responses=PUBLIC_ERRORS)
+api = APIRouter(prefix="/api/kb", tags=["knowledge base"], dependencies=[Depends(api_user)],
+                responses=DOMAIN_ERRORS)
 
 
 class NewArticle(BaseModel):
@@ -103,7 +104,8 @@ def search_articles(request: Request, q: str = Query("", max_length=search.MAX_Q
 
 # Templates -------------------------------------------------------------------------------
 
-templates_api = APIRouter(prefix="/api", tags=["templates"], dependencies=[Depends(api_user)])
+templates_api = APIRouter(prefix="/api", tags=["templates"], dependencies=[Depends(api_user)],
+                          responses=DOMAIN_ERRORS)
 
 
 class TemplateBody(BaseModel):
@@ -132,7 +134,8 @@ def save_template(body: TemplateBody, request: Request, user: User = Depends(api
 
 # Releases --------------------------------------------------------------------------------
 
-releases_api = APIRouter(prefix="/api", tags=["releases"], dependencies=[Depends(api_user)])
+releases_api = APIRouter(prefix="/api", tags=["releases"], dependencies=[Depends(api_user)],
+                         responses=DOMAIN_ERRORS)
 
 
 class ReleaseBody(BaseModel):
@@ -143,7 +146,8 @@ class ReleaseBody(BaseModel):
     publish: bool = True
 
 
-@releases_api.post("/releases", status_code=201)
+@releases_api.post("/releases", status_code=201, responses={
+    200: {"description": "This version was published before: its fan-out is finished, nothing is sent twice"}})
 def publish_release(body: ReleaseBody, request: Request, response: Response,
                     user: User = Depends(api_role("engineer"))) -> dict[str, Any]:
     """Publish a release; the same version again finishes an interrupted fan-out (200)."""

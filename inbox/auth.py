@@ -34,6 +34,12 @@ ERRORS = {401: error("No bearer token, or one that is not valid (revoked, or its
           403: error("The token's user lacks the role this route needs")}
 NOT_FOUND = {404: error("No such ticket, contact or row")}
 BAD_BODY = {400: error("The body is not JSON")}
+# The second wave's routers (incidents, knowledge base, templates, releases, feedback) answer these too.
+DOMAIN_ERRORS = {**ERRORS, **BAD_BODY, 404: error("No such incident, article, ticket, contact or survey"),
+                 409: error("A conflict: a stale version, a second answer, or a state that does not allow it"),
+                 413: error("The body is over its limit")}
+PUBLIC_ERRORS = {**BAD_BODY, 404: DOMAIN_ERRORS[404], 409: DOMAIN_ERRORS[409], 413: DOMAIN_ERRORS[413],
+                 429: error("Too many requests from this client; retry later")}
 
 
 def optional_api_user(request: Request,

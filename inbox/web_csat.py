@@ -14,11 +14,12 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from inbox.auth import PUBLIC_ERRORS
 from inbox.inbound import read_body
 from inbox.pages import templates
 from support.feedback import answers, asks, tokens
 
-router = APIRouter(tags=["feedback"])
+router = APIRouter(tags=["feedback"], responses=PUBLIC_ERRORS)
 
 BODY_CAP = 64 * 1024  # a comment of 5000 characters, escaped, with room to spare
 

@@ -82,11 +82,17 @@ def event(session: Session, incident: Incident, kind: str, who: str, now: dateti
     return row
 
 
+def _storable(text: str) -> str:
+    """Text any database stores: no NUL (PostgreSQL refuses it), no lone surrogate halves."""
+    return (text or "").replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
 def declare(title: str, severity: str, actor: Actor, *, components_: list[str] | None = None,
             message: str | None = None, ticket_refs: list[str] | None = None, settings: Settings | None = None,
             publish: bool = True) -> dict[str, Any]:
     """A person declares an incident: status investigating, published at once when a message is given."""
     settings = settings or get_settings()
+    title, message = _storable(title), _storable(message) if message is not None else None
     _check(title, severity)
     if not actor.may_declare:
         raise IncidentError("declaring an incident needs the engineer role", 403)
@@ -110,6 +116,7 @@ def declare(title: str, severity: str, actor: Actor, *, components_: list[str] |
 def post_update(incident_id: int, status: str, message: str, actor: Actor, *, next_update_at: datetime | None = None,
                 publish: bool = True, settings: Settings | None = None) -> dict[str, Any]:
     """A status update. The first one confirms a proposal; `dismissed` drops it."""
+    message = _storable(message)
     settings = settings or get_settings()
     if status not in UPDATE_STATUSES:
         raise IncidentError(f"status must be one of {', '.join(UPDATE_STATUSES)}")
@@ -178,6 +185,7 @@ def _settle_alert(incident: Incident, actor: Actor, settings: Settings) -> None:
 
 def add_note(incident_id: int, text: str, actor: Actor, settings: Settings | None = None) -> None:
     settings = settings or get_settings()
+    text = _storable(text)
     if not text.strip():
         raise IncidentError("a note needs text")
     with transaction(settings.db_url) as session:
