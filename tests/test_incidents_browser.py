@@ -4,7 +4,6 @@ the template, and a logged-out browser sees both on /status."""
 
 from __future__ import annotations
 
-from support import accounts
 from support.incidents import status
 from support.intake.ingest import ingest
 from tests.incident_burst import inbound
@@ -17,7 +16,6 @@ ENGINEER = "eli.eng@trkv.test"
 def test_the_on_call_engineer_confirms_a_proposal_and_the_public_sees_the_update(chromium, server, tmp_path):  # noqa: F811
     base, settings = server
     status.forget()
-    accounts.create_user(ENGINEER, "engineer", PASSWORD, settings=settings)
     for n, text in enumerate(TEST_OUTAGE[:8]):
         ingest(inbound(n, text, channel="email"), settings=settings)
 

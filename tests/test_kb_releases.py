@@ -117,4 +117,4 @@ def test_a_fan_out_killed_half_way_is_finished_once_by_publishing_again(client, 
     assert len([r for r in rows if r.kind == "status"]) == 2
     with transaction(settings.db_url) as session:
         assert session.execute(select(func.count()).select_from(Outbox)
-                               .where(Outbox.idempotency_key.like("reply:release:%"))).scalar_one() == 20
+                               .where(Outbox.idempotency_key.like("reply:%:0:release:%"))).scalar_one() == 20

@@ -65,7 +65,7 @@ def _last_answer(settings: Settings, ref: str) -> str | None:
     with session_factory(settings.db_url, readonly=True)() as session:
         payload = session.execute(select(Outbox.payload).where(
             Outbox.ticket_id == ticket_id_from_ref(ref), Outbox.kind == "reply",
-            Outbox.idempotency_key.not_like("reply:release:%")).order_by(Outbox.id.desc()).limit(1)).scalar()
+            Outbox.idempotency_key.not_like("reply:%:0:release:%")).order_by(Outbox.id.desc()).limit(1)).scalar()
     return (payload or {}).get("text")
 
 

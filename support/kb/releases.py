@@ -24,7 +24,7 @@ from support.delivery import acks as templates
 from support.delivery import kicks as kick
 from support.intake.sanitize import clean_text
 from support.kb import render
-from support.tickets.replies import reply
+from support.tickets.replies import reply, scoped_key
 from trkv.settings import Settings
 
 MAX_NOTES = 100_000
@@ -104,12 +104,13 @@ def fan_out(settings: Settings, release_id: int) -> None:
         release = session.get(Release, release_id)
         links = session.execute(select(ReleaseTicket.ticket_id).where(ReleaseTicket.release_id == release_id)
                                 .order_by(ReleaseTicket.ticket_id)).scalars().all()
+        keys = {ticket_id: scoped_key(ticket_id, None, f"release:{release_id}:{ticket_id}") for ticket_id in links}
         done = set(session.execute(select(Outbox.idempotency_key).where(
-            Outbox.idempotency_key.like(f"reply:release:{release_id}:%"))).scalars())
+            Outbox.idempotency_key.in_(list(keys.values())))).scalars()) if keys else set()
     link = url(settings, release.version)
     _announce(settings, release, link)
     for ticket_id in links:
-        if f"reply:release:{release_id}:{ticket_id}" in done:
+        if keys[ticket_id] in done:
             continue  # queued before an interruption: the outbox sends it (once)
         reply(f"TRKV-{ticket_id}", TICKET_REPLY.format(version=release.version, url=link),
               key=f"release:{release.id}:{ticket_id}", settings=settings)
