@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -224,15 +223,15 @@ def test_nlbse_issues_cross_validated_per_repository_reach_a_macro_f1_of_0_77():
     assert result["macro_f1"] >= 0.77
 
 
-def test_hadoop_jira_zero_shot_critical_recall_is_reported():
-    """Real Jira bug reports, Blocker and Critical -> critical, scored by the shipped model."""
+def test_hadoop_jira_whole_file_critical_recall_does_not_fall_below_the_last_round():
+    """A regression guard, not a generalisation figure: the whole Jira file includes the part
+    earlier rules were written against. The held-out figure is in test_triage_rules.py."""
     from triage import evaluate
 
     path = shared_data("hadoop-jira", "hadoop_bugs_train.csv")
     result = evaluate.run(path, None, ["Summary", "Description"], "Priority", None, False,
                           {"Blocker": "critical", "Critical": "critical", "Major": "high", "Minor": "medium",
                            "Trivial": "low"}, "priority")
-    print(json.dumps(result["critical"]), file=sys.stderr)
     assert result["critical"]["support"] > 100
     assert result["critical"]["recall"] >= 0.3
 
