@@ -8,10 +8,10 @@ from __future__ import annotations
 import logging
 
 from celery import Task
-from celery.signals import worker_process_init
+from celery.signals import after_setup_logger, after_setup_task_logger, worker_process_init
 
 from trkv.celery_app import QUEUES, app, configure, queue_name, reconfigure
-from trkv.settings import get_settings
+from trkv.settings import MaskUrlPasswords, get_settings
 
 __all__ = ["QUEUES", "app", "configure", "queue_name", "reconfigure"]
 
@@ -32,6 +32,14 @@ class GuardedTask(Task):
         return super().__call__(*args, **kwargs)
 
 
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _mask_secrets(logger: logging.Logger, **_kwargs) -> None:
+    """The handlers Celery adds (the task logger's own, a `--logfile`) mask URL passwords
+    too, as `trkv`'s own do: a driver's error quoting a broker or database URL stays safe."""
+    for handler in logger.handlers:
+        if not any(isinstance(f, MaskUrlPasswords) for f in handler.filters):
+            handler.addFilter(MaskUrlPasswords())
 
 
 @worker_process_init.connect

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 from trkv.settings import MaskUrlPasswords, Settings, reset_settings
 
@@ -79,3 +83,18 @@ def test_each_home_generates_its_own_secret_and_a_shared_key_wins(tmp_path, monk
     assert Settings(home=tmp_path / "a", **shared).session_secret() == Settings(home=tmp_path / "b",
                                                                                 **shared).session_secret()
     assert "one key" not in repr(Settings(home=tmp_path / "a", **shared))
+
+
+def test_a_workers_task_log_masks_url_passwords(tmp_path):
+    """Celery gives its task logger a handler of its own; a task logging a URL with a password
+    (a driver error quoting it) must not write the password, as `trkv worker` sets logging up."""
+    script = (
+        "import worker\n"
+        "from celery.utils.log import get_task_logger\n"
+        "worker.app.log.setup(loglevel='INFO', redirect_stdouts=False)\n"
+        "get_task_logger('trkv.tasks').error('lost postgresql+psycopg://trkv:pw-s3cret@db/trkv')\n")
+    env = {**os.environ, "TRKV_HOME": str(tmp_path), "TRKV_BROKER_URL": "memory://"}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 0, out.stderr
+    assert "trkv:***@db/trkv" in out.stderr and "s3cret" not in out.stderr
