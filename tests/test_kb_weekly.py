@@ -49,7 +49,7 @@ def test_the_weekly_update_lists_stale_falling_and_missing_and_measures_coverage
     assert report["falling_helpfulness"] == [{"slug": "app-slow", "helpful_now": 0.17, "helpful_before": 1.0,
                                               "answers": 6}]
     assert report["missing_topics"] == [{"query": "dark mode", "searches": 3}]
-    assert report["coverage"] == {"resolved": 2, "covered": 1, "value": 0.5}
+    assert report["coverage"] == {"resolved": 2, "checked": 2, "covered": 1, "value": 0.5}
     kpis = {k.key: k for k in dashboard(settings=settings).kpis}
     assert (kpis["documentation_coverage"].value, kpis["documentation_coverage"].sample) == (50.0, 2)
     out = CliRunner().invoke(main, ["kb", "weekly", "--json"])

@@ -113,3 +113,15 @@ class ReleaseTicket(Base):
     __tablename__ = "release_tickets"
     release_id: Mapped[int] = mapped_column(ForeignKey("releases.id", ondelete="CASCADE"), primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+
+
+class KbCoverage(Base):
+    """Whether a resolved ticket's question has a published article that answers it
+    (support/kb/coverage.py): one KB search per ticket, kept, so that documentation coverage
+    over a window reads rows instead of searching again. Rows older than the newest
+    published article are stale and checked again."""
+
+    __tablename__ = "kb_coverage"
+    ticket_id: Mapped[int] = mapped_column(BigId, ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    slug: Mapped[str | None] = mapped_column(String(120))  # the confident match, or None
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)

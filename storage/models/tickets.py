@@ -27,6 +27,7 @@ class Ticket(Base):
         Index("ix_tickets_status_due", "status", "first_response_due_at"),
         Index("ix_tickets_resolution_due", "resolution_due_at"),
         Index("ix_tickets_created", "created_at"),
+        Index("ix_tickets_resolved", "resolved_at"),  # documentation coverage and resolution KPIs
         Index("ix_tickets_due_id", "first_response_due_at", "id"),  # the inbox's default order
         Index("ix_tickets_parent", "parent_id"),  # follow-ups and merged tickets, on the ticket page
         # The inbox's default list (active tickets by due time) is a small slice of a big table.

@@ -9,14 +9,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, case, cast, func, select
+from sqlalchemy import case, func, select
 
 from storage.db import session_factory
 from storage.models.base import utcnow
-from storage.models.delivery import Outbox
 from storage.models.kb import KbArticle, KbFeedback, KbSearch
-from storage.models.tickets import Message, Ticket
-from support.kb import search
+from support.kb import coverage as kb_coverage
 from trkv.settings import Settings
 
 HELPFUL_WINDOW_DAYS = 30
@@ -87,23 +85,12 @@ def coverage_kpi(settings: Settings, since: datetime, until: datetime) -> tuple:
     """The dashboard's KPI fields after its label: (value %, unit, target, better, sample, note)."""
     figures = coverage(settings, since, until)
     value = None if figures["value"] is None else round(100 * figures["value"], 1)
-    return value, "%", 100, "above", figures["resolved"], "resolved tickets that link an article or whose topic has one"
+    note = "resolved tickets that link an article or whose topic has one"
+    if figures["checked"] < figures["resolved"]:
+        note += f" (estimated on {figures['checked']:,} of {figures['resolved']:,})"
+    return value, "%", 100, "above", figures["resolved"], note
 
 
 def coverage(settings: Settings, since: datetime, until: datetime) -> dict[str, Any]:
-    """{resolved, covered, value}: value is null while nothing was resolved in the window."""
-    with session_factory(settings.db_url, readonly=True)() as session:
-        resolved = session.execute(select(Ticket.id, Ticket.subject).where(
-            Ticket.resolved_at >= since, Ticket.resolved_at < until)).all()
-        ids = [r.id for r in resolved]
-        linked = set(session.execute(select(Outbox.ticket_id).where(
-            Outbox.ticket_id.in_(ids or [0]), Outbox.kind == "reply",
-            cast(Outbox.payload, Text).like("%/kb/%"))).scalars())
-        first = dict(session.execute(select(Message.ticket_id, func.min(Message.id)).where(
-            Message.ticket_id.in_(ids or [0]), Message.direction == "in").group_by(Message.ticket_id)).all())
-        texts = dict(session.execute(select(Message.ticket_id, Message.text).where(
-            Message.id.in_(list(first.values()) or [0]))).all())
-    covered = sum(1 for r in resolved if r.id in linked or search.confident_match(
-        settings, f"{r.subject or ''}\n{texts.get(r.id, '')}") is not None)
-    return {"resolved": len(resolved), "covered": covered,
-            "value": round(covered / len(resolved), 3) if resolved else None}
+    """{resolved, checked, covered, value}: see support/kb/coverage.py."""
+    return kb_coverage.coverage(settings, since, until)
