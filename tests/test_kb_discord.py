@@ -2,7 +2,8 @@
 hub's connector, registers `/kb` on the local Discord server (a bulk overwrite of the
 guild's application commands); Bo runs `/kb query` and the answer, visible only to him,
 lists the right article; words the KB does not know get "nothing found" with a
-did-you-mean, and that search joins the weekly missing topics."""
+did-you-mean, and that search joins the weekly missing topics. When Bo follows the link
+and still opens a ticket, the article shows among the week's weak articles."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ import json
 
 import pytest
 
+from fastapi.testclient import TestClient
+
+from inbox.app import create_app
 from support.kb import seed, weekly
-from tests.discord_server import APP_ID, BO, GUILD_ID
+from tests.discord_server import ADA, APP_ID, BO, GUILD_ID
 from tests.shared_data import shared_data
-from tests.test_discord_live import Connector, hub_settings, server, state  # noqa: F401
+from tests.test_discord_live import Connector, hub_settings, server, state, tickets, until  # noqa: F401
 from tests.test_discord_sending import check, request_schema
 
 
@@ -29,8 +33,8 @@ def kb_hub(monkeypatch, tmp_path, db_url, server, model_dir):  # noqa: F811
         running.stop()
 
 
-def answer(server, query: str) -> dict:  # noqa: F811
-    asked = server.slash("support", BO, "kb", query=query)
+def answer(server, query: str, who: dict = BO) -> dict:  # noqa: F811
+    asked = server.slash("support", who, "kb", query=query)
     return server.wait(lambda: server.callbacks.get(asked), f"the answer to /kb {query}")
 
 
@@ -43,7 +47,7 @@ def test_a_discord_slash_command_is_answered_only_to_the_asker_with_the_right_ar
     assert body["type"] == 4 and body["data"]["flags"] == 64  # CHANNEL_MESSAGE_WITH_SOURCE, EPHEMERAL
     lines = body["data"]["content"].splitlines()
     assert lines[1].startswith("• **The timer does not sync between devices**")
-    assert "/kb/timer-not-syncing" in lines[1]
+    assert "/kb/go/timer-not-syncing?r=d" in lines[1]  # the click is a read by Bo
     assert body["data"]["allowed_mentions"] == {"parse": []}
     assert not server.sent_by_bot()  # nothing posted in the channel for everyone
 
@@ -63,3 +67,22 @@ def test_the_registration_and_the_answer_match_discords_spec(kb_hub, server):  #
     put = next(r for r in server.requests if r["method"] == "PUT" and r["path"].endswith("/commands"))
     assert put["path"] == f"/applications/{APP_ID}/guilds/{GUILD_ID}/commands"
     check(spec, request_schema(spec, "PUT", put["path"]), put["json"])
+
+
+def test_an_article_read_from_the_answer_then_a_ticket_is_a_weak_article(kb_hub, server):  # noqa: F811
+    import re
+
+    content = answer(server, "timer not syncing between phone and laptop")["data"]["content"]
+    link = re.search(r"<(http[^>]+/kb/go/timer-not-syncing\?r=[^>]+)>", content).group(1)
+    web = TestClient(create_app(kb_hub))
+    landed = web.get(link.split("127.0.0.1:8000", 1)[1])
+    assert landed.status_code == 200 and "The timer does not sync between devices" in landed.text
+    helped = answer(server, "export csv", who=ADA)["data"]["content"]  # Ada reads another and is helped
+    assert web.get(re.search(r"<http://127.0.0.1:8000(/kb/go/[^>]+)>", helped).group(1)).status_code == 200
+    assert weekly.report(kb_hub)["weak_articles"] == []
+
+    server.post("support", BO, "The timer still does not sync between my phone and laptop, even after re-login")
+    until(server, kb_hub, lambda: tickets(kb_hub), "Bo's ticket")
+    [weak] = weekly.report(kb_hub)["weak_articles"]
+    assert weak == {"slug": "timer-not-syncing", "title": "The timer does not sync between devices", "reads": 1,
+                    "tracked_reads": 1, "followed_by_ticket": 1, "rate": 1.0}

@@ -8,7 +8,7 @@ search that finds nothing is logged like the web's (the weekly "missing topics")
 
 from __future__ import annotations
 
-from support.kb import search
+from support.kb import reads, search
 from trkv.settings import Settings
 
 LIMIT = 3
@@ -20,7 +20,9 @@ def text(settings: Settings, query: str, asker: str | None = None, limit: int = 
     found = search.search(settings, query, limit=limit) if query else {"items": [], "did_you_mean": None}
     base = settings.public_url.rstrip("/")
     if found["items"]:
-        lines = [f"Articles for “{query}”:"] + [f"• **{i['title']}** <{base}{i['url']}>" for i in found["items"]]
+        ref = reads.discord_ref(settings, asker) if asker else None  # a click is a read by the asker
+        lines = [f"Articles for “{query}”:"] + [f"• **{i['title']}** <{reads.go_url(settings, i['slug'], ref)}>"
+                                                for i in found["items"]]
     else:
         if query:
             search.record_empty(settings, query)
