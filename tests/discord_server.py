@@ -112,6 +112,8 @@ class DiscordServer:
         self.resumes: list[bool] = []  # one per RESUME: accepted or refused
         self.callbacks: dict[str, dict] = {}  # interaction id -> the bot's response (Discord: only the first)
         self.interaction_types: dict[str, int] = {}
+        self.interaction_channels: dict[str, str] = {}
+        self.followups: dict[str, list[dict]] = {}  # interaction id -> follow-up messages (after a deferral)
         self.commands: dict[str, list[dict]] = {}  # guild id ("" for global) -> the bot's application commands
         self._sockets: set[web.WebSocketResponse] = set()
         self._build_guild()
@@ -258,7 +260,7 @@ class DiscordServer:
 
     async def _interaction(self, channel: dict, who: dict, kind: int, data: dict, message: dict | None = None) -> str:
         iid = self.next_id()
-        self.interaction_types[iid] = kind
+        self.interaction_types[iid], self.interaction_channels[iid] = kind, channel["id"]
         member = {"member": {"user": who, "roles": [], "joined_at": _now_iso(), "deaf": False, "mute": False,
                              "flags": 0, "permissions": "0"}} if channel.get("guild_id") else {"user": who}
         await self._dispatch("INTERACTION_CREATE", {
@@ -469,6 +471,8 @@ class DiscordServer:
             ephemeral = bool((body.get("data") or {}).get("flags", 0) & 64)
             return _json({"interaction": {"id": parts[1], "type": self.interaction_types.get(parts[1], 3), "response_message_id": self.next_id(),
                                           "response_message_loading": False, "response_message_ephemeral": ephemeral}})
+        if parts[0] == "webhooks" and len(parts) == 3 and parts[1] == APP_ID and request.method == "POST":
+            return await self._followup(parts[2].removeprefix("itoken-"), await request.json())
         if request.headers.get("Authorization") != f"Bot {TOKEN}":
             return _error(401, 0, "401: Unauthorized")
         body = await request.json() if request.can_read_body else None
@@ -497,6 +501,16 @@ class DiscordServer:
         if parts[:1] == ["channels"] and len(parts) >= 2:
             return await self._channel_route(request, parts[1], parts[2:], body)
         return _error(404, 0, "404: Not Found")
+
+    async def _followup(self, iid: str, body: dict) -> web.Response:
+        """A follow-up message to an interaction answered already (e.g. deferred); the
+        interaction's token authorizes it."""
+        if iid not in self.callbacks:
+            return _error(404, 10015, "Unknown Webhook")
+        self.followups.setdefault(iid, []).append(body)
+        channel = self.channels[self.interaction_channels[iid]]
+        return _json(self._message(channel, BOT, body.get("content") or "", {"flags": body.get("flags", 0),
+                                                                             "webhook_id": APP_ID}))
 
     def _commands_route(self, method: str, app_id: str, guild_id: str, body: Any) -> web.Response:
         """GET, or PUT (bulk overwrite): the listed commands replace all others; one that

@@ -8,14 +8,20 @@ and still opens a ticket, the article shows among the week's weak articles."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 
 from fastapi.testclient import TestClient
 
+from connectors.discord_commands import DEFER_AFTER
+from connectors.discord_live import DiscordReceiver
+from connectors.runner import run_receivers
 from inbox.app import create_app
+from support.intake.receive import DatabaseSink
 from support.kb import seed, weekly
-from tests.discord_server import ADA, APP_ID, BO, GUILD_ID
+from tests.discord_server import ADA, APP_ID, BO, GUILD_ID, TOKEN
 from tests.shared_data import shared_data
 from tests.test_discord_live import Connector, hub_settings, server, state, tickets, until  # noqa: F401
 from tests.test_discord_sending import check, request_schema
@@ -86,3 +92,32 @@ def test_an_article_read_from_the_answer_then_a_ticket_is_a_weak_article(kb_hub,
     [weak] = weekly.report(kb_hub)["weak_articles"]
     assert weak == {"slug": "timer-not-syncing", "title": "The timer does not sync between devices", "reads": 1,
                     "tracked_reads": 1, "followed_by_ticket": 1, "rate": 1.0}
+
+
+def test_an_answer_slower_than_discords_limit_is_deferred_then_follows_only_to_the_asker(
+        monkeypatch, tmp_path, sqlite_url, server, model_dir):  # noqa: F811
+    """Discord drops an interaction unanswered after 3 s: a slow answer (a process's first
+    search builds the index) is deferred at once, then sent as an ephemeral follow-up."""
+    settings = hub_settings(monkeypatch, tmp_path, sqlite_url, server, model_dir)
+    seed.load(settings)
+    sink = DatabaseSink(settings)
+
+    def slow(command: str, options: dict, user: str) -> str:
+        time.sleep(DEFER_AFTER + 0.5)
+        return sink.answer_command(command, options, user)
+
+    receiver = DiscordReceiver(TOKEN, GUILD_ID, api_base=server.api_base, gateway_url=server.gateway_url,
+                               guild_ready_timeout=0.05, answer_command=slow)
+    stop = threading.Event()
+    thread = threading.Thread(target=run_receivers, args=([receiver], sink, stop), daemon=True)
+    thread.start()
+    try:
+        server.wait(lambda: state(settings) == "ok" and server.commands.get(GUILD_ID), "the connector to connect")
+        asked = server.slash("support", BO, "kb", query="export csv")
+        server.wait(lambda: server.followups.get(asked), "the follow-up")
+        assert server.callbacks[asked]["type"] == 5 and server.callbacks[asked]["data"]["flags"] & 64
+        [follow] = server.followups[asked]
+        assert follow["flags"] & 64 and "/kb/go/export-not-working?r=d" in follow["content"]
+    finally:
+        stop.set()
+        thread.join(30)
