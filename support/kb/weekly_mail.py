@@ -75,9 +75,10 @@ def send_weekly(settings: Settings, now: datetime | None = None) -> list[int]:
     with session_factory(settings.db_url, readonly=True)() as session:
         people = session.execute(select(User.id, User.email).where(
             User.role.in_(RECIPIENT_ROLES), User.active.is_(True)).order_by(User.id)).all()
-        sent = set(session.execute(select(Outbox.idempotency_key).where(
-            Outbox.idempotency_key.like(f"kb-weekly:{week}:%"))).scalars())
-    people = [p for p in people if f"kb-weekly:{week}:{p.id}" not in sent]
+        keys = [f"kb-weekly:{week}:{p.id}" for p in people]  # exact keys: the unique index answers
+        sent = set(session.execute(select(Outbox.idempotency_key).where(Outbox.idempotency_key.in_(keys or [""])))
+                   .scalars())
+    people = [p for p, key in zip(people, keys, strict=True) if key not in sent]
     if not people:
         return []
     body = text(weekly.report(settings, now), week, settings.public_url.rstrip("/"))
