@@ -105,6 +105,18 @@ def kb_coverage() -> int:
     return refresh(get_settings())
 
 
+@app.task(base=GuardedTask, name="trkv.kb_weekly")
+def kb_weekly(now: str | None = None) -> int:
+    """Hourly: on Monday from 08:00 in the team's time zone, the weekly KB update is mailed to
+    the support engineers and leads, once per person and ISO week (the outbox key says which).
+    `now` (ISO 8601) stands in for the clock, for a test or a catch-up run."""
+    from datetime import datetime
+
+    from support.kb.weekly_mail import send_weekly
+
+    return len(send_weekly(get_settings(), datetime.fromisoformat(now) if now else None))
+
+
 @app.task(base=GuardedTask, name="trkv.demo_agent")
 def demo_agent() -> dict:
     """With the demo feed on: history once, then replies, resolutions and survey answers."""

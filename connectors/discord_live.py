@@ -35,7 +35,7 @@ import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route, handle_message_parameters
 
-from connectors import discord_buttons
+from connectors import discord_buttons, discord_commands
 from connectors.base import ConnectorError, Inbound, Outbound, SendResult, Sink
 from connectors.discord_bot import DM_TYPES, THREAD_TYPES, normalize_routes, parse_change, parse_message, route
 
@@ -98,6 +98,11 @@ class _GatewayClient(discord.Client):
     def __init__(self, listener: Callable[[str, tuple], None], **options: Any):
         super().__init__(**options)
         self._listener = listener
+        self.on_login: Callable[[], Any] | None = None  # a coroutine function: after login, before the gateway
+
+    async def setup_hook(self) -> None:
+        if self.on_login is not None:
+            await self.on_login()
 
     def dispatch(self, event: str, /, *args: Any, **kwargs: Any) -> None:
         self._listener(event, args)
@@ -126,6 +131,7 @@ class DiscordReceiver:
         batch_size: int = 500,
         guild_ready_timeout: float = 2.0,
         answer_button: Callable[[str, int, str], str] | None = None,  # survey buttons (discord_buttons.py)
+        answer_command: discord_commands.Answer | None = None,  # slash commands (discord_commands.py)
     ):
         self.token = token
         self.guild_id = str(guild_id) if guild_id else None
@@ -137,6 +143,7 @@ class DiscordReceiver:
         self.batch_size = batch_size
         self.guild_ready_timeout = guild_ready_timeout
         self.answer_button = answer_button
+        self.answer_command = answer_command
         configure_endpoints(api_base, gateway_url)
 
     # --- the thread the runner gives us ------------------------------------------
@@ -157,6 +164,9 @@ class DiscordReceiver:
                                      guild_ready_timeout=self.guild_ready_timeout, max_messages=None,
                                      chunk_guilds_at_startup=False)
         discord_buttons.register(self.client, self.answer_button)
+        if self.answer_command is not None:
+            tree = discord_commands.command_tree(self.client, self.answer_command, self.guild_id)
+            self.client.on_login = lambda: discord_commands.register(tree, self.guild_id)
         async with self.client:
             tasks = {asyncio.create_task(self._gateway()), asyncio.create_task(self._consume()),
                      asyncio.create_task(self._until(stop))}

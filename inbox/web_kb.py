@@ -14,7 +14,7 @@ from inbox.pages import CSRF, Agent, Engineer, Lead, render, templates
 from inbox.ratelimit import TokenBuckets
 from storage.models.accounts import User
 from storage.models.kb import KB_CATEGORIES
-from support.kb import articles, drafts, feedback, releases, responses, search, weekly
+from support.kb import articles, drafts, feedback, reads, releases, responses, search, weekly
 
 router = APIRouter(include_in_schema=False)
 
@@ -23,6 +23,7 @@ CATEGORY_TITLES = {"getting_started": "Getting Started", "configuration": "Confi
                    "troubleshooting": "Troubleshooting", "faqs": "FAQs", "api_reference": "API Reference",
                    "best_practices": "Best Practices"}
 FEEDBACK_RATE, FEEDBACK_BURST = 1 / 60, 5  # per client: five answers, then one a minute
+READ_RATE, READ_BURST = 1 / 30, 60  # page views recorded per client: a crawler's are not all stored
 
 
 def _public(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
@@ -50,8 +51,8 @@ def kb_search(request: Request, q: str = "") -> Response:
 
 @router.get("/kb/go/{slug}")
 def kb_go(slug: str, request: Request) -> Response:
-    """The counting redirect acknowledgement links go through."""
-    if not feedback.count(request.app.state.settings, slug, "clicks"):
+    """The counting redirect the hub's links go through; `r` names the reader (support/kb/reads.py)."""
+    if not reads.record_click(request.app.state.settings, slug, request.query_params.get("r")):
         raise HTTPException(404, "There is no such article.")
     return RedirectResponse(f"/kb/{slug}", status_code=303)
 
@@ -81,8 +82,19 @@ def kb_page(slug: str, request: Request) -> Response:
     article = articles.get(settings, slug, published_only=True)
     if article is None:
         return _public(request, "kb_missing.html", {"slug": slug[:120]}, status_code=404)
+    _count_view(request, slug)
     return _public(request, "kb_article.html", {"article": article,
                                                 "thanks": request.query_params.get("thanks") == "1"})
+
+
+def _count_view(request: Request, slug: str) -> None:
+    """A read for "read, then a ticket"; beyond READ_BURST views a client's are sampled."""
+    host = request.client.host if request.client else "unknown"
+    buckets = getattr(request.app.state, "kb_read_buckets", None)
+    if buckets is None:
+        buckets = request.app.state.kb_read_buckets = TokenBuckets(READ_RATE, READ_BURST)
+    if not buckets.take(f"kb-read:{host}"):
+        reads.record_view(request.app.state.settings, slug, host)
 
 
 @router.post("/kb/{slug}/feedback")

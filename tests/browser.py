@@ -227,6 +227,7 @@ def seed_second_wave(settings) -> tuple[dict[str, str], dict[str, str]]:
     from support.kb import seed as kb_seed
 
     kb_seed.load(settings)
+    _weak_article(settings)
     incident = incidents.declare(
         "Dashboard answers 502 Bad Gateway 😬", "major", incidents.Actor(LEAD), components_=["Web app", "API"],
         settings=settings, message="Some dashboards answer 502. <script>alert(1)</script> We are on it.")
@@ -234,5 +235,27 @@ def seed_second_wave(settings) -> tuple[dict[str, str], dict[str, str]]:
               "kb-category": "/kb/troubleshooting", "kb-article": f"/kb/{kb_seed.seed_articles()[0]['slug']}"}
     signed_in = {"incidents": "/incidents", "incident": f"/incidents/{incident['id']}", "kb-admin": "/kb-admin",
                  "weekly-review": "/reports/weekly", "feedback": "/feedback", "follow-up": "/feedback/follow-up",
-                 "users": "/users", "templates": "/templates"}
+                 "users": "/users", "templates": "/templates", "kb-weekly": "/kb-admin/weekly"}
     return public, signed_in
+
+
+def _weak_article(settings) -> None:
+    """A read by the newest ticket's customer an hour before it, so the weekly KB page's
+    weak-articles table has a row (support/kb/reads.py)."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from storage.db import transaction
+    from storage.models.contacts import Identity
+    from storage.models.kb import KbArticle, KbRead
+    from storage.models.tickets import Ticket
+
+    with transaction(settings.db_url) as session:
+        row = session.execute(select(Ticket.created_at, Identity.channel, Identity.external_user_id)
+                              .join(Identity, Identity.contact_id == Ticket.contact_id)
+                              .order_by(Ticket.id.desc()).limit(1)).first()
+        article = session.execute(select(KbArticle.id).order_by(KbArticle.id).limit(1)).scalar()
+        if row is not None and article is not None:
+            session.add(KbRead(article_id=article, via="discord", reader=f"{row.channel}:{row.external_user_id}",
+                               created_at=row.created_at - timedelta(hours=1)))

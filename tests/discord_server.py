@@ -111,6 +111,10 @@ class DiscordServer:
         self.rate_limited = 0  # the next N message creations answer 429, as Discord does
         self.resumes: list[bool] = []  # one per RESUME: accepted or refused
         self.callbacks: dict[str, dict] = {}  # interaction id -> the bot's response (Discord: only the first)
+        self.interaction_types: dict[str, int] = {}
+        self.interaction_channels: dict[str, str] = {}
+        self.followups: dict[str, list[dict]] = {}  # interaction id -> follow-up messages (after a deferral)
+        self.commands: dict[str, list[dict]] = {}  # guild id ("" for global) -> the bot's application commands
         self._sockets: set[web.WebSocketResponse] = set()
         self._build_guild()
 
@@ -235,15 +239,36 @@ class DiscordServer:
         return self.call(self._press(message, presser, custom_id))
 
     async def _press(self, message: dict, presser: dict, custom_id: str) -> str:
-        channel, iid = self.channels[message["channel_id"]], self.next_id()
-        who = {"member": {"user": presser, "roles": [], "joined_at": _now_iso(), "deaf": False, "mute": False,
-                          "flags": 0, "permissions": "0"}} if channel.get("guild_id") else {"user": presser}
+        return await self._interaction(self.channels[message["channel_id"]], presser, 3,
+                                       {"custom_id": custom_id, "component_type": 2}, message=message)
+
+    def slash(self, channel: str, asker: dict, name: str, **options: str) -> str:
+        """`asker` runs `/name option:value` in a channel: an INTERACTION_CREATE (type 2,
+        APPLICATION_COMMAND) on the gateway, for a command the bot registered (in this guild,
+        else globally); Discord offers no other. The answer arrives in `callbacks`."""
+        return self.call(self._slash(self._resolve(channel), asker, name, options))
+
+    async def _slash(self, cid: str, asker: dict, name: str, options: dict) -> str:
+        command = next((c for c in self.commands.get(GUILD_ID, []) if c["name"] == name), None) or \
+            next((c for c in self.commands.get("", []) if c["name"] == name), None)
+        if command is None:
+            raise AssertionError(f"the bot registered no /{name} command; Discord would not offer it")
+        data = {"id": command["id"], "name": name, "type": 1,
+                "options": [{"name": k, "type": 3, "value": v} for k, v in options.items()],
+                **({"guild_id": command["guild_id"]} if command.get("guild_id") else {})}
+        return await self._interaction(self.channels[cid], asker, 2, data)
+
+    async def _interaction(self, channel: dict, who: dict, kind: int, data: dict, message: dict | None = None) -> str:
+        iid = self.next_id()
+        self.interaction_types[iid], self.interaction_channels[iid] = kind, channel["id"]
+        member = {"member": {"user": who, "roles": [], "joined_at": _now_iso(), "deaf": False, "mute": False,
+                             "flags": 0, "permissions": "0"}} if channel.get("guild_id") else {"user": who}
         await self._dispatch("INTERACTION_CREATE", {
-            "id": iid, "application_id": APP_ID, "type": 3, "token": f"itoken-{iid}", "version": 1,
-            "data": {"custom_id": custom_id, "component_type": 2}, "channel_id": channel["id"], "channel": channel,
-            "message": message, "locale": "en-US", "app_permissions": "0", "entitlements": [],
-            "attachment_size_limit": 8388608, "authorizing_integration_owners": {}, **who,
-            **({"guild_id": channel["guild_id"]} if channel.get("guild_id") else {})})
+            "id": iid, "application_id": APP_ID, "type": kind, "token": f"itoken-{iid}", "version": 1,
+            "data": data, "channel_id": channel["id"], "channel": channel, "locale": "en-US", "app_permissions": "0",
+            "entitlements": [], "attachment_size_limit": 8388608, "authorizing_integration_owners": {},
+            "context": 0 if channel.get("guild_id") else 1, **member, **({"message": message} if message else {}),
+            **({"guild_id": channel["guild_id"], "guild_locale": "en-US"} if channel.get("guild_id") else {})})
         return iid
 
     def drop(self, refuse_resume: bool = False) -> None:
@@ -444,8 +469,10 @@ class DiscordServer:
                 return _error(400, 40060, "Interaction has already been acknowledged.")
             body = self.callbacks[parts[1]] = await request.json()
             ephemeral = bool((body.get("data") or {}).get("flags", 0) & 64)
-            return _json({"interaction": {"id": parts[1], "type": 3, "response_message_id": self.next_id(),
+            return _json({"interaction": {"id": parts[1], "type": self.interaction_types.get(parts[1], 3), "response_message_id": self.next_id(),
                                           "response_message_loading": False, "response_message_ephemeral": ephemeral}})
+        if parts[0] == "webhooks" and len(parts) == 3 and parts[1] == APP_ID and request.method == "POST":
+            return await self._followup(parts[2].removeprefix("itoken-"), await request.json())
         if request.headers.get("Authorization") != f"Bot {TOKEN}":
             return _error(401, 0, "401: Unauthorized")
         body = await request.json() if request.can_read_body else None
@@ -466,12 +493,45 @@ class DiscordServer:
                 return _json(await self._dm_channel(str(body.get("recipient_id"))))
             except KeyError:
                 return _error(400, 50033, "Invalid Recipient(s)")
+        if parts[:1] == ["applications"] and parts[-1:] == ["commands"] and len(parts) in (3, 5):
+            return self._commands_route(method, parts[1], parts[3] if len(parts) == 5 else "", body)
         if parts[:1] == ["guilds"] and parts[2:] == ["channels"]:
             return _json([c for c in self.channels.values() if c.get("guild_id") == parts[1]
                           and c["type"] not in THREAD_TYPES])
         if parts[:1] == ["channels"] and len(parts) >= 2:
             return await self._channel_route(request, parts[1], parts[2:], body)
         return _error(404, 0, "404: Not Found")
+
+    async def _followup(self, iid: str, body: dict) -> web.Response:
+        """A follow-up message to an interaction answered already (e.g. deferred); the
+        interaction's token authorizes it."""
+        if iid not in self.callbacks:
+            return _error(404, 10015, "Unknown Webhook")
+        self.followups.setdefault(iid, []).append(body)
+        channel = self.channels[self.interaction_channels[iid]]
+        return _json(self._message(channel, BOT, body.get("content") or "", {"flags": body.get("flags", 0),
+                                                                             "webhook_id": APP_ID}))
+
+    def _commands_route(self, method: str, app_id: str, guild_id: str, body: Any) -> web.Response:
+        """GET, or PUT (bulk overwrite): the listed commands replace all others; one that
+        keeps its name keeps its id, as Discord does."""
+        if app_id != APP_ID or (guild_id and guild_id != GUILD_ID):
+            return _error(403, 50001, "Missing Access")
+        if method == "GET":
+            return _json(self.commands.get(guild_id, []))
+        if method != "PUT" or not isinstance(body, list):
+            return _error(405, 0, "405: Method Not Allowed")
+        before = {c["name"]: c for c in self.commands.get(guild_id, [])}
+        saved = []
+        for command in body:
+            old = before.get(command.get("name"))
+            saved.append({"id": old["id"] if old else self.next_id(), "application_id": APP_ID,
+                          "version": self.next_id(), "type": command.get("type", 1), "name": command["name"],
+                          "description": command.get("description", ""), "options": command.get("options", []),
+                          "default_member_permissions": command.get("default_member_permissions"),
+                          "nsfw": bool(command.get("nsfw")), **({"guild_id": guild_id} if guild_id else {})})
+        self.commands[guild_id] = saved
+        return _json(saved)
 
     def _application(self) -> dict:
         return {"id": APP_ID, "name": "TRKV Bot", "icon": None, "description": "", "bot_public": False,

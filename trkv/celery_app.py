@@ -73,6 +73,8 @@ def configure(app: Celery, settings: Settings) -> Celery:
                                "options": {"queue": queue_name("bulk", settings)}},
             "weekly-review": {"task": "trkv.weekly_review", "schedule": 3600.0,  # sends on Mondays only
                               "options": {"queue": queue_name("bulk", settings), "expires": 3600}},
+            "kb-weekly": {"task": "trkv.kb_weekly", "schedule": 3600.0,  # mails on Mondays only
+                          "options": {"queue": queue_name("bulk", settings), "expires": 3600}},
             "kb-coverage": {"task": "trkv.kb_coverage", "schedule": 600.0,  # keeps the dashboard's samples checked
                             "options": {"queue": queue_name("bulk", settings), "expires": 600}},
             "demo-agent": {"task": "trkv.demo_agent", "schedule": 30.0,  # a no-op unless the demo is on

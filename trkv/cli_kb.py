@@ -28,7 +28,7 @@ def kb_seed() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.option("--days", default=7, show_default=True, help="The window for missing topics and coverage.")
 def kb_weekly(as_json: bool, days: int) -> None:
-    """Stale articles, falling helpfulness, missing topics, documentation coverage."""
+    """Stale articles, falling helpfulness, missing topics, weak articles, documentation coverage."""
     from support.kb import weekly
 
     ensure_database()
@@ -48,3 +48,7 @@ def kb_weekly(as_json: bool, days: int) -> None:
     click.echo("Missing topics (searches that found nothing):")
     for item in report["missing_topics"]:
         click.echo(f"  {item['searches']:>4}  {item['query']}")
+    click.echo("Weak articles (read, then a ticket within a day):")
+    for item in report["weak_articles"]:
+        click.echo(f"  {item['slug']}: {item['followed_by_ticket']} of {item['tracked_reads']} tracked reads "
+                   f"({item['rate']:.0%}), {item['reads']} page views")

@@ -125,3 +125,19 @@ class KbCoverage(Base):
     ticket_id: Mapped[int] = mapped_column(BigId, ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
     slug: Mapped[str | None] = mapped_column(String(120))  # the confident match, or None
     checked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class KbRead(Base):
+    """An article read: a public page view (`client` is the reader's address, hashed) or a
+    click through a link the hub sent (`via` ack or discord), which names its reader by a
+    signed ref: the ticket whose acknowledgement carried it, or the Discord user who asked
+    `/kb`. Reads by a known reader followed by a ticket feed the weak-articles list."""
+
+    __tablename__ = "kb_reads"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("kb_articles.id", ondelete="CASCADE"), index=True)
+    via: Mapped[str] = mapped_column(String(16))  # page | ack | discord | link (a ref that did not verify)
+    client: Mapped[str | None] = mapped_column(String(64))
+    ticket_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("tickets.id", ondelete="SET NULL"))
+    reader: Mapped[str | None] = mapped_column(String(340))  # "<channel>:<user id>" (an Identity)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -24,7 +24,7 @@ def receivers(settings: Settings, sink) -> list[Receiver]:
         routes=settings.discord_channels or None, backfill_hours=settings.discord_backfill_hours,
         submit_batch=sink.submit_many, apply_changes=sink.apply_changes,
         guild_ready_timeout=settings.discord_guild_ready_timeout,
-        answer_button=sink.answer_button,
+        answer_button=sink.answer_button, answer_command=sink.answer_command,
     )]
 
 

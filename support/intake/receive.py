@@ -53,6 +53,14 @@ class DatabaseSink:
 
         return answers.discord_press(token, score, presser, settings=self.settings)
 
+    def answer_command(self, command: str, options: dict[str, str], user_id: str) -> str:
+        """A Discord slash command (`/kb query`): the text only the asker sees."""
+        from support.kb import discord_command
+
+        if command != "kb":
+            return "This command is not known here."
+        return discord_command.text(self.settings, str(options.get("query") or ""), asker=user_id)
+
     def apply_changes(self, changes: list[dict]) -> int:
         """Edits and deletions of received messages (Discord's)."""
         return discord_events.apply_changes(changes, settings=self.settings)

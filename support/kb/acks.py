@@ -1,12 +1,13 @@
 """The KB part of the acknowledgement: when a `documentation` or `support_question`
 ticket's first message is a confident match for a published article, the
-acknowledgement names it, through the counting redirect /kb/go/{slug}."""
+acknowledgement names it, through the counting redirect /kb/go/{slug}, signed with the
+ticket, so a click is a read by this customer (support/kb/reads.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from support.kb import responses, search
+from support.kb import reads, responses, search
 from trkv.settings import Settings
 
 ACK_CATEGORIES = ("documentation", "support_question")
@@ -20,7 +21,7 @@ def ack_article(ticket: Any, settings: Settings) -> dict[str, str] | None:
     best = search.confident_match(settings, f"{first.subject or ''}\n{first.text or ''}")
     if best is None:
         return None
-    return {"title": best["title"], "url": f"{settings.public_url.rstrip('/')}/kb/go/{best['slug']}"}
+    return {"title": best["title"], "url": reads.go_url(settings, best["slug"], reads.ticket_ref(settings, ticket.id))}
 
 
 def open_questions(ticket: Any, settings: Settings) -> list[str]:

@@ -1,5 +1,5 @@
-"""Readers' answers to "Did this answer your question?" and the counting redirect that
-acknowledgement links go through."""
+"""Readers' answers to "Did this answer your question?" (reads and the counting redirect
+are in support/kb/reads.py)."""
 
 from __future__ import annotations
 
@@ -32,11 +32,3 @@ def record(settings: Settings, slug: str, helpful: bool, comment: str | None, cl
         column = KbArticle.helpful if helpful else KbArticle.unhelpful
         session.execute(update(KbArticle).where(KbArticle.id == article_id).values({column: column + 1}))
 
-
-def count(settings: Settings, slug: str, column: str) -> bool:
-    """Add one to an article's `views` or `clicks`; False for an unknown or unpublished slug."""
-    field = getattr(KbArticle, column)
-    with transaction(settings.db_url) as session:
-        done = session.execute(update(KbArticle).where(KbArticle.slug == slug[:120], KbArticle.status == "published")
-                               .values({field: field + 1}))
-        return bool(done.rowcount)

@@ -1,6 +1,7 @@
 """The weekly KB update for the support engineers: articles not reviewed in
 TRKV_KB_REVIEW_DAYS, articles whose helpfulness is falling, the top searches that found
-nothing (missing topics), and documentation coverage, the seed's KPI: the share of
+nothing (missing topics), weak articles (read, then a ticket: support/kb/reads.py), and
+documentation coverage, the seed's KPI: the share of
 tickets resolved in the window that link an article in a reply or whose question a
 published article confidently answers."""
 
@@ -15,6 +16,7 @@ from storage.db import session_factory
 from storage.models.base import utcnow
 from storage.models.kb import KbArticle, KbFeedback, KbSearch
 from support.kb import coverage as kb_coverage
+from support.kb import reads
 from trkv.settings import Settings
 
 HELPFUL_WINDOW_DAYS = 30
@@ -27,6 +29,7 @@ def report(settings: Settings, now: datetime | None = None, days: int = 7) -> di
     return {"generated_at": now.isoformat(), "review_days": settings.kb_review_days,
             "stale": stale(settings, now), "flagged": flagged(settings), "falling_helpfulness": falling(settings, now),
             "missing_topics": missing_topics(settings, now - timedelta(days=days)),
+            "weak_articles": reads.weak_articles(settings, now - timedelta(days=days), now),
             "coverage": coverage(settings, now - timedelta(days=days), now)}
 
 
