@@ -28,22 +28,28 @@ STATE_LABELS = {"operational": "Operational", "degraded_performance": "Degraded 
                 "partial_outage": "Partial outage", "major_outage": "Major outage"}
 
 
-def _cached(request: Request, kind: str, make) -> Response:
-    settings = request.app.state.settings
-    current, data = status.snapshot(settings)
-    key = (settings.db_url, current, kind)
+MEDIA = {"html": "text/html; charset=utf-8", "json": "application/json",
+         "atom": "application/atom+xml; charset=utf-8"}
+
+
+def current(settings, kind: str) -> tuple[bytes, str]:
+    """(body, etag) of the current render of one kind: html, json or atom."""
+    version, data = status.snapshot(settings)
+    key = (settings.db_url, version, kind)
     if key not in _renders:
         if len(_renders) > 64:
             _renders.clear()
-        body = make(data, settings)
+        body = {"html": _html, "json": _json, "atom": _atom}[kind](data, settings)
         _renders[key] = (body, '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
-    body, etag = _renders[key]
+    return _renders[key]
+
+
+def _cached(request: Request, kind: str) -> Response:
+    body, etag = current(request.app.state.settings, kind)
     headers = {"Cache-Control": CACHE, "ETag": etag}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
-    media = {"html": "text/html; charset=utf-8", "json": "application/json",
-             "atom": "application/atom+xml; charset=utf-8"}[kind]
-    return Response(body, media_type=media, headers=headers)
+    return Response(body, media_type=MEDIA[kind], headers=headers)
 
 
 def _html(data: dict[str, Any], settings, message: str = "", error: bool = False) -> bytes:
@@ -85,17 +91,17 @@ def _atom(data: dict[str, Any], settings) -> bytes:
 # version check, one indexed query, runs at most every status.CHECK_SECONDS)
 @router.get("/status")
 async def status_page(request: Request) -> Response:
-    return _cached(request, "html", _html)
+    return _cached(request, "html")
 
 
 @router.get("/status.json")
 async def status_json(request: Request) -> Response:
-    return _cached(request, "json", _json)
+    return _cached(request, "json")
 
 
 @router.get("/status/feed.atom")
 async def status_feed(request: Request) -> Response:
-    return _cached(request, "atom", _atom)
+    return _cached(request, "atom")
 
 
 def _answer(request: Request, message: str, code: int) -> HTMLResponse:

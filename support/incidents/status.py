@@ -57,6 +57,12 @@ def snapshot(settings: Settings) -> tuple[Any, dict[str, Any]]:
     return current, data
 
 
+def fresh(settings: Settings) -> bool:
+    """True while the cached snapshot needs no database check (serving it cannot block)."""
+    cached = _cache.get(settings.db_url)
+    return cached is not None and time.monotonic() - cached[0] < CHECK_SECONDS
+
+
 def forget() -> None:
     _cache.clear()
 
