@@ -74,6 +74,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for module in (api_incidents, web_incidents, web_status):  # incidents and the status page
         app.include_router(module.router)
+    from inbox import api_maintenance, web_maintenance
+
+    for module in (api_maintenance, web_maintenance):  # scheduled maintenance
+        app.include_router(module.router)
     for module in (web_csat, api_feedback, web_feedback):  # surveys, contacts, the weekly review
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, _login_required)

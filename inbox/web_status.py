@@ -24,7 +24,7 @@ from support.incidents.subscribers import SubscribeError
 router = APIRouter(include_in_schema=False)
 CACHE = "public, max-age=10"
 _renders: dict[tuple, tuple[bytes, str]] = {}  # (db url, version, kind) -> (body, etag)
-STATE_LABELS = {"operational": "Operational", "degraded_performance": "Degraded performance",
+STATE_LABELS = {"operational": "Operational", "under_maintenance": "Under maintenance", "degraded_performance": "Degraded performance",
                 "partial_outage": "Partial outage", "major_outage": "Major outage"}
 
 
@@ -65,7 +65,7 @@ def _json(data: dict[str, Any], settings) -> bytes:
 
     return json.dumps({"components": data["components"], "incidents": [
         {k: v for k, v in i.items() if k != "postmortem"} for i in data["incidents"]],
-        "updated_at": data["updated_at"]}).encode()
+        "maintenance": data.get("maintenance", []), "updated_at": data["updated_at"]}).encode()
 
 
 def _atom(data: dict[str, Any], settings) -> bytes:
@@ -79,12 +79,32 @@ def _atom(data: dict[str, Any], settings) -> bytes:
                 f"<updated>{update['created_at']}</updated>"
                 f"<link href=\"{escape(base)}/status#incident-{incident['id']}\"/>"
                 f"<content type=\"text\">{escape(update['message'] or '')}</content></entry>")))
+    entries += _maintenance_entries(data.get("maintenance", []), base)
     entries.sort(reverse=True)
     updated = entries[0][0] if entries else datetime(2000, 1, 1, tzinfo=UTC).isoformat()
     return ("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">"
             f"<id>{escape(base)}/status</id><title>TRKV status</title><updated>{updated}</updated>"
             f"<author><name>TRKV</name></author><link rel=\"self\" href=\"{escape(base)}/status/feed.atom\"/>"
             + "".join(e for _, e in entries) + "</feed>").encode()
+
+
+MAINTENANCE_PHASES = (("announced_at", "scheduled"), ("reminded_at", "starts soon"), ("started_at", "in progress"),
+                      ("completed_at", "completed"), ("cancelled_at", "cancelled"))
+
+
+def _maintenance_entries(windows: list[dict[str, Any]], base: str) -> list[tuple[str, str]]:
+    """One Atom entry per notice of a maintenance window (announced, reminded, started, ...)."""
+    entries = []
+    for w in windows:
+        span = f"{w['starts_at'][:16].replace('T', ' ')} to {w['ends_at'][:16].replace('T', ' ')} UTC"
+        for field, said in MAINTENANCE_PHASES:
+            if w.get(field):
+                entries.append((w[field], (
+                    f"<entry><id>{escape(base)}/status#maintenance-{w['id']}-{field}</id>"
+                    f"<title>Maintenance {said}: {escape(w['title'])}</title><updated>{w[field]}</updated>"
+                    f"<link href=\"{escape(base)}/status#maintenance-{w['id']}\"/>"
+                    f"<content type=\"text\">{escape(span)}. {escape(w['description'] or '')}</content></entry>")))
+    return entries
 
 
 # async: a cached render is served on the event loop, with no hop to the thread pool (the
