@@ -1,5 +1,5 @@
-"""Scheduled maintenance over the JSON API: schedule (announced at once), list, read and
-cancel. Everyone with a token reads; leads and engineers schedule and cancel. The beat
+"""Scheduled maintenance over the JSON API: schedule (announced at once), list, read,
+change (before it starts) and cancel. Everyone with a token reads; leads and engineers schedule and cancel. The beat
 reminds, starts and completes windows (support/incidents/maintenance.py)."""
 
 from __future__ import annotations
@@ -27,6 +27,14 @@ class NewWindow(BaseModel):
     description: str = Field("", max_length=5000)
 
 
+class WindowEdit(BaseModel):
+    title: str | None = Field(None, min_length=1, max_length=300)
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    components: list[str] | None = Field(None, max_length=50)
+    description: str | None = Field(None, max_length=5000)
+
+
 def _run(call):
     try:
         return call()
@@ -51,6 +59,17 @@ def schedule(request: Request, body: NewWindow, user: User = Depends(api_role("e
 @router.get("/maintenance/{window_id}")
 def get_window(request: Request, window_id: WindowId) -> dict[str, Any]:
     return _run(lambda: maintenance.get(window_id, request.app.state.settings))
+
+
+@router.patch("/maintenance/{window_id}")
+def change(request: Request, window_id: WindowId, body: WindowEdit,
+           user: User = Depends(api_role("engineer"))) -> dict[str, Any]:
+    """Edit a window that has not started; new times are told to everyone told of the old ones.
+    Once the reminder has gone out the times are fixed (409): cancel and schedule anew."""
+    return _run(lambda: maintenance.change(window_id, Actor(user.email, user.role), title=body.title,
+                                           description=body.description, components_=body.components,
+                                           starts_at=body.starts_at, ends_at=body.ends_at,
+                                           settings=request.app.state.settings))
 
 
 @router.post("/maintenance/{window_id}/cancel")

@@ -217,3 +217,26 @@ def test_bad_windows_are_refused_with_a_reason(hub):
                              Actor("cam.cm@trkv.test", "community_manager"), settings=hub)
     assert refused.value.status == 403
     assert maintenance.list_windows(None, hub) == []
+
+
+def test_new_times_are_told_and_the_reminder_follows_them(hub, parts):
+    discord, x, _ = parts
+    start = utcnow() + timedelta(hours=4)
+    window = maintenance.schedule("Kernel patch", start, start + timedelta(hours=1), ENGINEER, settings=hub)
+    later = start + timedelta(hours=2)
+    moved = maintenance.change(window["id"], ENGINEER, starts_at=later, ends_at=later + timedelta(hours=1),
+                               settings=hub)
+    assert moved["starts_at"] == later.isoformat()
+    assert maintenance.tick(hub, start) == []  # the old start passes quietly
+    assert maintenance.tick(hub, later - timedelta(minutes=30)) == [(window["id"], "remind")]
+    with pytest.raises(IncidentError, match="the reminder has gone out") as refused:
+        maintenance.change(window["id"], ENGINEER, starts_at=later + timedelta(hours=1), settings=hub)
+    assert refused.value.status == 409
+    assert maintenance.change(window["id"], ENGINEER, title="Kernel patch (security)", settings=hub)["title"] == \
+        "Kernel patch (security)"
+    drain(hub)
+    posts = announcements(discord)
+    assert len(posts) == 3 and "rescheduled" in posts[1] and later.strftime("%H:%M") in posts[1]
+    assert "starts soon" in posts[2]
+    [first] = [t for t in x.tweets.values() if "Scheduled maintenance" in t["text"]]
+    assert len(x.replies_to(first["id"])) == 2

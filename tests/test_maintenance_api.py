@@ -70,6 +70,23 @@ def test_cancel_once_and_only_before_it_starts(client):
     assert again.status_code == 409 and "only a scheduled window" in again.text
 
 
+def test_an_engineer_moves_a_window_before_it_starts(client):
+    made = client.post("/api/maintenance", json=window(), headers=client.tokens["engineer"]).json()
+    later = window(hours=6)
+    moved = client.patch(f"/api/maintenance/{made['id']}", json={"starts_at": later["starts_at"],
+                                                                 "ends_at": later["ends_at"]},
+                         headers=client.tokens["engineer"])
+    assert moved.status_code == 200 and moved.json()["starts_at"][:16] == later["starts_at"][:16]
+    assert client.patch(f"/api/maintenance/{made['id']}", json={"title": "x"},
+                        headers=client.tokens["cm"]).status_code == 403
+    backwards = client.patch(f"/api/maintenance/{made['id']}", json={"ends_at": window(hours=1)["starts_at"]},
+                             headers=client.tokens["engineer"])
+    assert backwards.status_code == 422 and "end after it starts" in backwards.text
+    client.post(f"/api/maintenance/{made['id']}/cancel", headers=client.tokens["engineer"])
+    assert client.patch(f"/api/maintenance/{made['id']}", json={"title": "x"},
+                        headers=client.tokens["engineer"]).status_code == 409
+
+
 def test_the_agents_page_lists_and_schedules(client, settings):
     client.post("/login", data={"email": ENGINEER, "password": "correct horse battery",
                                 "csrf_token": csrf_from(client.get("/login").text)})

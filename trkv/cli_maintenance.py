@@ -1,4 +1,4 @@
-"""`trkv maintenance schedule|list|cancel|tick`: scheduled maintenance from a shell
+"""`trkv maintenance schedule|list|change|cancel|tick`: scheduled maintenance from a shell
 (support/incidents/maintenance.py, imported only when a command runs). Whoever runs
 the CLI on the hub's host acts as a lead, like `trkv incident`."""
 
@@ -27,7 +27,7 @@ def _line(w: dict) -> str:
 
 @click.group()
 def maintenance() -> None:
-    """Scheduled maintenance: schedule (announced at once), list, cancel."""
+    """Scheduled maintenance: schedule (announced at once), list, change, cancel."""
 
 
 @maintenance.command("schedule")
@@ -62,6 +62,23 @@ def list_(state: str | None, as_json: bool) -> None:
         click.echo(_line(w))
     if not items:
         click.echo("no maintenance windows")
+
+
+@maintenance.command("change")
+@click.argument("window_id", type=int)
+@click.option("--start", default=None, help="A new start, ISO 8601 (no zone: UTC).")
+@click.option("--end", default=None, help="A new end, ISO 8601 (no zone: UTC).")
+@click.option("--title", default=None)
+@click.option("--description", default=None)
+@click.option("--by", default=None)
+def change(window_id: int, start, end, title, description, by) -> None:
+    """Change a window that has not started (new times are announced again)."""
+    from support.incidents import maintenance as windows
+
+    window = _run(lambda: windows.change(window_id, _actor(by), title=title, description=description,
+                                         starts_at=_when(start) if start else None,
+                                         ends_at=_when(end) if end else None, settings=get_settings()))
+    click.echo(f"changed:\n{_line(window)}")
 
 
 @maintenance.command("cancel")

@@ -50,14 +50,7 @@ def schedule(title: str, starts_at: datetime, ends_at: datetime, actor: Actor, *
     starts_at, ends_at = _aware(starts_at), _aware(ends_at)
     if not actor.may_declare:
         raise IncidentError("scheduling maintenance needs the engineer role", 403)
-    if not title:
-        raise IncidentError("maintenance needs a title")
-    if ends_at <= starts_at:
-        raise IncidentError("maintenance must end after it starts")
-    if ends_at <= now:
-        raise IncidentError("this window is already over")
-    if starts_at - now > MAX_AHEAD or ends_at - starts_at > MAX_LENGTH:
-        raise IncidentError("maintenance is scheduled at most a year ahead, for at most 7 days")
+    _validate(title, starts_at, ends_at, now)
     names = _clean_components(components_, settings)
     with transaction(settings.db_url) as session:
         window = MaintenanceWindow(title=title[:300], description=description[:5000], components=names,
@@ -67,6 +60,53 @@ def schedule(title: str, starts_at: datetime, ends_at: datetime, actor: Actor, *
         session.flush()
         _run_phase(session, window.id, "announce", settings, now)
         window_id = window.id
+    return get(window_id, settings)
+
+
+def _validate(title: str, starts_at: datetime, ends_at: datetime, now: datetime) -> None:
+    if not title:
+        raise IncidentError("maintenance needs a title")
+    if ends_at <= starts_at:
+        raise IncidentError("maintenance must end after it starts")
+    if ends_at <= now:
+        raise IncidentError("this window is already over")
+    if starts_at - now > MAX_AHEAD or ends_at - starts_at > MAX_LENGTH:
+        raise IncidentError("maintenance is scheduled at most a year ahead, for at most 7 days")
+
+
+def change(window_id: int, actor: Actor, *, title: str | None = None, description: str | None = None,
+           components_: list[str] | None = None, starts_at: datetime | None = None, ends_at: datetime | None = None,
+           settings: Settings | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """Edit a window that has not started. New times are told to everyone told of the old
+    ones (a `reschedule-<unix time>` notice); once the reminder went out the times are
+    fixed (cancel, and schedule a new window)."""
+    settings = settings or get_settings()
+    now = now or utcnow()
+    if not actor.may_declare:
+        raise IncidentError("changing maintenance needs the engineer role", 403)
+    with transaction(settings.db_url) as session:
+        window = session.get(MaintenanceWindow, window_id, with_for_update=True)
+        if window is None:
+            raise IncidentError(f"no maintenance window {window_id}", 404)
+        if window.status != "scheduled":
+            raise IncidentError(f"maintenance {window_id} is {window.status.replace('_', ' ')}; only a scheduled "
+                                "window can be changed", 409)
+        start = _aware(starts_at) if starts_at else window.starts_at
+        end = _aware(ends_at) if ends_at else window.ends_at
+        moved = (start, end) != (window.starts_at, window.ends_at)
+        if moved and window.reminded_at is not None:
+            raise IncidentError("the reminder has gone out; cancel this window and schedule a new one", 409)
+        new_title = _storable(title).strip() if title is not None else window.title
+        _validate(new_title, start, end, now)
+        window.title, window.starts_at, window.ends_at, window.updated_at = new_title[:300], start, end, now
+        if description is not None:
+            window.description = _storable(description).strip()[:5000]
+        if components_ is not None:
+            window.components = _clean_components(components_, settings)
+        session.flush()
+        if moved and window.announced_at is not None:
+            destinations = _destinations(session, window, f"reschedule-{int(now.timestamp())}", settings)
+            kick.dispatch_after_commit(session, broadcast.queue(session, destinations, settings, now))
     return get(window_id, settings)
 
 
@@ -161,7 +201,9 @@ def render(window: MaintenanceWindow, phase: str, settings: Settings) -> str:
                   f"when it is complete, planned {window.ends_at:%H:%M} UTC"),
         "complete": (f"Maintenance completed: {window.title}", "none planned; the maintenance is over"),
         "cancel": (f"Maintenance cancelled: {window.title} ({span}) will not take place", "none planned"),
-    }[phase]
+        "reschedule": (f"Maintenance rescheduled: {window.title}, now {span}",
+                       f"when it starts, {window.starts_at:%H:%M} UTC"),
+    }[phase.split("-")[0]]
     where = ", ".join(window.components) or "TRKV"
     impact = f"{where}: {window.description}" if window.description else f"{where} may be briefly unavailable"
     if phase in ("complete", "cancel"):
