@@ -117,6 +117,15 @@ def kb_weekly(now: str | None = None) -> int:
     return len(send_weekly(get_settings(), datetime.fromisoformat(now) if now else None))
 
 
+@app.task(base=GuardedTask, name="trkv.maintenance")
+def maintenance() -> int:
+    """Every 30 s: scheduled maintenance announced, reminded, started and completed on
+    time, each notice once (the phase is claimed by a conditional UPDATE)."""
+    from support.incidents.maintenance import tick
+
+    return len(tick(get_settings()))
+
+
 @app.task(base=GuardedTask, name="trkv.demo_agent")
 def demo_agent() -> dict:
     """With the demo feed on: history once, then replies, resolutions and survey answers."""

@@ -146,10 +146,19 @@ async def _load(url: str, rate: float, seconds: float) -> tuple[list[float], int
     return latencies, errors
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def status_load(web: Web, rate: float, seconds: float) -> dict:
     httpx.get(web.url("/status"))  # the first render fills the cache
+    cpu = cpu_seconds(web.process.pid)
     latencies, errors = asyncio.run(_load(web.url("/status"), rate, seconds))
+    cpu = cpu_seconds(web.process.pid) - cpu  # the server's own cost, whatever else the machine runs
     return {"rate_per_s": rate, "seconds": seconds, "requests": len(latencies), "errors": errors,
+            "server_cpu_ms_per_request": round(1000 * cpu / max(len(latencies), 1), 3),
             "p50_ms": round(pct(latencies, 0.5) * 1000, 2), "p99_ms": round(pct(latencies, 0.99) * 1000, 2),
             "target_p99_ms": 50}
 
@@ -282,28 +291,41 @@ def main() -> int:
     parser.add_argument("--conversations", type=int, default=500)
     parser.add_argument("--rates", default="100,200,500", help="open-loop request rates for /status, per second")
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--name", default="incidents", help="bench/results/<name>.json")
+    parser.add_argument("--note", default="", help="what else the machine was doing")
+    parser.add_argument("--parts", default="visible,load,proposal,fanout",
+                        help="which measurements to run (the others keep their figures from the last run)")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
+    path = ROOT / "bench" / "results" / f"{args.name}.json"
+    kept = json.loads(path.read_text()) if path.exists() else {}
+    kept = kept.get("figures", kept)
     home = Path(tempfile.mkdtemp(prefix="bench-incidents-"))
     settings = make_settings(args.db, home, {})
     web = Web(home)
+    results = {k: kept[k] for k in ("visible_on_status", "status_under_load", "burst_to_proposal", "fan_out",
+                                     "load_average_1m_before_fan_out") if k in kept}
+    load_at_start = round(os.getloadavg()[0], 1)
     try:
-        results = {"visible_on_status": visible(settings, web),
-                   "status_under_load": [status_load(web, float(r), args.seconds) for r in args.rates.split(",")]}
+        if "visible" in parts:
+            results["visible_on_status"] = visible(settings, web)
+        if "load" in parts:
+            results["status_under_load"] = [status_load(web, float(r), args.seconds) for r in args.rates.split(",")]
     finally:
         web.stop()
-    results["burst_to_proposal"] = proposal_latency(settings)
-    home = Path(tempfile.mkdtemp(prefix="bench-incidents-fanout-"))  # its own database: only the fan-out's sends
-    load_at_start = round(os.getloadavg()[0], 1)
-    results["fan_out"] = fan_out(make_settings(args.db, home, {}, "_fanout"), args.conversations)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    out = {"commit": commit, "machine": {"cores": os.cpu_count(), "platform": platform.platform(),
-                                          "python": platform.python_version(),
-                                          "load_average_1m_at_end": round(os.getloadavg()[0], 1)},
-           "load_average_1m_before_fan_out": load_at_start, "db": args.db, "data_split": "tests/incident_corpus.py TEST (never tuned on)", **results}
-    path = ROOT / "bench" / "results" / "incidents.json"
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(json.dumps(out, indent=2) + "\n")
-    print(json.dumps(out, indent=2))
+    if "proposal" in parts:
+        results["burst_to_proposal"] = proposal_latency(settings)
+    if "fanout" in parts:
+        home = Path(tempfile.mkdtemp(prefix="bench-incidents-fanout-"))  # its own database: only the fan-out's sends
+        results["load_average_1m_before_fan_out"] = round(os.getloadavg()[0], 1)
+        results["fan_out"] = fan_out(make_settings(args.db, home, {}, "_fanout"), args.conversations)
+    from bench import record
+
+    record.write(args.name, {"parts_measured": sorted(parts), "db": args.db,
+                             "load_average_1m_at_start": load_at_start,
+                             "load_average_1m_at_end": round(os.getloadavg()[0], 1),
+                             "data_split": "tests/incident_corpus.py TEST (never tuned on)", **results}, note=args.note)
+    print(json.dumps(results, indent=2))
     return 0
 
 

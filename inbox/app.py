@@ -55,6 +55,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.inbound_buckets = TokenBuckets(settings.web_inbound_rate, settings.web_inbound_burst)
     app.add_middleware(SecurityHeaders)
+    from inbox.status_fast import StatusFastPath  # /status from its cached render, before routing
+
+    app.add_middleware(StatusFastPath, settings=settings, security_headers=SECURITY_HEADERS)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"], responses=HEALTH_RESPONSES)
     app.include_router(api.router)
@@ -70,6 +73,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from inbox import api_incidents, web_incidents, web_status
 
     for module in (api_incidents, web_incidents, web_status):  # incidents and the status page
+        app.include_router(module.router)
+    from inbox import api_maintenance, web_maintenance
+
+    for module in (api_maintenance, web_maintenance):  # scheduled maintenance
         app.include_router(module.router)
     for module in (web_csat, api_feedback, web_feedback):  # surveys, contacts, the weekly review
         app.include_router(module.router)

@@ -24,26 +24,32 @@ from support.incidents.subscribers import SubscribeError
 router = APIRouter(include_in_schema=False)
 CACHE = "public, max-age=10"
 _renders: dict[tuple, tuple[bytes, str]] = {}  # (db url, version, kind) -> (body, etag)
-STATE_LABELS = {"operational": "Operational", "degraded_performance": "Degraded performance",
+STATE_LABELS = {"operational": "Operational", "under_maintenance": "Under maintenance", "degraded_performance": "Degraded performance",
                 "partial_outage": "Partial outage", "major_outage": "Major outage"}
 
 
-def _cached(request: Request, kind: str, make) -> Response:
-    settings = request.app.state.settings
-    current, data = status.snapshot(settings)
-    key = (settings.db_url, current, kind)
+MEDIA = {"html": "text/html; charset=utf-8", "json": "application/json",
+         "atom": "application/atom+xml; charset=utf-8"}
+
+
+def current(settings, kind: str) -> tuple[bytes, str]:
+    """(body, etag) of the current render of one kind: html, json or atom."""
+    version, data = status.snapshot(settings)
+    key = (settings.db_url, version, kind)
     if key not in _renders:
         if len(_renders) > 64:
             _renders.clear()
-        body = make(data, settings)
+        body = {"html": _html, "json": _json, "atom": _atom}[kind](data, settings)
         _renders[key] = (body, '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
-    body, etag = _renders[key]
+    return _renders[key]
+
+
+def _cached(request: Request, kind: str) -> Response:
+    body, etag = current(request.app.state.settings, kind)
     headers = {"Cache-Control": CACHE, "ETag": etag}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
-    media = {"html": "text/html; charset=utf-8", "json": "application/json",
-             "atom": "application/atom+xml; charset=utf-8"}[kind]
-    return Response(body, media_type=media, headers=headers)
+    return Response(body, media_type=MEDIA[kind], headers=headers)
 
 
 def _html(data: dict[str, Any], settings, message: str = "", error: bool = False) -> bytes:
@@ -59,7 +65,7 @@ def _json(data: dict[str, Any], settings) -> bytes:
 
     return json.dumps({"components": data["components"], "incidents": [
         {k: v for k, v in i.items() if k != "postmortem"} for i in data["incidents"]],
-        "updated_at": data["updated_at"]}).encode()
+        "maintenance": data.get("maintenance", []), "updated_at": data["updated_at"]}).encode()
 
 
 def _atom(data: dict[str, Any], settings) -> bytes:
@@ -73,6 +79,7 @@ def _atom(data: dict[str, Any], settings) -> bytes:
                 f"<updated>{update['created_at']}</updated>"
                 f"<link href=\"{escape(base)}/status#incident-{incident['id']}\"/>"
                 f"<content type=\"text\">{escape(update['message'] or '')}</content></entry>")))
+    entries += _maintenance_entries(data.get("maintenance", []), base)
     entries.sort(reverse=True)
     updated = entries[0][0] if entries else datetime(2000, 1, 1, tzinfo=UTC).isoformat()
     return ("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">"
@@ -81,21 +88,40 @@ def _atom(data: dict[str, Any], settings) -> bytes:
             + "".join(e for _, e in entries) + "</feed>").encode()
 
 
+MAINTENANCE_PHASES = (("announced_at", "scheduled"), ("reminded_at", "starts soon"), ("started_at", "in progress"),
+                      ("completed_at", "completed"), ("cancelled_at", "cancelled"))
+
+
+def _maintenance_entries(windows: list[dict[str, Any]], base: str) -> list[tuple[str, str]]:
+    """One Atom entry per notice of a maintenance window (announced, reminded, started, ...)."""
+    entries = []
+    for w in windows:
+        span = f"{w['starts_at'][:16].replace('T', ' ')} to {w['ends_at'][:16].replace('T', ' ')} UTC"
+        for field, said in MAINTENANCE_PHASES:
+            if w.get(field):
+                entries.append((w[field], (
+                    f"<entry><id>{escape(base)}/status#maintenance-{w['id']}-{field}</id>"
+                    f"<title>Maintenance {said}: {escape(w['title'])}</title><updated>{w[field]}</updated>"
+                    f"<link href=\"{escape(base)}/status#maintenance-{w['id']}\"/>"
+                    f"<content type=\"text\">{escape(span)}. {escape(w['description'] or '')}</content></entry>")))
+    return entries
+
+
 # async: a cached render is served on the event loop, with no hop to the thread pool (the
 # version check, one indexed query, runs at most every status.CHECK_SECONDS)
 @router.get("/status")
 async def status_page(request: Request) -> Response:
-    return _cached(request, "html", _html)
+    return _cached(request, "html")
 
 
 @router.get("/status.json")
 async def status_json(request: Request) -> Response:
-    return _cached(request, "json", _json)
+    return _cached(request, "json")
 
 
 @router.get("/status/feed.atom")
 async def status_feed(request: Request) -> Response:
-    return _cached(request, "atom", _atom)
+    return _cached(request, "atom")
 
 
 def _answer(request: Request, message: str, code: int) -> HTMLResponse:

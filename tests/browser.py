@@ -236,6 +236,15 @@ def seed_second_wave(settings) -> tuple[dict[str, str], dict[str, str]]:
     signed_in = {"incidents": "/incidents", "incident": f"/incidents/{incident['id']}", "kb-admin": "/kb-admin",
                  "weekly-review": "/reports/weekly", "feedback": "/feedback", "follow-up": "/feedback/follow-up",
                  "users": "/users", "templates": "/templates", "kb-weekly": "/kb-admin/weekly"}
+    from datetime import timedelta
+
+    from storage.models.base import utcnow
+    from support.incidents import maintenance
+
+    start = utcnow() + timedelta(days=1)  # the status page's "Scheduled maintenance", the agents' page
+    maintenance.schedule("Database upgrade (PostgreSQL 17) 🛠", start, start + timedelta(hours=2), incidents.Actor(LEAD),
+                         components_=["API"], description="The API may answer 503 for a few minutes.", settings=settings)
+    signed_in["maintenance"] = "/maintenance"
     return public, signed_in
 
 

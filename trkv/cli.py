@@ -181,6 +181,9 @@ main.add_command(kb)
 
 from trkv.cli_incident import incident  # noqa: E402
 main.add_command(incident)
+from trkv.cli_maintenance import maintenance  # noqa: E402
+
+main.add_command(maintenance)
 
 if __name__ == "__main__":
     main()

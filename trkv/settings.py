@@ -168,6 +168,7 @@ class Settings(BaseSettings):
     incident_min_contacts: int = 5  # distinct people whose alike urgent messages propose an incident
     incident_window_minutes: float = 15.0  # ... within this many minutes
     incident_similarity: float = 0.3  # likeness to a proposal's centroid that links a ticket (tuned on the DEV split)
+    maintenance_remind_minutes: float = 60.0  # scheduled maintenance is reminded this long before it starts
 
     # web
     web_poll_seconds: float = 5.0  # how often an open inbox asks for new rows

@@ -84,3 +84,30 @@ class StatusSubscriber(Base):
     confirmed_at: Mapped[datetime | None]
     unsubscribed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+MAINTENANCE_STATUSES = ("scheduled", "in_progress", "completed", "cancelled")
+
+
+class MaintenanceWindow(Base):
+    """Scheduled maintenance: announced when scheduled, reminded before, started and
+    completed on time by the beat (support/incidents/maintenance.py). Each phase's time
+    column is set by the conditional UPDATE that claims it, so a phase runs once."""
+
+    __tablename__ = "maintenance_windows"
+    __table_args__ = (Index("ix_maintenance_windows_status_starts", "status", "starts_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    components: Mapped[list[Any]]  # names from the configured list; empty: every component
+    status: Mapped[str] = mapped_column(String(16))  # see MAINTENANCE_STATUSES
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(320))
+    announced_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,9 +1,11 @@
 """The status page's data: each component's current state, open incidents and those
-resolved in the last 90 days with their published updates, 90 daily bars per component
+resolved in the last 90 days with their published updates, announced maintenance
+windows (support/incidents/maintenance.py), 90 daily bars per component
 computed from incident durations, and published post-mortems.
 
 `snapshot` is cached per process and rebuilt only when an incident changed: each call
-asks the database for one cheap version (how many incidents, the newest change), at
+asks the database for one cheap version (how many incidents and maintenance windows,
+the newest change), at
 most every `CHECK_SECONDS`, so /status under load is served from memory and a change
 shows within a second.
 """
@@ -21,14 +23,15 @@ from sqlalchemy import func, or_, select
 
 from storage.db import session_factory
 from storage.models.base import utcnow
-from storage.models.incidents import OPEN_STATUSES, Incident
+from storage.models.incidents import OPEN_STATUSES, Incident, MaintenanceWindow
+from support.incidents import maintenance
 from support.incidents.core import components, serialize
 from trkv.settings import Settings
 
 DAYS = 90
 CHECK_SECONDS = 0.1
 STATE_BY_SEVERITY = {"critical": "major_outage", "major": "partial_outage", "minor": "degraded_performance"}
-RANK = {"operational": 0, "degraded_performance": 1, "partial_outage": 2, "major_outage": 3}
+RANK = {"operational": 0, "under_maintenance": 0.5, "degraded_performance": 1, "partial_outage": 2, "major_outage": 3}
 _markdown = MarkdownIt("commonmark", {"html": False})
 
 _lock = threading.Lock()
@@ -38,7 +41,8 @@ _cache: dict[str, tuple[float, Any, dict[str, Any]]] = {}  # db url -> (checked 
 def version(settings: Settings) -> tuple:
     with session_factory(settings.db_url, readonly=True)() as session:
         count, newest = session.execute(select(func.count(), func.max(Incident.updated_at))).one()
-    return (count, newest.isoformat() if newest else None)
+        windows, changed = session.execute(select(func.count(), func.max(MaintenanceWindow.updated_at))).one()
+    return (count, newest.isoformat() if newest else None, windows, changed.isoformat() if changed else None)
 
 
 def snapshot(settings: Settings) -> tuple[Any, dict[str, Any]]:
@@ -57,6 +61,12 @@ def snapshot(settings: Settings) -> tuple[Any, dict[str, Any]]:
     return current, data
 
 
+def fresh(settings: Settings) -> bool:
+    """True while the cached snapshot needs no database check (serving it cannot block)."""
+    cached = _cache.get(settings.db_url)
+    return cached is not None and time.monotonic() - cached[0] < CHECK_SECONDS
+
+
 def forget() -> None:
     _cache.clear()
 
@@ -69,8 +79,13 @@ def build(settings: Settings, now: datetime) -> dict[str, Any]:
             or_(Incident.resolved_at.is_(None), Incident.resolved_at >= since)).order_by(Incident.id.desc())
         ).scalars().all()
         incidents = [_public(session, i) for i in rows]
+        windows = maintenance.public(session, now)
     names = components(settings)
     states = {name: "operational" for name in names}
+    for window in (w for w in windows if w["status"] == "in_progress"):
+        for name in window["components"] or names:
+            if name in states:  # an incident on the component outranks its maintenance, below
+                states[name] = "under_maintenance"
     for incident in (i for i in rows if i.status in OPEN_STATUSES):
         for name in incident.components or names:
             state = STATE_BY_SEVERITY[incident.severity]
@@ -82,6 +97,7 @@ def build(settings: Settings, now: datetime) -> dict[str, Any]:
         "history": {n: history(rows, n, names, now) for n in names},
         "updated_at": now.isoformat(),
         "overall": max(states.values(), key=RANK.get, default="operational"),
+        "maintenance": windows,
     }
 
 
