@@ -89,14 +89,17 @@ def main() -> int:
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--weeks", type=int, default=20)
     parser.add_argument("--out", default="feedback.json", help="file name under bench/results/")
+    parser.add_argument("--keep", action="store_true", help="keep the database (its URL is printed)")
+    parser.add_argument("--reuse", metavar="URL", help="a database kept by an earlier run: measure, do not fill")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="trkv-bench-feedback-") as home:
-        url = database("postgresql", Path(home))
+        url = args.reuse or database("postgresql", Path(home))
+        print(f"database {url}", flush=True)
         os.environ.update({"TRKV_HOME": home, "TRKV_DATABASE_URL": url, "TRKV_DEMO": "0"})
         settings = reset_settings()
         try:
             upgrade(url)
-            fill_s = fill(settings, args.tickets, args.weeks)
+            fill_s = fill(settings, args.tickets, args.weeks) if not args.reuse else None
             with session_factory(url)() as session:
                 tickets = session.execute(select(func.count()).select_from(Ticket)).scalar()
                 surveys = session.execute(select(func.count()).select_from(Survey)).scalar()
@@ -104,12 +107,13 @@ def main() -> int:
             board_s, board = timed(lambda: dashboard(30, settings), 5)
             parts = _parts(settings)
         finally:
-            drop(url)
+            if not (args.keep or args.reuse):
+                drop(url)
             dispose_engines()
     satisfaction = next(k for k in board.kpis if k.key == "satisfaction")
     result = {
         "benchmark": "feedback", "backend": "postgresql", "tickets": tickets, "surveys": surveys,
-        "weeks_of_history": args.weeks, "fill_seconds": round(fill_s, 1),
+        "weeks_of_history": args.weeks, "fill_seconds": round(fill_s, 1) if fill_s is not None else None,
         "weekly_review_seconds": round(review_s, 2), "weekly_review_target_seconds": 30,
         "review_week": report["week"], "review_week_tickets": report["volume"]["total"]["this_week"],
         "review_topics": [t["name"] for t in report["topics"]],
