@@ -88,6 +88,8 @@ class Outbound:
 @dataclass
 class SendResult:
     external_id: str | None = None  # the id the platform gave the sent message
+    sent_as: str | None = None  # how, when the connector chose (X: "dm", or "reply" when DMs are closed)
+    text: str | None = None  # what was sent, when not the outbound's text (a fallback's own words)
 
 
 class ConnectorError(Exception):

@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api", tags=["feedback"], dependencies=[Depends(api_u
 
 Agent = Depends(api_role("community_manager"))
 Lead = Depends(api_role("lead"))
-Dimension = Literal["channel", "category", "agent", "week"]
+Dimension = Literal["channel", "category", "agent", "incident", "week"]
 
 
 def _window(days: int):
@@ -31,7 +31,8 @@ def _window(days: int):
 @router.get("/feedback/satisfaction")
 def satisfaction(request: Request, days: int = Query(30, ge=1, le=366), user: User = Lead) -> dict[str, Any]:
     """Satisfaction (4-5 of all answers) and response rate, in total and per channel,
-    category, agent and week, for surveys sent in the last `days` days."""
+    category, agent, incident (the surveys of its linked tickets) and week, for surveys
+    sent in the last `days` days."""
     since, until = _window(days)
     with session_factory(request.app.state.settings.db_url, readonly=True)() as session:
         result = kpis.satisfaction(session, since, until, request.app.state.settings)

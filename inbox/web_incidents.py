@@ -15,6 +15,7 @@ from storage.db import session_factory
 from storage.models.accounts import User
 from storage.models.base import utcnow
 from support.delivery import broadcast
+from support.feedback import kpis
 from support.incidents import core, report, resolve, status
 from support.incidents.core import Actor, IncidentError
 
@@ -52,12 +53,13 @@ def incident_page(request: Request, incident_id: int, user: User = Agent) -> Res
     with session_factory(settings.db_url, readonly=True)() as session:
         progress = broadcast.progress(session, f"inc:{incident_id}:")
         problems = broadcast.failures(session, f"inc:{incident_id}:")
+        satisfaction = kpis.for_incidents(session, [incident_id]).get(incident_id)
     the_report = report.get(incident_id, settings)
     return render(request, "incident.html", {
         "user": user, "incident": incident, "timeline": core.timeline(incident_id, settings), "progress": progress,
         "problems": problems, "report": the_report, "next_choices": NEXT_UPDATE_CHOICES,
         "may_declare": _actor(user).may_declare, "report_html": status.safe_html(the_report["markdown"]),
-        "chart": _per_minute(the_report["impact_figures"]["per_minute"]),
+        "chart": _per_minute(the_report["impact_figures"]["per_minute"]), "satisfaction": satisfaction,
     })
 
 

@@ -168,13 +168,18 @@ def test_with_no_delay_the_survey_goes_out_in_the_next_sweep(settings, monkeypat
     assert count(settings, Survey) == 1
 
 
-def test_an_x_survey_is_a_dm_when_the_customer_wrote_by_dm_else_a_reply_with_the_link(settings):
+def test_an_x_survey_after_a_tweet_is_a_dm_carrying_the_public_reply_for_closed_dms(settings):
+    """The sender tries the DM; X's 403 (DMs closed) makes it post the reply instead
+    (tests/test_feedback_x.py shows both against the X API server)."""
     from tests.cast import cy_tweet
 
     resolved_with_reply(settings, cy_tweet(permalink="https://x.com/cy/status/1860000000000000001"))
     sweep(settings, now=utcnow() + timedelta(minutes=61))
-    public = sent_survey(settings)
-    assert public["channel"] == "x" and public["in_reply_to"] == "1860000000000000001" and not public["to"]
+    survey = sent_survey(settings)
+    assert survey["channel"] == "x" and survey["to"] == "99001" and survey["meta"]["dm"] is True
+    assert "/csat/" in survey["text"]
+    public = survey["meta"]["public_reply"]
+    assert public["in_reply_to"] == "1860000000000000001"
     assert public["text"].startswith("@cy ") and "/csat/" in public["text"] and len(public["text"]) <= 280
 
 

@@ -6,8 +6,9 @@ expansions, tweet.fields, since_id/until_id/start_time and next_token pagination
 mentions timeline keeping only its newest 800), recent search (a subset of the query
 language, the last 7 days, an older since_id refused), creating tweets (replies thread
 by conversation_id; duplicate text is refused with a 403, as X does), sending direct
-messages and listing the account's DM events (sent and received, newest first, 30 days,
-dm_event.fields, the sender_id expansion, pagination_token).
+messages (refused with X's 403 to a user whose DMs are closed: `close_dms`) and listing
+the account's DM events (sent and received, newest first, 30 days, dm_event.fields, the
+sender_id expansion, pagination_token).
 
 Every endpoint has a 15-minute window with a limit and answers with
 `x-rate-limit-limit/-remaining/-reset`; a request past the limit is counted in
@@ -45,6 +46,10 @@ DEFAULT_LIMITS = {"mentions": 450, "search": 450, "post": 200, "users": 300, "us
 SEARCH_DAYS = 7
 DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
 SUSPENDED = "Your account is suspended and is not permitted to access this feature."
+# A DM to someone whose DMs are closed (or who does not follow the account): X answers
+# 403 with a problem-details body, the shape of every v2 403 (e.g. its "You are not
+# permitted to attach this media to a DM event."), carrying the DM permission message.
+DMS_CLOSED = "You cannot send messages to this user."
 
 
 def _snowflake_time(tweet_id: str) -> float:
@@ -79,6 +84,7 @@ class XServer:
         self.tweets: dict[str, dict] = {}
         self.dms: list[dict] = []
         self.dm_events: list[dict] = []  # both directions, as GET /2/dm_events lists them
+        self.dms_closed: set[str] = set()  # user ids that accept no DM from the bot: 403
         self.requests: list[dict] = []  # every request: endpoint, method, path, query, at, status
         self.over_budget = 0  # requests that arrived when the endpoint's window was used up
         self.failures: dict[str, deque] = defaultdict(deque)
@@ -153,6 +159,11 @@ class XServer:
                      "created_at": datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")}
             self.dm_events.append(event)
             return event
+
+    def close_dms(self, user: dict) -> None:
+        """`user` accepts no direct message from the bot: a DM to them is refused with X's 403."""
+        with self.lock:
+            self.dms_closed.add(user["id"])
 
     def fail(self, endpoint: str, *kinds: str) -> None:
         """Answer the next requests to `endpoint` with these failures, in order."""
@@ -287,6 +298,8 @@ class XServer:
         return 201, {"data": {"id": tweet["id"], "text": tweet["text"]}}
 
     def _dm(self, args, query, body):
+        if args[0] in self.dms_closed:
+            return 403, _problem(403, "Forbidden", DMS_CLOSED)
         text = (body or {}).get("text")
         event = self.dm(self.bot, text, to=self.users.get(args[0]) or {"id": args[0]})
         self.dms.append({"id": event["id"], "to": args[0], "text": text})

@@ -21,7 +21,9 @@ log = logging.getLogger(__name__)
 
 class XSender:
     """Posts acknowledgements and replies as reply tweets, status updates as tweets, and
-    private follow-ups as direct messages (`meta["dm"]`).
+    private follow-ups as direct messages (`meta["dm"]`); a DM that has a public reply to
+    fall back on (`meta["public_reply"]`: a survey) is tried as a DM first, and the
+    result says which went out (`sent_as`).
 
     X has no idempotency key. A row that is sent again after an attempt that may have
     reached X (`is_retry(key)`: a crash, a timeout) is first looked up among the bot's
@@ -49,7 +51,10 @@ class XSender:
     def send(self, outbound: Outbound) -> SendResult:
         api = Api(self.budget, sleep=self._sleep, attempts=3)
         try:
-            result = self._dm(api, outbound) if outbound.meta.get("dm") else self._tweet(api, outbound)
+            if outbound.meta.get("dm") and outbound.meta.get("public_reply"):
+                result = self._dm_else_reply(api, outbound)
+            else:
+                result = self._dm(api, outbound) if outbound.meta.get("dm") else self._tweet(api, outbound)
         except XRequestError as exc:
             if exc.status in (401, 403):  # the account's problem, not just this message's
                 self.report("down" if exc.status == 401 else "degraded", str(exc))
@@ -59,12 +64,42 @@ class XSender:
         self.report("ok", "sending")
         return result
 
-    def _tweet(self, api: Api, outbound: Outbound) -> SendResult:
+    def _dm_else_reply(self, api: Api, outbound: Outbound) -> SendResult:
+        """A DM when the customer's DMs are open; when X refuses it (403: DMs closed, not
+        permitted), the public reply in `meta["public_reply"]` ({text, in_reply_to}),
+        once. A resend after a crash first looks for either among what we sent."""
+        public = outbound.meta["public_reply"]
+        reply = Outbound(channel="x", kind=outbound.kind, idempotency_key=outbound.idempotency_key,
+                         text=public["text"], in_reply_to=public.get("in_reply_to"),
+                         conversation_key=outbound.conversation_key)
+        if self.is_retry(outbound.idempotency_key):
+            existing = self._find_sent_dm(api, outbound.to, outbound.text) if outbound.to else None
+            if existing:
+                log.info("x: %s was already sent as DM %s; not sending again", outbound.idempotency_key, existing)
+                return SendResult(existing, sent_as="dm")
+            existing = self._find_sent(api, reply.text, reply.in_reply_to) if reply.in_reply_to else None
+            if existing:
+                log.info("x: %s was already posted as %s; not posting again", outbound.idempotency_key, existing)
+                return SendResult(existing, sent_as="reply", text=reply.text)
+        if outbound.to:
+            try:
+                body = api.call("dm", self.client.create_direct_message, participant_id=outbound.to,
+                                text=outbound.text, user_auth=True, resend_safe=False)
+                return SendResult(str((body.get("data") or {}).get("dm_event_id") or "") or None, sent_as="dm")
+            except XRequestError as exc:
+                if exc.status != 403:
+                    raise
+                log.info("x: %s: X refused the DM (%s); replying publicly instead", outbound.idempotency_key,
+                         exc.detail)
+        result = self._tweet(api, reply, look_first=False)
+        return SendResult(result.external_id, sent_as="reply", text=reply.text)
+
+    def _tweet(self, api: Api, outbound: Outbound, *, look_first: bool = True) -> SendResult:
         reply_to = outbound.in_reply_to if outbound.kind != "status" else None
         if reply_to is None and outbound.kind != "status":
             # an answer without the tweet it answers would be a public post to nobody
             raise ConnectorError(f"{outbound.kind} {outbound.idempotency_key}: no tweet to reply to", permanent=True)
-        if self.is_retry(outbound.idempotency_key):
+        if look_first and self.is_retry(outbound.idempotency_key):
             existing = self._find_sent(api, outbound.text, reply_to)
             if existing:
                 log.info("x: %s was already posted as %s; not posting again", outbound.idempotency_key, existing)

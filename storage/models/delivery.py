@@ -46,6 +46,7 @@ class Outbox(Base):
     alert_id: Mapped[int | None] = mapped_column(BigId, index=True)  # pages: the alert they are for
     recipient: Mapped[str | None] = mapped_column(String(320))  # email: the address, lowercased
     claim_token: Mapped[str | None] = mapped_column(String(32))  # the claim a worker's later writes must match
+    sent_as: Mapped[str | None] = mapped_column(String(16))  # when the connector chose how: X "dm" | "reply"
 
 
 class TaskDelivery(Base):

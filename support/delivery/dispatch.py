@@ -54,7 +54,9 @@ def dispatch(outbox_id: int, settings: Settings | None = None) -> DispatchOutcom
     except Exception as exc:  # an unknown error is treated as transient, but never loops forever
         log.exception("outbox %s: unexpected error from the %s sender", outbox_id, row.channel)
         return _failed(Session, row, f"{type(exc).__name__}: {exc}", permanent=False, settings=settings)
-    if not _sent(Session, row, outbound, result.external_id):
+    if result.text:  # the connector sent other words (X: the public reply when DMs are closed)
+        outbound.text = result.text
+    if not _sent(Session, row, outbound, result.external_id, result.sent_as):
         return DispatchOutcome("skipped")
     log.info("outbox %s: %s sent on %s", outbox_id, row.kind, row.channel)
     return DispatchOutcome("sent")
@@ -98,14 +100,14 @@ def _lost(row: Outbox, what: str) -> DispatchOutcome:
     return DispatchOutcome("skipped")
 
 
-def _sent(Session, row: Outbox, outbound: Outbound, external_id: str | None) -> bool:
+def _sent(Session, row: Outbox, outbound: Outbound, external_id: str | None, sent_as: str | None = None) -> bool:
     now = utcnow()
     with Session() as session, session.begin():
         recorded = session.execute(
             update(Outbox)
             .where(*_ours(row))
             .values(status="sent", sent_at=now, updated_at=now, external_id=external_id, last_error=None,
-                    claim_token=None)
+                    claim_token=None, sent_as=sent_as)
         ).rowcount
         if not recorded:
             _lost(row, "sent")

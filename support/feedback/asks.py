@@ -5,15 +5,19 @@
   scanner that follows every link records nothing.
 - Discord: a message with five buttons in the ticket's thread or DM; each button's
   custom id is `csat:<token>:<score>` (persistent: the token carries all it needs).
-- X: a DM when the customer wrote by DM (the conversation allows it), else a reply
-  tweet with the link.
+- X: a DM with the link. After a public tweet the DM carries the reply tweet that the
+  sender posts instead when X refuses the DM with a 403 (the customer's DMs are closed);
+  the outbox row's `sent_as` says which went out ("dm" or "reply").
 """
 
 from __future__ import annotations
 
 from html import escape
 
+from sqlalchemy.orm import object_session
+
 from connectors.base import Outbound
+from storage.models.contacts import Identity
 from storage.models.feedback import Survey
 from storage.models.tickets import Message, Ticket
 from support.delivery import acks as templates
@@ -79,12 +83,38 @@ def _discord(ticket, last_in, token: str, key: str, settings: Settings) -> Outbo
 
 
 def _x(ticket, last_in, token: str, key: str, settings: Settings) -> Outbound:
+    """A DM to the customer; after a public tweet, the DM carries the reply tweet to post
+    instead when X refuses the DM (their DMs are closed): the sender decides, once."""
     from support.channels import x
 
     link = tokens.url(token, settings)
     text = f"How did we do on {ticket.ref}? Tell us in one click: {link}"
     base = x.reply_outbound(ticket, last_in, text, key, settings)
     base.kind = "survey"
-    if not base.to:
-        base.text = templates.fit_x(base.text)
-    return base
+    if base.to:  # they wrote by DM: the conversation allows one
+        return base
+    base.text = templates.fit_x(base.text)
+    user_id = _x_user_id(last_in)
+    if not user_id or not base.in_reply_to:
+        return base
+    return Outbound(channel="x", kind="survey", idempotency_key=key, text=text, to=user_id,
+                    conversation_key=base.conversation_key,
+                    meta={"ref": ticket.ref, "dm": True,
+                          "public_reply": {"text": base.text, "in_reply_to": base.in_reply_to}})
+
+
+def _x_user_id(message: Message | None) -> str | None:
+    """The X user id of the customer who wrote `message` (a tweet's author_id, else their identity)."""
+    if message is None:
+        return None
+    raw = message.raw if isinstance(message.raw, dict) else {}
+    data = raw.get("data", raw)
+    author = str(data.get("author_id") or "") if isinstance(data, dict) else ""
+    if author.isdigit():
+        return author
+    session = object_session(message)
+    if session is None or message.identity_id is None:
+        return None
+    identity = session.get(Identity, message.identity_id)
+    user_id = identity.external_user_id if identity is not None and identity.channel == "x" else ""
+    return user_id if user_id.isdigit() else None

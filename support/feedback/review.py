@@ -22,7 +22,7 @@ from storage.db import session_factory
 from storage.models.base import utcnow
 from storage.models.feedback import Survey
 from storage.models.tickets import Message, Ticket, TicketEvent
-from support.feedback import themes, topics
+from support.feedback import kpis, themes, topics
 from trkv.settings import Settings, get_settings
 
 PRIOR_WEEKS = 4
@@ -198,7 +198,9 @@ def _sla(session: Session, start: datetime, end: datetime) -> dict:
 
 def incidents(session: Session, start: datetime, end: datetime) -> list[dict]:
     """The week's incidents, from the incidents table when the hub has one (built by the
-    incidents work; until it lands there is none, and the review says so by an empty list)."""
+    incidents work; until it lands there is none, and the review says so by an empty list),
+    each with the satisfaction of its linked tickets' surveys (`satisfaction`: value,
+    answers, surveys, low, response rate; value null while none is answered)."""
     if "incidents" not in inspect(session.get_bind()).get_table_names():
         return []
     columns = {c["name"] for c in inspect(session.get_bind()).get_columns("incidents")}
@@ -210,7 +212,9 @@ def incidents(session: Session, start: datetime, end: datetime) -> list[dict]:
                                 f"AND ({'resolved_at IS NULL OR resolved_at >= :start' if 'resolved_at' in columns else '1=1'}) "
                                 f"ORDER BY {started} LIMIT 100"), {"start": start.replace(tzinfo=None),
                                                                   "end": end.replace(tzinfo=None)}).mappings().all()
-    return [{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()} for row in rows]
+    figures = kpis.for_incidents(session, [row["id"] for row in rows]) if "id" in columns else {}
+    return [{**{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()},
+             "satisfaction": figures.get(row.get("id"), kpis.Figure(target=kpis.TARGET)).as_dict()} for row in rows]
 
 
 def _pct(part: int, whole: int) -> float | None:

@@ -44,6 +44,8 @@ def text(result: dict) -> str:
     lines.append(f"SLA: first response {_pct(result['sla']['first_response'])}, "
                  f"resolution {_pct(result['sla']['resolution'])}")
     lines.append(f"Incidents: {len(result['incidents'])}")
+    lines += [f"  #{i.get('id')} {i.get('title', '')}: satisfaction {_pct((i.get('satisfaction') or {}).get('value'))}"
+              f" of {(i.get('satisfaction') or {}).get('answers', 0)} answers" for i in result["incidents"]]
     lines.append("Feature requests:")
     lines += [f"  {t['theme']}: {t['requesters']} requesters × growth {t['growth']} = {t['score']}"
               + (f" [{t['status']}]" if t["status"] else "") for t in result["feature_requests"]] or ["  none"]
