@@ -5,13 +5,13 @@ hashes its few hundred groups instead of sorting the window (977 -> 294 ms at 1 
 the planner guessed one group per ticket)
 
 Revision ID: 0017_feedback_more
-Revises: 0014_kb_coverage
+Revises: 0016_maintenance
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0017_feedback_more"
-down_revision = "0014_kb_coverage"
+down_revision = "0016_maintenance"
 branch_labels = None
 depends_on = None
 
