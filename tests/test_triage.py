@@ -141,8 +141,13 @@ def test_below_the_confidence_threshold_a_ticket_needs_triage(model):
         model.confidence_threshold = 0.6
 
 
-def test_the_discord_channel_is_a_hint_for_the_category(model):
-    text = "the export button in reports could work better with big projects"
+@pytest.mark.parametrize("text", [
+    # ambiguous between a bug and a wish (P(bug) 0.45-0.54 and 0.24-0.26 without a channel, in
+    # both the format-1 and the format-2 seed model); a text the model is 95 % sure of is not moved
+    "export in reports with big projects is not great",
+    "the export button in reports should handle big projects",
+])
+def test_the_discord_channel_is_a_hint_for_the_category(model, text):
     in_bugs = _one(model, text, "discord", category="bug_report", discord_channel="bug-reports")
     in_ideas = _one(model, text, "discord", category="feature_request", discord_channel="feature-requests")
     assert in_bugs.category == "bug_report" and in_ideas.category == "feature_request"
