@@ -249,3 +249,20 @@ def test_a_message_the_model_has_no_words_for_needs_triage_instead_of_a_guess_fr
     assert unknown.needs_triage
     known = suggest(TriageInput(text="The CSV export times out after a minute", channel="email", subject="Export fails"))
     assert any(not term.startswith("hint_") for term in known.evidence["category"])  # its own words weighed in
+
+
+def test_a_promoted_model_of_an_older_format_is_set_aside_for_the_seed_model(model, tmp_path, monkeypatch, caplog):
+    """A model saved before the features changed would see other columns: it is not loaded
+    (the seed model answers, with the reason logged) rather than crashing or mis-scoring."""
+    from triage import pipeline
+
+    monkeypatch.setattr(pipeline, "FORMAT", pipeline.FORMAT - 1)
+    old = TriageModel(model.featurizer, model.heads, version="team-old", critical_threshold=model.critical_threshold)
+    store.save(tmp_path, old, {"version": "team-old"})
+    store.promote(tmp_path, "team-old")
+    monkeypatch.undo()
+    with caplog.at_level("ERROR", logger="triage.store"):
+        active = store.load_active(tmp_path)
+    assert active.version == store.seed_version()
+    assert "team-old" in caplog.text and "format" in caplog.text
+    assert active.predict([TriageInput(text="the site is down for everyone", channel="x")])[0].priority == "critical"
