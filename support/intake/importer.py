@@ -147,9 +147,15 @@ class _Workers:
 
 
 def _forget_connections() -> None:
+    """A worker's start: no database connection of the parent's, and one BLAS thread (numpy's
+    BLAS threads spin-wait; with a worker per core they fought over the cores and halved triage's
+    throughput in bench/triage.py's pool)."""
+    from threadpoolctl import threadpool_limits
+
     from storage.db import dispose_engines
 
     dispose_engines(close=False)
+    threadpool_limits(1)
 
 
 def _write(size: int, pending: Future | _Prepared, live: bool, settings: Settings, report: ImportReport, bar) -> None:
