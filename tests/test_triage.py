@@ -266,3 +266,23 @@ def test_a_promoted_model_of_an_older_format_is_set_aside_for_the_seed_model(mod
     assert active.version == store.seed_version()
     assert "team-old" in caplog.text and "format" in caplog.text
     assert active.predict([TriageInput(text="the site is down for everyone", channel="x")])[0].priority == "critical"
+
+
+def test_the_fast_word_features_are_sklearns_tfidf_numbers(model):
+    """Word 1-2-grams are counted in numpy from a per-token cache; what the model sees must be
+    exactly what the fitted TfidfVectorizer computes, for any text (unknown words, punctuation,
+    non-ASCII, empty)."""
+    from triage.pipeline import doc_of
+
+    docs = [doc_of(r) for r in training.load_seed("test")] + [
+        "", " | ", "hint_channel_x | ", "Straße İstanbul ΣΑΣ don't “quoted” x—y 502!! site-down?? e.g. v2.1",
+        "hint_channel_email | export export export, the export button; export-button",
+    ]
+    ours = model.featurizer.transform_words(docs)
+    theirs = model.featurizer.words.transform(docs)
+    ours.sort_indices()
+    assert abs(ours - theirs).max() < 1e-6
+    # and the same again from a warm cache, in another order
+    again = model.featurizer.transform_words(docs[::-1])
+    again.sort_indices()
+    assert abs(again - theirs[::-1]).max() < 1e-6
