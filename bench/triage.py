@@ -94,7 +94,10 @@ def throughput_pool(items: list[TriageInput], batch: int = 1000, workers: int | 
 
     workers = workers or os.cpu_count() or 1
     batches = [items[start : start + batch] for start in range(0, len(items), batch)]
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+    from support.intake.importer import _forget_connections  # the import workers' start: one BLAS thread each
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                             initializer=_forget_connections) as pool:
         list(pool.map(suggest_batch, batches[:workers]))  # warm-up: every worker has its model
         wall = time.perf_counter()
         done = sum(len(s) for s in pool.map(suggest_batch, batches))

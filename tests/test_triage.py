@@ -141,8 +141,13 @@ def test_below_the_confidence_threshold_a_ticket_needs_triage(model):
         model.confidence_threshold = 0.6
 
 
-def test_the_discord_channel_is_a_hint_for_the_category(model):
-    text = "the export button in reports could work better with big projects"
+@pytest.mark.parametrize("text", [
+    # ambiguous between a bug and a wish (P(bug) 0.45-0.54 and 0.24-0.26 without a channel, in
+    # both the format-1 and the format-2 seed model); a text the model is 95 % sure of is not moved
+    "export in reports with big projects is not great",
+    "the export button in reports should handle big projects",
+])
+def test_the_discord_channel_is_a_hint_for_the_category(model, text):
     in_bugs = _one(model, text, "discord", category="bug_report", discord_channel="bug-reports")
     in_ideas = _one(model, text, "discord", category="feature_request", discord_channel="feature-requests")
     assert in_bugs.category == "bug_report" and in_ideas.category == "feature_request"
@@ -244,3 +249,40 @@ def test_a_message_the_model_has_no_words_for_needs_triage_instead_of_a_guess_fr
     assert unknown.needs_triage
     known = suggest(TriageInput(text="The CSV export times out after a minute", channel="email", subject="Export fails"))
     assert any(not term.startswith("hint_") for term in known.evidence["category"])  # its own words weighed in
+
+
+def test_a_promoted_model_of_an_older_format_is_set_aside_for_the_seed_model(model, tmp_path, monkeypatch, caplog):
+    """A model saved before the features changed would see other columns: it is not loaded
+    (the seed model answers, with the reason logged) rather than crashing or mis-scoring."""
+    from triage import pipeline
+
+    monkeypatch.setattr(pipeline, "FORMAT", pipeline.FORMAT - 1)
+    old = TriageModel(model.featurizer, model.heads, version="team-old", critical_threshold=model.critical_threshold)
+    store.save(tmp_path, old, {"version": "team-old"})
+    store.promote(tmp_path, "team-old")
+    monkeypatch.undo()
+    with caplog.at_level("ERROR", logger="triage.store"):
+        active = store.load_active(tmp_path)
+    assert active.version == store.seed_version()
+    assert "team-old" in caplog.text and "format" in caplog.text
+    assert active.predict([TriageInput(text="the site is down for everyone", channel="x")])[0].priority == "critical"
+
+
+def test_the_fast_word_features_are_sklearns_tfidf_numbers(model):
+    """Word 1-2-grams are counted in numpy from a per-token cache; what the model sees must be
+    exactly what the fitted TfidfVectorizer computes, for any text (unknown words, punctuation,
+    non-ASCII, empty)."""
+    from triage.pipeline import doc_of
+
+    docs = [doc_of(r) for r in training.load_seed("test")] + [
+        "", " | ", "hint_channel_x | ", "Straße İstanbul ΣΑΣ don't “quoted” x—y 502!! site-down?? e.g. v2.1",
+        "hint_channel_email | export export export, the export button; export-button",
+    ]
+    ours = model.featurizer.transform_words(docs)
+    theirs = model.featurizer.words.transform(docs)
+    ours.sort_indices()
+    assert abs(ours - theirs).max() < 1e-6
+    # and the same again from a warm cache, in another order
+    again = model.featurizer.transform_words(docs[::-1])
+    again.sort_indices()
+    assert abs(again - theirs[::-1]).max() < 1e-6

@@ -15,6 +15,7 @@ from __future__ import annotations
 import string
 import threading
 from collections.abc import Sequence
+from itertools import compress
 
 HEAD_CHARS = 300  # the opening carries the tone; VADER's cost grows with the length
 
@@ -31,19 +32,36 @@ class _Vader:
         self.emojis: dict[str, str] = self.reference.emojis
         self.boosters: dict[str, float] = v.BOOSTER_DICT
         self.negations = frozenset(v.NEGATE)
+        # per distinct token, once per process: the word VADER scores, and whether it is in the lexicon
+        self._word: dict[str, str] = {}
+        self._in_lexicon: dict[str, bool] = {}
+
+    def _learn(self, tokens: list[str]) -> None:
+        if len(self._word) > MAX_CACHED_TOKENS:
+            self._word, self._in_lexicon = {}, {}  # other threads keep reading the old ones meanwhile
+        words, in_lexicon = self._word, self._in_lexicon
+        for token in tokens:
+            if token not in in_lexicon:
+                word = _word(token)
+                words[token] = word
+                in_lexicon[token] = word.lower() in self.lexicon
 
     def compound(self, text: str) -> float:
         if not text.isascii():
             text = self._describe_emojis(text)
         text = text.strip()
         tokens = text.split()
-        # VADER strips punctuation around a word unless that leaves two characters or fewer (":)")
-        words = [s if len(s) > 2 else t for t, s in zip(tokens, [t.strip(_PUNCTUATION) for t in tokens], strict=True)]
-        lower = text.lower().split() if text.isascii() and words == tokens else [w.lower() for w in words]
-        lexicon = self.lexicon
-        hits = [i for i, w in enumerate(lower) if w in lexicon]
-        if not hits:
+        try:
+            found = list(map(self._in_lexicon.__getitem__, tokens))
+        except KeyError:
+            self._learn(tokens)
+            found = [self._in_lexicon.get(t) for t in tokens]
+        if not any(found):
             return 0.0
+        hits = list(compress(range(len(tokens)), found))
+        words = [self._word.get(t) or _word(t) for t in tokens]
+        lower = [w.lower() for w in words]
+        lexicon = self.lexicon
         capitals = sum(map(str.isupper, words))
         cap_diff = 0 < len(words) - capitals < len(words)
         sentiments = [0.0] * len(words)
@@ -121,6 +139,13 @@ class _Vader:
 
 
 _PUNCTUATION = string.punctuation
+MAX_CACHED_TOKENS = 200_000
+
+
+def _word(token: str) -> str:
+    """VADER strips punctuation around a word unless that leaves two characters or fewer (":)")."""
+    stripped = token.strip(_PUNCTUATION)
+    return stripped if len(stripped) > 2 else token
 
 
 _LOCK = threading.Lock()

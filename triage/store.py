@@ -88,7 +88,12 @@ def load_active(folder: Path) -> TriageModel:
     if version is not None:
         path = model_path(folder, version)
         if path.exists():
-            return TriageModel.load(path)
+            try:
+                return TriageModel.load(path)
+            except ValueError as exc:  # an older model format: its features are not computed any more
+                log.error("triage: %s cannot be used (%s); using the seed model until `trkv train` promotes "
+                          "a new one", path, exc)
+                return seed_model(folder)
         log.error("triage: %s names %s, which is missing; using the seed model", folder / POINTER, version)
     return seed_model(folder)
 

@@ -59,54 +59,75 @@ def import_path(
     path: Path, *, live: bool = False, batch_size: int = 1000, settings: Settings | None = None,
     workers: int | None = None,
 ) -> ImportReport:
-    """Import a file or folder. Triage (the slow part) runs in `workers` processes
-    (default: one per core on a multi-core machine) on the next batches while this
-    process writes the current one; `workers=0` triages inline."""
+    """Import a file or folder. Parsing, sanitizing and triage (the slow part) run in
+    `workers` processes (default: one per core on a multi-core machine) on the next batches
+    while this process writes the current one; `workers=0` does it all inline."""
     settings = settings or get_settings()
     report = ImportReport()
     started = datetime.now()
-    items = _read(path)
     total = _count(path)
-    if total <= batch_size:  # one batch: starting triage processes would cost more than it saves
+    if total <= batch_size:  # one batch: starting processes would cost more than it saves
         workers = 0
-    with _Triage(workers) as triage, click.progressbar(
+    with _Workers(workers) as pool, click.progressbar(
         length=total, label=f"importing {path.name}", show_pos=True, show_eta=True
     ) as bar:
-        in_flight: deque[tuple[list[Inbound], Future | None]] = deque()
-        batch: list[Inbound] = []
-        for item in items:
-            report.read += 1
-            bar.update(1)
-            if isinstance(item, _Bad):
-                _quarantine(settings, [item])
-                report.quarantined += 1
-                continue
-            batch.append(item)
-            if len(batch) >= batch_size:
-                in_flight.append((batch, triage.submit(batch)))
-                batch = []
-                while len(in_flight) > triage.depth:
-                    _flush(*in_flight.popleft(), live, settings, report)
-        if batch:
-            in_flight.append((batch, triage.submit(batch)))
+        in_flight: deque[tuple[int, Future | _Prepared]] = deque()
+        for chunk in _chunks(path, batch_size):
+            in_flight.append((len(chunk.raws), pool.submit(chunk)))
+            while len(in_flight) > pool.depth:
+                _write(*in_flight.popleft(), live, settings, report, bar)
         while in_flight:
-            _flush(*in_flight.popleft(), live, settings, report)
+            _write(*in_flight.popleft(), live, settings, report, bar)
     report.seconds = (datetime.now() - started).total_seconds()
     return report
 
 
-class _Triage:
-    """Suggestions for the next batches, computed in other processes meanwhile."""
+@dataclass
+class _Chunk:
+    """Raw items as read: JSONL lines (with their numbers) or mail files (with their keys);
+    a mail that could not even be read is already a `_Bad`."""
+
+    kind: str  # "jsonl" or "mail"
+    raws: list[tuple[str | int, bytes] | _Bad]
+
+
+@dataclass
+class _Prepared:
+    items: list[Inbound | _Bad]  # in the order read
+    suggestions: dict | None  # by (channel, external id), or None: triage in the writer
+
+
+def _prepare(chunk: _Chunk, triage: bool = True) -> _Prepared:
+    """Parse, sanitize and (in a worker) triage one chunk: everything but the write."""
+    settings = get_settings()
+    parsed = (_parse_line(*raw) if chunk.kind == "jsonl" else _parse_mail(*raw) if not isinstance(raw, _Bad) else raw
+              for raw in chunk.raws)
+    items = [_sanitized(item, settings) for item in parsed]
+    good = [item for item in items if not isinstance(item, _Bad)]
+    return _Prepared(items, suggest_for(good) if triage and good else None)
+
+
+def _sanitized(item: Inbound | _Bad, settings: Settings) -> Inbound | _Bad:
+    if isinstance(item, _Bad):
+        return item
+    try:
+        return sanitize(item, max_text_bytes=settings.max_text_bytes)
+    except ValueError as exc:
+        return _Bad(item.channel, str(exc), json.dumps(item.to_dict(), default=str)[:100_000])
+
+
+class _Workers:
+    """Chunks prepared in other processes meanwhile (or here, with no workers)."""
 
     def __init__(self, workers: int | None):
         if workers is None:  # measured (bench/importer.py): one per core beats cores - 1 on two cores
             cores = os.cpu_count() or 1
             workers = cores if cores > 1 else 0
         self.workers = workers
-        self.depth = max(1, workers)  # batches triaged ahead of the one being written
+        self.depth = max(1, workers)  # chunks prepared ahead of the one being written
         self.pool: ProcessPoolExecutor | None = None
 
-    def __enter__(self) -> _Triage:
+    def __enter__(self) -> _Workers:
         if self.workers > 0:
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("fork" if "fork" in methods else None)
@@ -117,26 +138,45 @@ class _Triage:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
-    def submit(self, batch: list[Inbound]) -> Future | None:
-        return self.pool.submit(suggest_for, batch) if self.pool is not None else None
+    def submit(self, chunk: _Chunk) -> Future | _Prepared:
+        if self.pool is None:
+            return _prepare(chunk, triage=False)  # ingest_batch triages it, before its transaction
+        future = self.pool.submit(_prepare, chunk)
+        future.chunk = chunk  # kept to be prepared here if the worker fails
+        return future
 
 
 def _forget_connections() -> None:
+    """A worker's start: no database connection of the parent's, and one BLAS thread (numpy's
+    BLAS threads spin-wait; with a worker per core they fought over the cores and halved triage's
+    throughput in bench/triage.py's pool)."""
+    from threadpoolctl import threadpool_limits
+
     from storage.db import dispose_engines
 
     dispose_engines(close=False)
+    threadpool_limits(1)
 
 
-def _flush(batch: list[Inbound], triaged: Future | None, live: bool, settings: Settings, report: ImportReport) -> None:
+def _write(size: int, pending: Future | _Prepared, live: bool, settings: Settings, report: ImportReport, bar) -> None:
+    if isinstance(pending, Future):
+        try:
+            prepared = pending.result()
+        except Exception:  # noqa: BLE001 - a broken pool costs speed, never messages
+            log.warning("a worker process failed to prepare a chunk; preparing it here", exc_info=True)
+            prepared = _prepare(pending.chunk, triage=False)
+    else:
+        prepared = pending
+    report.read += size
+    bar.update(size)
+    bad = [item for item in prepared.items if isinstance(item, _Bad)]
+    batch = [item for item in prepared.items if not isinstance(item, _Bad)]
+    if bad:
+        _quarantine(settings, bad)
+        report.quarantined += len(bad)
     if not batch:
         return
-    suggestions = None
-    if triaged is not None:
-        try:
-            suggestions = triaged.result()
-        except Exception:  # noqa: BLE001 - a broken pool costs speed, never messages
-            log.warning("triage in a worker process failed; triaging this batch here", exc_info=True)
-    results = ingest_batch(batch, live=live, settings=settings, suggestions=suggestions)
+    results = ingest_batch(batch, live=live, settings=settings, suggestions=prepared.suggestions)
     report.duplicates += sum(r.duplicate for r in results)
     report.stored += sum(not r.duplicate for r in results)
     report.tickets += sum(r.created_ticket for r in results)
@@ -144,16 +184,20 @@ def _flush(batch: list[Inbound], triaged: Future | None, live: bool, settings: S
         kick.dispatch([pair for r in results for pair in r.outbox])
 
 
-def _read(path: Path) -> Iterator[Inbound | _Bad]:
-    settings = get_settings()
-    for item in _raw_items(path):
-        if isinstance(item, _Bad):
-            yield item
-            continue
-        try:
-            yield sanitize(item, max_text_bytes=settings.max_text_bytes)
-        except ValueError as exc:
-            yield _Bad(item.channel, str(exc), json.dumps(item.to_dict(), default=str)[:100_000])
+def _chunks(path: Path, size: int) -> Iterator[_Chunk]:
+    """The raw items, `size` at a time: only reading happens in this process."""
+    if path.is_dir() or path.suffix not in (".jsonl", ".json", ".ndjson"):
+        kind, raws = "mail", _raw_mails(_folder(path) if path.is_dir() else mailbox.mbox(path, factory=None, create=False))
+    else:
+        kind, raws = "jsonl", _raw_lines(path)
+    chunk: list = []
+    for raw in raws:
+        chunk.append(raw)
+        if len(chunk) >= size:
+            yield _Chunk(kind, chunk)
+            chunk = []
+    if chunk:
+        yield _Chunk(kind, chunk)
 
 
 class _MailFolder:
@@ -180,15 +224,6 @@ def _folder(path: Path):
     return _MailFolder(path)
 
 
-def _raw_items(path: Path) -> Iterator[Inbound | _Bad]:
-    if path.is_dir():
-        yield from _mails(_folder(path))
-    elif path.suffix in (".jsonl", ".json", ".ndjson"):
-        yield from _jsonl(path)
-    else:
-        yield from _mails(mailbox.mbox(path, factory=None, create=False))
-
-
 def _count(path: Path) -> int:
     if path.is_dir():
         return len(_folder(path))
@@ -198,15 +233,18 @@ def _count(path: Path) -> int:
     return len(mailbox.mbox(path, factory=None, create=False))
 
 
-def _jsonl(path: Path) -> Iterator[Inbound | _Bad]:
+def _raw_lines(path: Path) -> Iterator[tuple[int, bytes]]:
     with open(path, "rb") as handle:
         for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                yield inbound_from_json(json.loads(line.decode("utf-8")))
-            except (ValueError, TypeError, KeyError) as exc:
-                yield _Bad("import", f"line {number}: {exc}", line.decode("utf-8", "replace")[:100_000])
+            if line.strip():
+                yield number, line
+
+
+def _parse_line(number: int, line: bytes) -> Inbound | _Bad:
+    try:
+        return inbound_from_json(json.loads(line.decode("utf-8")))
+    except (ValueError, TypeError, KeyError) as exc:
+        return _Bad("import", f"line {number}: {exc}", line.decode("utf-8", "replace")[:100_000])
 
 
 def inbound_from_json(data: dict) -> Inbound:
@@ -226,22 +264,30 @@ def inbound_from_json(data: dict) -> Inbound:
     return inbound
 
 
-def _mails(box) -> Iterator[Inbound | _Bad]:
+def _raw_mails(box) -> Iterator[tuple[str, bytes] | _Bad]:
+    for key in box.iterkeys():
+        try:
+            yield key, box.get_bytes(key)
+        except Exception as exc:  # an unreadable file in a Maildir
+            yield _Bad("email", f"{key}: unreadable: {exc}", "")
+
+
+_OWN_ADDRESSES: dict[int, list[str]] = {}
+
+
+def _parse_mail(key: str, raw: bytes) -> Inbound | _Bad:
     from connectors.mail.parse import parse_email
     from support.channels.email import own_addresses
 
     settings = get_settings()
-    ours = own_addresses(settings)
-    for key in box.iterkeys():
-        try:
-            raw = box.get_bytes(key)
-        except Exception as exc:  # an unreadable file in a Maildir
-            yield _Bad("email", f"{key}: unreadable: {exc}", "")
-            continue
-        try:
-            yield parse_email(raw, own_addresses=ours, attachment_max_bytes=settings.email_attachment_max_bytes)
-        except ValueError as exc:
-            yield _Bad("email", f"{key}: {exc}", raw.decode("utf-8", "replace")[:1_000_000])
+    ours = _OWN_ADDRESSES.get(id(settings))
+    if ours is None:
+        _OWN_ADDRESSES.clear()
+        ours = _OWN_ADDRESSES[id(settings)] = own_addresses(settings)
+    try:
+        return parse_email(raw, own_addresses=ours, attachment_max_bytes=settings.email_attachment_max_bytes)
+    except ValueError as exc:
+        return _Bad("email", f"{key}: {exc}", raw.decode("utf-8", "replace")[:1_000_000])
 
 
 def _quarantine(settings: Settings, bad: list[_Bad]) -> None:
