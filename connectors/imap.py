@@ -29,7 +29,8 @@ from connectors.mail.parse import parse_email
 log = logging.getLogger(__name__)
 
 FETCH_CHUNK = 50  # messages per FETCH; also how often the cursor is saved
-IDLE_RENEW = 25 * 60.0  # RFC 2177: servers may drop an IDLE after 30 minutes
+IDLE_RENEW = 5 * 60.0  # RFC 2177 allows 29 minutes, but NAT boxes forget a quiet flow after 350 s; a
+# connection that died silently is noticed at the next renewal (its DONE goes unanswered)
 IDLE_CHECK = 1.0  # how often an IDLE wait looks at the stop event
 MAX_MESSAGE_BYTES = 50_000_000  # a larger message is stored by its headers alone
 

@@ -227,3 +227,11 @@ def _wait_listening(server: Dovecot) -> None:
             time.sleep(0.05)
     server.stop()
     missing("dovecot", f"it did not listen on {server.port}: {server.log()[-500:]}")
+
+
+def imap_processes(server: Dovecot) -> list[int]:
+    """The pids of the server's `imap` processes (one per logged-in connection)."""
+    out = subprocess.run(["ps", "-o", "pid=,comm=", "--ppid", str(server.process.pid)], capture_output=True,
+                         text=True).stdout
+    return [int(pid) for pid, comm in (line.split(None, 1) for line in out.splitlines() if line.strip())
+            if comm.strip() == "imap"]
