@@ -14,6 +14,7 @@ runner retries with backoff.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import ssl as ssl_module
 import time
@@ -160,6 +161,8 @@ class ImapReceiver:
                 responses = client.idle_check(timeout=IDLE_CHECK)
                 if any(_is_change(r) for r in responses):
                     break
+                if not responses and _closed(client):
+                    raise EOFError("the server closed the connection during IDLE")
             else:
                 if not early and not stop.is_set():
                     log.debug("%s: IDLE renewed after %.1f s without news", self.name, time.monotonic() - started)
@@ -233,6 +236,22 @@ class ImapReceiver:
                 client.shutdown()
             except Exception:
                 pass
+
+
+def _closed(client: IMAPClient) -> bool:
+    """Whether the server has closed the connection. idle_check() swallows an EOF and returns
+    no responses, so an idling receiver would otherwise notice only at its next renewal."""
+    try:
+        fd = client.socket().fileno()
+        if fd < 0:
+            return True
+        # Peek at the TCP stream itself (under TLS too): b"" is the end of it.
+        with socket.socket(fileno=os.dup(fd)) as raw:
+            return raw.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False  # open, nothing to read
+    except OSError:
+        return True
 
 
 def _is_change(response: tuple) -> bool:

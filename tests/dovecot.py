@@ -145,6 +145,10 @@ class Dovecot:
     def restart(self) -> None:
         """Stop the server and start it again on the same ports with the same mail."""
         self.stop()
+        self.start()
+
+    def start(self) -> None:
+        """Start the stopped server again on the same ports with the same mail."""
         self.process = subprocess.Popen([DOVECOT, "-F", "-c", str(self.folder / "dovecot.conf")],
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         _wait_listening(self)

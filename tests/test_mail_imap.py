@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import ssl
+import time
 import threading
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -364,3 +365,20 @@ def test_idle_is_renewed_by_default_before_a_nat_box_forgets_the_connection(mail
     # next renewal, so the default must come before that (RFC 2177's 29 minutes is the outer bound).
     [imap] = email_channel.receivers(mail_settings)
     assert imap.idle_renew < 350
+
+
+def test_a_server_that_closes_the_connection_during_idle_is_noticed_at_once(server, mail_settings):
+    # imapclient's idle_check() swallows EOF and returns no responses: a receiver that only
+    # waited for news would sit on a closed connection until its next IDLE renewal (minutes).
+    sink = InlineSink(mail_settings)
+    running = Running([receiver(server)], sink)  # the default renewal: 5 minutes
+    try:
+        server.deliver(mail(1))
+        wait_for(lambda: count(mail_settings, Ticket) == 1, "the first ticket")
+        time.sleep(2)  # the receiver is idling now (setup, not a measurement)
+        for pid in dovecot.imap_processes(server):  # the server side of the connection ends
+            os.kill(pid, signal.SIGKILL)
+        server.deliver(mail(2))
+        wait_for(lambda: count(mail_settings, Ticket) == 2, "a ticket within the wait, long before a renewal")
+    finally:
+        running.stop()
