@@ -81,7 +81,8 @@ def _sample(settings, since, until) -> dict:
         rows = session.execute(
             select(Outbox.sent_at, InboundQueue.created_at)
             .join(Message, (Message.ticket_id == Outbox.ticket_id) & (Message.direction == "in"))
-            .join(InboundQueue, (InboundQueue.channel == Message.channel) & (InboundQueue.external_id == Message.external_id))
+            .join(InboundQueue, (InboundQueue.channel == Message.channel)
+                  & (InboundQueue.external_id == Message.external_id))
             .where(Outbox.kind == "ack", Outbox.status == "sent", Outbox.sent_at >= since, Outbox.sent_at < until)
         ).all()
     lat = sorted((sent - staged).total_seconds() for sent, staged in rows)
@@ -95,8 +96,16 @@ def _pct(values: list[float], p: int) -> float | None:
     return round(values[min(len(values) - 1, int(len(values) * p / 100))], 3)
 
 
-def soak(settings, host, broker, minutes: float, rate: float, every: float = 60.0) -> dict:
+def _inbound(i: int):
     from connectors.base import Inbound
+
+    return Inbound(channel="email", external_id=f"soak-{i}@mail.example", author_id=f"s{i}@example.com",
+                   author_handle=f"s{i}@example.com", author_email=f"s{i}@example.com", author_name=f"Customer {i}",
+                   subject=f"Question {i}",
+                   text=f"How do I export my projects to CSV? Attempt {i}; the button does nothing.")
+
+
+def soak(settings, host, broker, minutes: float, rate: float, every: float = 60.0) -> dict:
     from storage.models.base import utcnow
     from support.intake import staging
 
@@ -108,11 +117,7 @@ def soak(settings, host, broker, minutes: float, rate: float, every: float = 60.
         due = int((now - started) * rate)
         if sent < due:
             n = min(batch, due - sent)
-            staging.submit([Inbound(channel="email", external_id=f"soak-{i}@mail.example", author_id=f"s{i}@example.com",
-                                    author_handle=f"s{i}@example.com", author_email=f"s{i}@example.com",
-                                    author_name=f"Customer {i}", subject=f"Question {i}",
-                                    text=f"How do I export my projects to CSV? Attempt {i} and the button does nothing.")
-                            for i in range(sent, sent + n)], settings=settings)
+            staging.submit([_inbound(i) for i in range(sent, sent + n)], settings=settings)
             sent += n
         if now >= next_sample:
             window_end = utcnow()
@@ -132,14 +137,17 @@ def _summary(samples: list[dict], minutes: float, rate: float, sent: int, every:
     warm = [s for s in samples if s["minute"] * 60 >= WARM_UP_S] or samples
     first, last = warm[0], samples[-1]
     ten = max(1, int(600 / every))
-    p99 = lambda rows: max((r["latency_p99_s"] for r in rows if r["latency_p99_s"] is not None), default=None)  # noqa: E731
+    def p99(rows):
+        return max((r["latency_p99_s"] for r in rows if r["latency_p99_s"] is not None), default=None)
+
     return {
         "minutes": minutes, "target_rate_per_s": rate, "submitted": sent,
         "achieved_ack_rate_per_s": round(last["acks_sent_total"] / (last["minute"] * 60), 2),
         "worker_rss_mib_after_warm_up": first["worker_rss_mib"], "worker_rss_mib_at_end": last["worker_rss_mib"],
         "worker_rss_growth_pct": round(100 * (last["worker_rss_mib"] / first["worker_rss_mib"] - 1), 1),
         "open_fds_after_warm_up": first["worker_open_fds"], "open_fds_at_end": last["worker_open_fds"],
-        "p99_latency_s_first_10_min_after_warm_up": p99(warm[:ten]), "p99_latency_s_last_10_min": p99(samples[-ten:]),
+        "p99_latency_s_first_10_min_after_warm_up": p99(warm[:ten]),
+        "p99_latency_s_last_10_min": p99(samples[-ten:]),
         "max_lag_messages": max(s["lag_messages"] for s in samples),
         "load_1min_mean": round(sum(s["load_1min"] for s in samples) / len(samples), 2),
         "load_1min_max": max(s["load_1min"] for s in samples),
@@ -198,10 +206,11 @@ def main() -> None:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     from bench.record import write
 
-    write(args.name, figures, note=f"one host (`trkv worker -c 2 -B`) on the shared PostgreSQL and RabbitMQ (a database "
-                                   f"and queue prefix of its own); messages staged as the email connector stages them "
-                                   f"at {args.rate:g}/s for {args.minutes:g} min; sampled every {args.every:g} s; the "
-                                   f"machine (2 cores) is shared with other engineers' work, see load_1min per sample")
+    note = (f"one host (`trkv worker -c 2 -B`) on the shared PostgreSQL and RabbitMQ (a database and queue "
+            f"prefix of its own); messages staged as the email connector stages them at {args.rate:g}/s for "
+            f"{args.minutes:g} min; sampled every {args.every:g} s; the machine (2 cores) is shared with other "
+            f"engineers' work, see load_1min per sample")
+    write(args.name, figures, note=note)
     print({k: v for k, v in figures.items() if k != "samples"})
 
 

@@ -141,7 +141,7 @@ def test_a_page_acknowledged_while_its_send_was_in_flight_does_not_go_out(settin
     assert _row(settings, page_id).status == "cancelled"
 
 
-def test_a_database_connection_lost_during_ingest_keeps_the_message_staged_not_quarantined(request, monkeypatch, tmp_path):
+def test_a_database_connection_lost_during_ingest_keeps_the_message_staged(request, monkeypatch, tmp_path):
     # Found by the chaos run: a connection that broke under a worker ("another command is
     # already in progress", a server restart) quarantined a customer's good message after
     # one attempt, and the customer never heard back. Here PostgreSQL itself cuts the

@@ -321,7 +321,8 @@ class DatabaseRestartingSink(InlineSink):
     def report(self, name: str, state: str, detail: str = "") -> None:
         if self.failures > 0:
             self.failures -= 1
-            raise OperationalError("UPDATE connector_states", {}, Exception("server closed the connection unexpectedly"))
+            lost = Exception("server closed the connection unexpectedly")
+            raise OperationalError("UPDATE connector_states", {}, lost)
         super().report(name, state, detail)
 
 

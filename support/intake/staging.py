@@ -136,7 +136,8 @@ def _keep_staged(Session, staged_ids: list[int], reason: str) -> None:
     log.warning("staged message(s) %s left for a retry, the database failed: %s", staged_ids, reason)
     try:
         with Session() as session, session.begin():
-            session.execute(update(InboundQueue).where(InboundQueue.id.in_(staged_ids), InboundQueue.status == "pending")
+            session.execute(update(InboundQueue)
+                            .where(InboundQueue.id.in_(staged_ids), InboundQueue.status == "pending")
                             .values(error=reason))
     except Exception:  # noqa: BLE001 - still away: the row keeps its old reason, and stays pending
         log.debug("the reason could not be recorded", exc_info=True)
