@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test test-quick lint bench chaos clean screenshots
+.PHONY: up test test-quick lint bench chaos soak two-hosts clean screenshots
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -38,9 +38,18 @@ screenshots: $(STAMP)  # every page at desktop and phone width, light and dark, 
 	$(BIN)/python tools/screenshots.py
 
 # Faults with figures (not part of `make test`; tests/test_chaos.py is the small CI run):
-# RabbitMQ restarted, a worker SIGKILLed; writes bench/results/chaos.json.
+# 10,000 mails while RabbitMQ and PostgreSQL restart, the worker and the connector are
+# SIGKILLed and the IMAP server stops for a minute; writes bench/results/chaos.json.
 chaos: $(STAMP)
 	$(BIN)/python tools/chaos.py $(CHAOS_ARGS)
+
+# An hour at a steady rate (worker RSS, open fds, queue depth, latency); bench/results/soak.json.
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
+
+# Two hubs on one PostgreSQL and RabbitMQ, 2,000 messages; bench/results/two_hosts.json.
+two-hosts: $(STAMP)
+	$(BIN)/python bench/two_hosts.py $(TWO_HOSTS_ARGS)
 
 clean:
 	rm -rf $(VENV) var

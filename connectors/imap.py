@@ -14,6 +14,7 @@ runner retries with backoff.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import ssl as ssl_module
 import time
@@ -29,7 +30,8 @@ from connectors.mail.parse import parse_email
 log = logging.getLogger(__name__)
 
 FETCH_CHUNK = 50  # messages per FETCH; also how often the cursor is saved
-IDLE_RENEW = 25 * 60.0  # RFC 2177: servers may drop an IDLE after 30 minutes
+IDLE_RENEW = 5 * 60.0  # RFC 2177 allows 29 minutes, but NAT boxes forget a quiet flow after 350 s; a
+# connection that died silently is noticed at the next renewal (its DONE goes unanswered)
 IDLE_CHECK = 1.0  # how often an IDLE wait looks at the stop event
 MAX_MESSAGE_BYTES = 50_000_000  # a larger message is stored by its headers alone
 
@@ -159,6 +161,8 @@ class ImapReceiver:
                 responses = client.idle_check(timeout=IDLE_CHECK)
                 if any(_is_change(r) for r in responses):
                     break
+                if not responses and _closed(client):
+                    raise EOFError("the server closed the connection during IDLE")
             else:
                 if not early and not stop.is_set():
                     log.debug("%s: IDLE renewed after %.1f s without news", self.name, time.monotonic() - started)
@@ -232,6 +236,22 @@ class ImapReceiver:
                 client.shutdown()
             except Exception:
                 pass
+
+
+def _closed(client: IMAPClient) -> bool:
+    """Whether the server has closed the connection. idle_check() swallows an EOF and returns
+    no responses, so an idling receiver would otherwise notice only at its next renewal."""
+    try:
+        fd = client.socket().fileno()
+        if fd < 0:
+            return True
+        # Peek at the TCP stream itself (under TLS too): b"" is the end of it.
+        with socket.socket(fileno=os.dup(fd)) as raw:
+            return raw.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False  # open, nothing to read
+    except OSError:
+        return True
 
 
 def _is_change(response: tuple) -> bool:

@@ -145,6 +145,10 @@ class Dovecot:
     def restart(self) -> None:
         """Stop the server and start it again on the same ports with the same mail."""
         self.stop()
+        self.start()
+
+    def start(self) -> None:
+        """Start the stopped server again on the same ports with the same mail."""
         self.process = subprocess.Popen([DOVECOT, "-F", "-c", str(self.folder / "dovecot.conf")],
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         _wait_listening(self)
@@ -227,3 +231,11 @@ def _wait_listening(server: Dovecot) -> None:
             time.sleep(0.05)
     server.stop()
     missing("dovecot", f"it did not listen on {server.port}: {server.log()[-500:]}")
+
+
+def imap_processes(server: Dovecot) -> list[int]:
+    """The pids of the server's `imap` processes (one per logged-in connection)."""
+    out = subprocess.run(["ps", "-o", "pid=,comm=", "--ppid", str(server.process.pid)], capture_output=True,
+                         text=True).stdout
+    return [int(pid) for pid, comm in (line.split(None, 1) for line in out.splitlines() if line.strip())
+            if comm.strip() == "imap"]

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select, update
+import psycopg
+from sqlalchemy import event, func, select, update
 
 from connectors.base import ConnectorError
 from connectors.logsink import read_deliveries
-from storage.db import session_factory
+from storage.db import get_engine, session_factory
 from storage.models.base import utcnow
 from storage.models.delivery import Outbox
-from storage.models.intake import InboundQueue
+from storage.models.intake import InboundQueue, Quarantine
 from storage.models.oncall import Alert
 from support import operations
 from support.delivery import dispatch as dispatching
@@ -23,6 +24,8 @@ from support.intake import staging as intake
 from support.oncall import paging
 from support.oncall.sweep import sweep
 from tests.cast import ada_email
+from tests.conftest import make_db_url, settings_for
+from tests.services import require
 
 
 def _page(settings, alert_status: str = "triggered") -> tuple[int, int]:
@@ -136,3 +139,33 @@ def test_a_page_acknowledged_while_its_send_was_in_flight_does_not_go_out(settin
     assert dispatch(page_id, settings).status == "skipped"
     assert _keys(settings) == []
     assert _row(settings, page_id).status == "cancelled"
+
+
+def test_a_database_connection_lost_during_ingest_keeps_the_message_staged(request, monkeypatch, tmp_path):
+    # Found by the chaos run: a connection that broke under a worker ("another command is
+    # already in progress", a server restart) quarantined a customer's good message after
+    # one attempt, and the customer never heard back. Here PostgreSQL itself cuts the
+    # worker's connection while it writes the ticket's first row.
+    require("postgresql")
+    settings = settings_for(monkeypatch, tmp_path, make_db_url("postgresql", request, tmp_path))
+    staged = intake.submit([ada_email()], settings=settings)
+    engine = get_engine(settings.db_url)
+    cut = []
+
+    def terminate(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO IDENTITIES") and not cut:
+            cut.append(conn.connection.dbapi_connection.info.backend_pid)
+            with psycopg.connect(settings.db_url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (cut[0],))
+
+    event.listen(engine, "before_cursor_execute", terminate)
+    try:
+        assert intake.process(staged, settings) == []
+    finally:
+        event.remove(engine, "before_cursor_execute", terminate)
+    assert cut, "the ingest never wrote a ticket"
+    with session_factory(settings.db_url)() as session:
+        row = session.execute(select(InboundQueue).where(InboundQueue.id == staged[0])).scalar_one()
+        assert row.status == "pending" and "terminating connection" in (row.error or "")  # the reason is kept
+        assert session.execute(select(func.count()).select_from(Quarantine)).scalar_one() == 0
+    assert len(intake.process(staged, settings)) == 1  # the next attempt (the sweep's re-kick) ingests it

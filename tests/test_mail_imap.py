@@ -4,7 +4,10 @@ imapclient library, into a real database."""
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import ssl
+import time
 import threading
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -12,6 +15,7 @@ from email.utils import format_datetime, localtime
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from connectors.base import ConnectorError
 from connectors.imap import ImapReceiver
@@ -304,3 +308,78 @@ def test_a_server_restart_is_a_transient_error_and_the_connector_comes_back(serv
         running.stop()
     assert sink.submitted == ["msg-1@mail.example", "msg-2@mail.example"]
     assert health.check(mail_settings)[1]["connectors"]["email:INBOX"]["state"] == "ok"
+
+
+class DatabaseRestartingSink(InlineSink):
+    """The hub's sink while PostgreSQL restarts: its first writes of connector health fail
+    as SQLAlchemy reports a lost server (the database is real; only its outage is staged)."""
+
+    def __init__(self, settings, failures: int):
+        super().__init__(settings)
+        self.failures = failures
+
+    def report(self, name: str, state: str, detail: str = "") -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            lost = Exception("server closed the connection unexpectedly")
+            raise OperationalError("UPDATE connector_states", {}, lost)
+        super().report(name, state, detail)
+
+
+def test_a_database_outage_while_reporting_health_does_not_end_the_connector(server, mail_settings):
+    # The receiver reports "ok" after connecting; the runner reports "down" after a failure.
+    # Both fail while the database is away, and the connector must still come back for mail.
+    sink = DatabaseRestartingSink(mail_settings, failures=3)
+    running = Running([receiver(server)], sink)
+    try:
+        server.deliver(mail(1))
+        wait_for(lambda: count(mail_settings, Ticket) == 1, "a ticket once the database is back")
+        assert running.thread.is_alive()
+    finally:
+        running.stop()
+    assert health.check(mail_settings)[1]["connectors"]["email:INBOX"]["state"] == "ok"
+
+
+def test_a_silently_dead_connection_is_noticed_when_idle_is_renewed(server, mail_settings):
+    # A server (or a NAT box between) that stops answering without closing the connection:
+    # the IDLE renewal's DONE gets no answer within the timeout and the receiver reconnects.
+    sink = InlineSink(mail_settings)
+    running = Running([receiver(server, idle_renew=1, timeout=3)], sink)
+    frozen: list[int] = []
+    try:
+        server.deliver(mail(1))
+        wait_for(lambda: count(mail_settings, Ticket) == 1, "the first ticket")
+        frozen = dovecot.imap_processes(server)
+        assert frozen, "no imap process serves the receiver"
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        server.deliver(mail(2))  # a new connection: a new imap process
+        wait_for(lambda: count(mail_settings, Ticket) == 2, "a ticket over a new connection")
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+        running.stop()
+
+
+def test_idle_is_renewed_by_default_before_a_nat_box_forgets_the_connection(mail_settings):
+    # Common NAT gateways drop a TCP flow idle for 350 s; a dead connection is noticed at the
+    # next renewal, so the default must come before that (RFC 2177's 29 minutes is the outer bound).
+    [imap] = email_channel.receivers(mail_settings)
+    assert imap.idle_renew < 350
+
+
+def test_a_server_that_closes_the_connection_during_idle_is_noticed_at_once(server, mail_settings):
+    # imapclient's idle_check() swallows EOF and returns no responses: a receiver that only
+    # waited for news would sit on a closed connection until its next IDLE renewal (minutes).
+    sink = InlineSink(mail_settings)
+    running = Running([receiver(server)], sink)  # the default renewal: 5 minutes
+    try:
+        server.deliver(mail(1))
+        wait_for(lambda: count(mail_settings, Ticket) == 1, "the first ticket")
+        time.sleep(2)  # the receiver is idling now (setup, not a measurement)
+        for pid in dovecot.imap_processes(server):  # the server side of the connection ends
+            os.kill(pid, signal.SIGKILL)
+        server.deliver(mail(2))
+        wait_for(lambda: count(mail_settings, Ticket) == 2, "a ticket within the wait, long before a renewal")
+    finally:
+        running.stop()

@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     support_address: str = "support@trkv-web.app"
     support_name: str = "TRKV Support"  # the From name of what the hub sends
     support_aliases: str = ""  # more addresses of ours, comma-separated (mail from them is never acknowledged)
-    imap_idle_renew: float = 1500.0  # seconds; IDLE is re-issued before the 29-minute limit
+    imap_idle_renew: float = 300.0  # seconds; IDLE is re-issued within NAT idle timeouts (a dead link shows then)
     imap_poll_interval: float = 60.0  # seconds between polls when the server has no IDLE
     imap_timeout: float = 60.0
     smtp_timeout: float = 30.0

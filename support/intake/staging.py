@@ -12,6 +12,7 @@ import json
 import logging
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from connectors.base import Inbound
@@ -76,6 +77,12 @@ def _run(staged_ids: list[int], settings: Settings) -> list[IngestResult]:
         with Session() as session, session.begin():
             results = _process(session, staged_ids, settings, suggestions)
     except Exception as exc:
+        if _lost_database(exc):
+            # The database went away under us (a restart, a broken connection): the message is
+            # not at fault. It stays staged with the reason; the sweep kicks it again, and its
+            # attempts still count towards `max_deliveries`.
+            _keep_staged(Session, staged_ids, f"{type(exc).__name__}: {exc}"[:2000])
+            return []
         if len(staged_ids) == 1:
             _quarantine_staged(Session, staged_ids[0], f"{type(exc).__name__}: {exc}"[:2000])
             return []
@@ -119,6 +126,21 @@ def _process(session: Session, staged_ids: list[int], settings: Settings, sugges
             update(InboundQueue).where(InboundQueue.id.in_([r.id for r in rows])).values(status="done", updated_at=utcnow())
         )
     return results
+
+
+def _lost_database(exc: Exception) -> bool:
+    return isinstance(exc, (OperationalError, InterfaceError)) or getattr(exc, "connection_invalidated", False)
+
+
+def _keep_staged(Session, staged_ids: list[int], reason: str) -> None:
+    log.warning("staged message(s) %s left for a retry, the database failed: %s", staged_ids, reason)
+    try:
+        with Session() as session, session.begin():
+            session.execute(update(InboundQueue)
+                            .where(InboundQueue.id.in_(staged_ids), InboundQueue.status == "pending")
+                            .values(error=reason))
+    except Exception:  # noqa: BLE001 - still away: the row keeps its old reason, and stays pending
+        log.debug("the reason could not be recorded", exc_info=True)
 
 
 def _quarantine_staged(Session, staged_id: int, reason: str) -> None:
