@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from datetime import timedelta
 
 import pytest
 from fastapi.routing import APIRoute
@@ -45,6 +46,7 @@ def api(minimum: str, ok: int = 200) -> dict[str, int]:
 
 
 EVERYONE_200 = dict.fromkeys(ROLES, 200)
+SOON = utcnow() + timedelta(days=30)  # a maintenance window may be scheduled at most a year ahead
 CM, ENG, LEAD = "community_manager", "engineer", "lead"
 
 # (method, path, body, expected status per role). Bodies of POST forms get the CSRF token added.
@@ -143,6 +145,16 @@ TABLE = [
     ("GET", "/api/incidents/{incident}/report", None, api(CM, 404)),
     ("PUT", "/api/incidents/{incident}/report", {"root_cause": "x"}, api(ENG, 404)),
     ("POST", "/api/incidents/{incident}/resolve-tickets", {"message": "fixed"}, api(ENG, 404)),
+    # scheduled maintenance (inbox/api_maintenance.py, web_maintenance.py): all read, engineers schedule
+    ("GET", "/api/maintenance", None, api(CM)),
+    ("POST", "/api/maintenance", {"title": "Database upgrade", "starts_at": f"{SOON:%Y-%m-%d}T00:00:00Z",
+                                  "ends_at": f"{SOON:%Y-%m-%d}T02:00:00Z"}, api(ENG, 201)),
+    ("GET", "/api/maintenance/999", None, api(CM, 404)),
+    ("PATCH", "/api/maintenance/999", {"title": "x"}, api(ENG, 404)),
+    ("POST", "/api/maintenance/999/cancel", {}, api(ENG, 404)),
+    ("GET", "/maintenance", None, page(CM)),
+    ("POST", "/maintenance", {"title": "T", "starts_at": "", "ends_at": ""}, page(ENG, 303)),
+    ("POST", "/maintenance/999/cancel", {}, page(ENG, 303)),
     ("GET", "/incidents", None, page(CM)),
     ("POST", "/incidents", {"title": "API down", "severity": "critical"}, page(ENG, 303)),
     ("GET", "/incidents/{incident}", None, page(CM, 404)),
