@@ -49,12 +49,22 @@ def main() -> None:
         "Dashboard answers 502 Bad Gateway", "major", incidents.Actor("lena.lead@trkv.test"),
         components_=["Web app", "API"], settings=settings,
         message="Some dashboards answer 502. We are looking into the load balancer.")
+    from datetime import timedelta
+
+    from storage.models.base import utcnow
+    from support.incidents import maintenance
+
+    start = utcnow() + timedelta(days=1)  # "Scheduled maintenance" on /status and the agents' page
+    maintenance.schedule("Database upgrade (PostgreSQL 17)", start, start + timedelta(hours=2),
+                         incidents.Actor("lena.lead@trkv.test"), components_=["API"],
+                         description="The API may answer 503 for a few minutes.", settings=settings)
     pages = {
         "login": "/login", "inbox": "/", "ticket-email": f"/tickets/{refs['email']}",
         "ticket-discord": f"/tickets/{refs['discord']}", "ticket-paged": f"/tickets/{refs['paged']}",
         "dashboard": "/dashboard", "operations": "/operations", "incidents": "/incidents",
         "incident": f"/incidents/{incident['id']}", "kb-admin": "/kb-admin", "weekly-review": "/reports/weekly",
         "follow-up": "/feedback/follow-up", "feedback": "/feedback", "users": "/users",
+        "maintenance": "/maintenance", "kb-weekly": "/kb-admin/weekly",
     }
     public = {"status": "/status", "kb": "/kb", "kb-search": "/kb/search?q=export+csv", "kb-releases": "/kb/releases"}
     with serve(settings, port) as base, launch() as browser:
