@@ -21,7 +21,7 @@ up: $(STAMP)
 test: $(STAMP)
 	bash tools/services.sh
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -ra --durations=15 $(PYTEST_ARGS)
 
 # The inner loop: SQLite and the embedded broker only, no browser, no IMAP server.
 test-quick: $(STAMP)
