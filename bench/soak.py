@@ -96,13 +96,22 @@ def _pct(values: list[float], p: int) -> float | None:
     return round(values[min(len(values) - 1, int(len(values) * p / 100))], 3)
 
 
+def _word(i: int) -> str:
+    """A made-up word per message. Not the bare number: "Attempt 500" reads as an HTTP 500,
+    and five of those from five people rightly propose an incident every other message joins."""
+    letters = ""
+    for _ in range(5):
+        letters, i = letters + "bcdfghjklmnpqrstvwxz"[i % 20], i // 20
+    return letters
+
+
 def _inbound(i: int):
     from connectors.base import Inbound
 
     return Inbound(channel="email", external_id=f"soak-{i}@mail.example", author_id=f"s{i}@example.com",
                    author_handle=f"s{i}@example.com", author_email=f"s{i}@example.com", author_name=f"Customer {i}",
-                   subject=f"Question {i}",
-                   text=f"How do I export my projects to CSV? Attempt {i}; the button does nothing.")
+                   subject=f"Question {_word(i)}",
+                   text=f"How do I export my projects to CSV? Project {_word(i)}; the button does nothing.")
 
 
 def soak(settings, host, broker, minutes: float, rate: float, every: float = 60.0) -> dict:

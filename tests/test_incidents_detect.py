@@ -101,3 +101,38 @@ def _ack_text(settings, ticket_id: int) -> str:
     with session_factory(settings.db_url, readonly=True)() as session:
         row = session.execute(select(Outbox).where(Outbox.ticket_id == ticket_id, Outbox.kind == "ack")).scalar_one()
         return row.payload["text"]
+
+
+def test_everyday_messages_do_not_queue_behind_a_proposal_being_formed(monkeypatch, tmp_path, request):
+    """On PostgreSQL, proposing holds one lock, so that two ingests never propose twin
+    incidents. A batch with nothing urgent in it cannot propose, so it does not wait for
+    that lock: during an outage flood the everyday traffic keeps flowing."""
+    import threading
+
+    from sqlalchemy import create_engine, text
+
+    from support.incidents.detect import _LOCK_ID
+    from tests.conftest import make_db_url, settings_for
+
+    settings = settings_for(monkeypatch, tmp_path, make_db_url("postgresql", request, tmp_path))
+    holder = create_engine(settings.db_url).connect()
+    holder.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _LOCK_ID})  # another ingest is proposing
+    done: dict[str, int] = {}
+
+    def run(name, message):
+        done[name] = ingest(message, settings=settings).ticket_id
+
+    everyday = threading.Thread(target=run, args=("everyday", inbound(1, "how do I export my projects to csv?", tag="e")))
+    urgent = threading.Thread(target=run, args=("urgent", inbound(2, TEST_OUTAGE[0], tag="o")))
+    try:
+        everyday.start()
+        everyday.join(timeout=60)
+        assert "everyday" in done  # stored while the lock is held
+        urgent.start()
+        urgent.join(timeout=3)
+        assert "urgent" not in done  # an outage report may propose: it waits its turn
+    finally:
+        holder.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": _LOCK_ID})
+        holder.close()
+    urgent.join(timeout=60)
+    assert "urgent" in done

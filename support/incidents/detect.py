@@ -54,9 +54,13 @@ class Notice:
 def observe(session: Session, tickets: list, settings: Settings, now: datetime) -> dict[int, Notice]:
     if not tickets:
         return {}
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
     texts = {t.id: _text_of(t.first) for t in tickets}
+    urgent = any(t.priority in URGENT or likeness.is_outage_like(texts[t.id]) for t in tickets)
+    if urgent and session.get_bind().dialect.name == "postgresql":
+        # Only a batch that may propose takes the lock (before any row lock, as always):
+        # linking to an open incident needs none, and the hub's everyday traffic must
+        # not queue behind one lock while an outage floods in.
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
     linked: dict[int, Notice] = {}
     remaining = [t for t in tickets if not getattr(t, "muted", False)]
     for incident in session.execute(select(Incident).where(Incident.status.in_(ACTIVE))

@@ -17,8 +17,11 @@ split is measured, never tuned on.
 from __future__ import annotations
 
 import re
+from collections import Counter
+from functools import lru_cache
 
 import numpy as np
+from scipy.sparse import csr_matrix
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
@@ -74,20 +77,49 @@ def _prepare(text: str) -> str:
     return f"{clean} {' '.join(f'sig{e} sig{e}' for e in found)}"
 
 
+_CHARS = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5)).build_analyzer()
+_WORDS = TfidfVectorizer(analyzer="word", token_pattern=r"[a-z0-9']{2,}").build_analyzer()
+
+
+@lru_cache(maxsize=1024)
+def _terms(text: str) -> tuple[Counter, Counter, frozenset[str]]:
+    """(character n-gram counts, word counts, evidence) of one text, as detection reads it."""
+    prepared = _prepare(text)
+    return Counter(_CHARS(prepared)), Counter(_WORDS(prepared)), frozenset(evidence(text))
+
+
+def _tfidf(counts: list[Counter]):
+    """What TfidfVectorizer(sublinear_tf=True).fit_transform gives for these documents'
+    term counts: tf 1 + ln(n), idf ln((1 + docs) / (1 + df)) + 1, rows l2-normalised."""
+    vocabulary: dict[str, int] = {}
+    rows: list[int] = []
+    cols: list[int] = []
+    values: list[int] = []
+    for row, counter in enumerate(counts):
+        for term, n in counter.items():
+            rows.append(row)
+            cols.append(vocabulary.setdefault(term, len(vocabulary)))
+            values.append(n)
+    columns = np.asarray(cols, dtype=np.int64)
+    df = np.bincount(columns, minlength=len(vocabulary))
+    idf = np.log((1 + len(counts)) / (1 + df)) + 1
+    data = (np.log(np.asarray(values, dtype=np.float64)) + 1) * idf[columns]
+    return normalize(csr_matrix((data, (rows, columns)), shape=(len(counts), len(vocabulary))))
+
+
 def similarity_to_group(group: list[str], candidates: list[str], weight: float = 0.35) -> np.ndarray:
     """Each candidate's likeness (0..1+) to the centroid of `group`: TF-IDF cosine,
     plus `weight` when it shares an evidence class with most of the group."""
     if not group or not candidates:
         return np.zeros(len(candidates))
-    texts = [_prepare(t) for t in group + candidates]
-    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True).fit_transform(texts)
-    words = TfidfVectorizer(analyzer="word", token_pattern=r"[a-z0-9']{2,}", sublinear_tf=True).fit_transform(texts)
+    terms = [_terms(t or "") for t in group + candidates]
     scores = np.zeros(len(candidates))
-    for matrix in (chars, words):
+    for part in (0, 1):  # character n-grams, then words
+        matrix = _tfidf([t[part] for t in terms])
         centroid = normalize(np.asarray(matrix[: len(group)].mean(axis=0)))
         scores += 0.5 * (matrix[len(group):] @ centroid.T).ravel()
     common = _common_evidence(group)
-    bonus = np.array([weight if evidence(c) & common else 0.0 for c in candidates])
+    bonus = np.array([weight if t[2] & common else 0.0 for t in terms[len(group):]])
     return scores + bonus
 
 
@@ -95,7 +127,7 @@ def _common_evidence(group: list[str]) -> set[str]:
     """Evidence classes at least a third of the group shows."""
     counts: dict[str, int] = {}
     for text in group:
-        for name in evidence(text):
+        for name in _terms(text or "")[2]:
             counts[name] = counts.get(name, 0) + 1
     return {name for name, n in counts.items() if n * 3 >= len(group)}
 
