@@ -11,6 +11,9 @@ first ten after warm-up). Not part of any test; `make soak` runs it and writes
 bench/results/soak.json.
 
     python bench/soak.py [--minutes 60] [--rate 50]
+
+On a machine shared with other work, give the soak the cores it would have alone:
+    chrt -r 5 python bench/soak.py & tools/rt-soak.sh
 """
 
 from __future__ import annotations
@@ -219,6 +222,10 @@ def main() -> None:
             f"prefix of its own); messages staged as the email connector stages them at {args.rate:g}/s for "
             f"{args.minutes:g} min; sampled every {args.every:g} s; the machine (2 cores) is shared with other "
             f"engineers' work, see load_1min per sample")
+    if os.sched_getscheduler(0) in (os.SCHED_RR, os.SCHED_FIFO):
+        note += ("; the soak's processes (this script, the worker and its pool, and via tools/rt-soak.sh the "
+                 "soak database's PostgreSQL backends and RabbitMQ) ran at real-time priority (`chrt -r 5`), "
+                 "so that they had the cores they need as on a machine of their own")
     write(args.name, figures, note=note)
     print({k: v for k, v in figures.items() if k != "samples"})
 
