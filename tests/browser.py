@@ -227,7 +227,7 @@ def seed_second_wave(settings) -> tuple[dict[str, str], dict[str, str]]:
     from support.kb import seed as kb_seed
 
     kb_seed.load(settings)
-    _weak_article(settings)
+    seed_weak_article(settings)
     incident = incidents.declare(
         "Dashboard answers 502 Bad Gateway 😬", "major", incidents.Actor(LEAD), components_=["Web app", "API"],
         settings=settings, message="Some dashboards answer 502. <script>alert(1)</script> We are on it.")
@@ -248,7 +248,7 @@ def seed_second_wave(settings) -> tuple[dict[str, str], dict[str, str]]:
     return public, signed_in
 
 
-def _weak_article(settings) -> None:
+def seed_weak_article(settings) -> None:
     """A read by the newest ticket's customer an hour before it, so the weekly KB page's
     weak-articles table has a row (support/kb/reads.py)."""
     from datetime import timedelta
