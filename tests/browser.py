@@ -135,8 +135,10 @@ def log_in(page, base: str, email: str, then: str = "/") -> None:
 
 
 def sideways(page) -> int:
-    """How many pixels the page scrolls sideways (0: none)."""
-    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    """How many pixels the page scrolls sideways (0: none). Against the layout width, not
+    `innerWidth`: in a mobile context Chromium widens `innerWidth` to a page that overflows
+    (zoomed out to fit), which would hide the very overflow this measures."""
+    return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
 
 
 def axe_violations(page) -> list[dict]:
