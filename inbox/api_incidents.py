@@ -8,14 +8,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from inbox.auth import DOMAIN_ERRORS, MAX_ID, api_role, api_user
+from inbox.refusals import run_incident_call
 from storage.models.accounts import User
 from support.incidents import core, report, resolve
-from support.incidents.core import Actor, IncidentError
+from support.incidents.core import Actor
 
 IncidentId = Annotated[int, Path(ge=1, le=MAX_ID)]  # ids are BIGINT at most
 router = APIRouter(prefix="/api", tags=["incidents"], dependencies=[Depends(api_user)], responses=DOMAIN_ERRORS)
@@ -56,14 +57,6 @@ def _actor(user: User) -> Actor:
     return Actor(who=user.email, role=user.role)
 
 
-def _run(call):
-    """The workflow's answer, or its refusal as the HTTP status it names."""
-    try:
-        return call()
-    except IncidentError as exc:
-        raise HTTPException(exc.status, str(exc)) from exc
-
-
 @router.get("/incidents")
 def list_incidents(request: Request, state: Literal["proposed", "open", "resolved", "dismissed"] | None = Query(None)
                    ) -> dict[str, Any]:
@@ -73,40 +66,42 @@ def list_incidents(request: Request, state: Literal["proposed", "open", "resolve
 
 @router.post("/incidents", status_code=201)
 def declare(request: Request, body: NewIncident, user: User = Depends(api_role("engineer"))) -> dict[str, Any]:
-    return _run(lambda: core.declare(body.title, body.severity, _actor(user), components_=body.components,
-                                     message=body.message, ticket_refs=body.ticket_refs,
-                                     settings=request.app.state.settings))
+    return run_incident_call(lambda: core.declare(body.title, body.severity, _actor(user), components_=body.components,
+                                                  message=body.message, ticket_refs=body.ticket_refs,
+                                                  settings=request.app.state.settings))
 
 
 @router.get("/incidents/{incident_id}")
 def get_incident(request: Request, incident_id: IncidentId) -> dict[str, Any]:
-    return _run(lambda: core.get(incident_id, request.app.state.settings))
+    return run_incident_call(lambda: core.get(incident_id, request.app.state.settings))
 
 
 @router.post("/incidents/{incident_id}/updates", status_code=201)
 def post_update(request: Request, incident_id: IncidentId, body: NewUpdate,
                 user: User = Depends(api_role("community_manager"))) -> dict[str, Any]:
     """A status update; the first one confirms a proposal, `dismissed` drops it."""
-    return _run(lambda: core.post_update(incident_id, body.status, body.message, _actor(user),
-                                         next_update_at=body.next_update_at, publish=body.publish,
-                                         settings=request.app.state.settings))
+    return run_incident_call(lambda: core.post_update(incident_id, body.status, body.message, _actor(user),
+                                                      next_update_at=body.next_update_at, publish=body.publish,
+                                                      settings=request.app.state.settings))
 
 
 @router.get("/incidents/{incident_id}/report")
 def get_report(request: Request, incident_id: IncidentId) -> dict[str, Any]:
-    return _run(lambda: report.get(incident_id, request.app.state.settings))
+    return run_incident_call(lambda: report.get(incident_id, request.app.state.settings))
 
 
 @router.put("/incidents/{incident_id}/report")
 def put_report(request: Request, incident_id: IncidentId, body: ReportEdit,
                user: User = Depends(api_role("engineer"))) -> dict[str, Any]:
     """Root cause, resolution, prevention (Markdown) and `published`; the prefilled keys are read-only."""
-    return _run(lambda: report.edit(incident_id, body.model_dump(), user.email, request.app.state.settings))
+    return run_incident_call(lambda: report.edit(incident_id, body.model_dump(), user.email,
+                                                 request.app.state.settings))
 
 
 @router.post("/incidents/{incident_id}/resolve-tickets")
 def resolve_tickets(request: Request, incident_id: IncidentId, body: BulkResolve,
                     user: User = Depends(api_role("engineer"))) -> JSONResponse:
     """Resolve every linked ticket with a closing message on its own channel."""
-    count = _run(lambda: resolve.resolve_linked(incident_id, body.message, _actor(user), request.app.state.settings))
+    count = run_incident_call(lambda: resolve.resolve_linked(incident_id, body.message, _actor(user),
+                                                             request.app.state.settings))
     return JSONResponse({"resolved": count})

@@ -7,13 +7,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from inbox.auth import DOMAIN_ERRORS, MAX_ID, api_role, api_user
+from inbox.refusals import run_incident_call
 from storage.models.accounts import User
 from support.incidents import maintenance
-from support.incidents.core import Actor, IncidentError
+from support.incidents.core import Actor
 
 WindowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 router = APIRouter(prefix="/api", tags=["maintenance"], dependencies=[Depends(api_user)], responses=DOMAIN_ERRORS)
@@ -35,30 +36,24 @@ class WindowEdit(BaseModel):
     description: str | None = Field(None, max_length=5000)
 
 
-def _run(call):
-    try:
-        return call()
-    except IncidentError as exc:
-        raise HTTPException(exc.status, str(exc)) from exc
-
-
 @router.get("/maintenance")
 def list_windows(request: Request, state: Literal["upcoming", "past"] | None = Query(None)) -> dict[str, Any]:
     """Upcoming (scheduled, in progress) soonest first; past (completed, cancelled) newest first."""
-    return {"items": _run(lambda: maintenance.list_windows(state, request.app.state.settings))}
+    return {"items": run_incident_call(lambda: maintenance.list_windows(state, request.app.state.settings))}
 
 
 @router.post("/maintenance", status_code=201)
 def schedule(request: Request, body: NewWindow, user: User = Depends(api_role("engineer"))) -> dict[str, Any]:
     """Schedule a window: the status page, Discord, X and subscribers are told at once."""
-    return _run(lambda: maintenance.schedule(body.title, body.starts_at, body.ends_at, Actor(user.email, user.role),
-                                             components_=body.components, description=body.description,
-                                             settings=request.app.state.settings))
+    return run_incident_call(lambda: maintenance.schedule(body.title, body.starts_at, body.ends_at,
+                                                          Actor(user.email, user.role), components_=body.components,
+                                                          description=body.description,
+                                                          settings=request.app.state.settings))
 
 
 @router.get("/maintenance/{window_id}")
 def get_window(request: Request, window_id: WindowId) -> dict[str, Any]:
-    return _run(lambda: maintenance.get(window_id, request.app.state.settings))
+    return run_incident_call(lambda: maintenance.get(window_id, request.app.state.settings))
 
 
 @router.patch("/maintenance/{window_id}")
@@ -66,13 +61,14 @@ def change(request: Request, window_id: WindowId, body: WindowEdit,
            user: User = Depends(api_role("engineer"))) -> dict[str, Any]:
     """Edit a window that has not started; new times are told to everyone told of the old ones.
     Once the reminder has gone out the times are fixed (409): cancel and schedule anew."""
-    return _run(lambda: maintenance.change(window_id, Actor(user.email, user.role), title=body.title,
-                                           description=body.description, components_=body.components,
-                                           starts_at=body.starts_at, ends_at=body.ends_at,
-                                           settings=request.app.state.settings))
+    return run_incident_call(lambda: maintenance.change(window_id, Actor(user.email, user.role), title=body.title,
+                                                        description=body.description, components_=body.components,
+                                                        starts_at=body.starts_at, ends_at=body.ends_at,
+                                                        settings=request.app.state.settings))
 
 
 @router.post("/maintenance/{window_id}/cancel")
 def cancel(request: Request, window_id: WindowId, user: User = Depends(api_role("engineer"))) -> dict[str, Any]:
     """Cancel a window that has not started; whoever was told of it is told it is off."""
-    return _run(lambda: maintenance.cancel(window_id, Actor(user.email, user.role), request.app.state.settings))
+    return run_incident_call(lambda: maintenance.cancel(window_id, Actor(user.email, user.role),
+                                                        request.app.state.settings))

@@ -135,8 +135,10 @@ def log_in(page, base: str, email: str, then: str = "/") -> None:
 
 
 def sideways(page) -> int:
-    """How many pixels the page scrolls sideways (0: none)."""
-    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    """How many pixels the page scrolls sideways (0: none). Against the layout width, not
+    `innerWidth`: in a mobile context Chromium widens `innerWidth` to a page that overflows
+    (zoomed out to fit), which would hide the very overflow this measures."""
+    return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
 
 
 def axe_violations(page) -> list[dict]:
@@ -227,7 +229,7 @@ def seed_second_wave(settings) -> tuple[dict[str, str], dict[str, str]]:
     from support.kb import seed as kb_seed
 
     kb_seed.load(settings)
-    _weak_article(settings)
+    seed_weak_article(settings)
     incident = incidents.declare(
         "Dashboard answers 502 Bad Gateway 😬", "major", incidents.Actor(LEAD), components_=["Web app", "API"],
         settings=settings, message="Some dashboards answer 502. <script>alert(1)</script> We are on it.")
@@ -248,7 +250,7 @@ def seed_second_wave(settings) -> tuple[dict[str, str], dict[str, str]]:
     return public, signed_in
 
 
-def _weak_article(settings) -> None:
+def seed_weak_article(settings) -> None:
     """A read by the newest ticket's customer an hour before it, so the weekly KB page's
     weak-articles table has a row (support/kb/reads.py)."""
     from datetime import timedelta

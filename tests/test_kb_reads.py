@@ -70,7 +70,8 @@ def test_a_read_from_the_acknowledgement_then_a_new_ticket_makes_a_weak_article(
     accounts.create_user(LEAD, "lead", PASSWORD, settings=settings)
     page = Browser(TestClient(create_app(settings), follow_redirects=False), LEAD).get("/kb-admin/weekly")
     assert page.status_code == 200 and "Weak articles" in page.text
-    assert "Exports fail or the download never starts</a></td><td>1</td><td>1</td><td>1</td><td>100 %" in page.text
+    cells = re.sub(r"<td [^>]*>", "<td>", page.text)  # the cells' data-label attributes aside
+    assert "Exports fail or the download never starts</a></td><td>1</td><td>1</td><td>1</td><td>100 %" in cells
     out = CliRunner().invoke(main, ["kb", "weekly"])
     assert "export-not-working: 1 of 1 tracked reads (100%), 1 page views" in out.output
 

@@ -34,7 +34,16 @@ def main() -> None:
                       TRKV_PUBLIC_URL=f"http://127.0.0.1:{port}", TRKV_ONCALL_WEBHOOK_URL="http://127.0.0.1:9/hook")
     os.environ.pop("TRKV_BROKER_URL", None)
     from storage.migrate import upgrade
-    from tests.browser import LEAD, create_people, launch, log_in, page_ack_link, seed_showcase, serve
+    from tests.browser import (
+        LEAD,
+        create_people,
+        launch,
+        log_in,
+        page_ack_link,
+        seed_showcase,
+        seed_weak_article,
+        serve,
+    )
     from trkv.settings import reset_settings
 
     settings = reset_settings()
@@ -45,6 +54,7 @@ def main() -> None:
     from support.kb import seed as kb_seed
 
     kb_seed.load(settings)
+    seed_weak_article(settings)  # a row in the weekly KB page's weak-articles table
     incident = incidents.declare(
         "Dashboard answers 502 Bad Gateway", "major", incidents.Actor("lena.lead@trkv.test"),
         components_=["Web app", "API"], settings=settings,

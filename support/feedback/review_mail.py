@@ -8,17 +8,14 @@ in the team's time zone (`business_timezone`), one outbox row per lead and week
 from __future__ import annotations
 
 from datetime import datetime
-from html import escape
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from storage.db import session_factory, transaction
+from storage.db import session_factory
 from storage.models.accounts import User
 from storage.models.base import utcnow
-from storage.models.delivery import Outbox
-from storage.queries import insert_ignoring_conflicts
-from support.delivery import kicks as kick
+from support.delivery import staff_mail
 from support.feedback import review
 from trkv.settings import Settings
 
@@ -73,19 +70,5 @@ def send_weekly(settings: Settings, now: datetime | None = None) -> list[int]:
         return []
     result = review.weekly(None, settings, now)
     body = text(result) + f"\n\nThe whole review: {settings.public_url.rstrip('/')}/reports/weekly?week={result['week']}\n"
-    html = f"<!doctype html><html><body><pre>{escape(body)}</pre></body></html>"
-    queued = []
-    with transaction(settings.db_url) as session:
-        for user_id, email in leads:
-            key = f"review:{result['week']}:{user_id}"
-            payload = {"channel": "email", "kind": "review", "idempotency_key": key, "text": body, "to": email,
-                       "subject": f"TRKV weekly review {result['week']}", "html": html,
-                       "meta": {"auto_submitted": "auto-generated"}}
-            if session.execute(select(Outbox.id).where(Outbox.idempotency_key == key)).first():
-                continue  # sent this week already
-            session.execute(insert_ignoring_conflicts(session, Outbox).values(
-                ticket_id=None, kind="review", channel="email", queue="default", idempotency_key=key,
-                payload=payload, status="queued", created_at=now, updated_at=now, recipient=email.lower()))
-            queued.append(session.execute(select(Outbox.id).where(Outbox.idempotency_key == key)).scalar_one())
-    kick.dispatch([(i, "default") for i in queued])
-    return queued
+    return staff_mail.queue_to_staff(settings, leads, kind="review", key_prefix=f"review:{result['week']}",
+                                     subject=f"TRKV weekly review {result['week']}", body=body, now=now)

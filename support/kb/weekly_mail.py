@@ -10,18 +10,16 @@ sends each row once (at-least-once, deduplicated by that key).
 from __future__ import annotations
 
 from datetime import datetime
-from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from storage.db import session_factory, transaction
+from storage.db import session_factory
 from storage.models.accounts import User
 from storage.models.base import utcnow
 from storage.models.delivery import Outbox
-from storage.queries import insert_ignoring_conflicts
-from support.delivery import kicks as kick
+from support.delivery import staff_mail
 from support.kb import weekly
 from trkv.settings import Settings
 
@@ -82,18 +80,5 @@ def send_weekly(settings: Settings, now: datetime | None = None) -> list[int]:
     if not people:
         return []
     body = text(weekly.report(settings, now), week, settings.public_url.rstrip("/"))
-    html = f"<!doctype html><html><body><pre>{escape(body)}</pre></body></html>"
-    queued = []
-    with transaction(settings.db_url) as session:
-        for user_id, email in people:
-            key = f"kb-weekly:{week}:{user_id}"
-            payload = {"channel": "email", "kind": "kb_weekly", "idempotency_key": key, "text": body, "to": email,
-                       "subject": f"TRKV knowledge base: weekly update {week}", "html": html,
-                       "meta": {"auto_submitted": "auto-generated"}}
-            inserted = session.execute(insert_ignoring_conflicts(session, Outbox).values(
-                ticket_id=None, kind="kb_weekly", channel="email", queue="default", idempotency_key=key,
-                payload=payload, status="queued", created_at=now, updated_at=now, recipient=email.lower()))
-            if inserted.rowcount:  # another run may have queued it since we looked
-                queued.append(session.execute(select(Outbox.id).where(Outbox.idempotency_key == key)).scalar_one())
-    kick.dispatch([(i, "default") for i in queued])
-    return queued
+    return staff_mail.queue_to_staff(settings, people, kind="kb_weekly", key_prefix=f"kb-weekly:{week}",
+                                     subject=f"TRKV knowledge base: weekly update {week}", body=body, now=now)
