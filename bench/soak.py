@@ -13,7 +13,7 @@ bench/results/soak.json.
     python bench/soak.py [--minutes 60] [--rate 50]
 
 On a machine shared with other work, give the soak the cores it would have alone:
-    chrt -r 5 python bench/soak.py & tools/rt-soak.sh
+    chrt -r 5 python bench/soak.py & PGPORT=5432 tools/rt-soak.sh
 """
 
 from __future__ import annotations
@@ -174,7 +174,9 @@ def main() -> None:
     parser.add_argument("--every", type=float, default=60, help="seconds between samples")
     parser.add_argument("--db", default="postgresql+psycopg://postgres@127.0.0.1/postgres",
                         help="an administrative URL: a database of the run's own is created and dropped")
-    parser.add_argument("--broker", default="amqp://guest:guest@127.0.0.1:5672//")
+    parser.add_argument("--broker", default="amqp://guest:guest@127.0.0.1:5672//",
+                        help="RabbitMQ (amqp://) or Redis (redis://); on a machine where other work restarts the "
+                             "shared services, give the soak its own (see the README)")
     parser.add_argument("--name", default="soak")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` cleans up as Ctrl-C does
@@ -191,7 +193,7 @@ def main() -> None:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     db_url = args.db.rsplit("/", 1)[0] + f"/{name}"
-    broker = Broker("amqp", args.broker, f"soak{uuid.uuid4().hex[:8]}_")
+    broker = Broker("redis" if args.broker.startswith("redis") else "amqp", args.broker, f"soak{uuid.uuid4().hex[:8]}_")
     receiver = folder / "receiver.jsonl"
     receiver.touch()
     host = None
@@ -218,8 +220,9 @@ def main() -> None:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     from bench.record import write
 
-    note = (f"one host (`trkv worker -c 2 -B`) on the shared PostgreSQL and RabbitMQ (a database and queue "
-            f"prefix of its own); messages staged as the email connector stages them at {args.rate:g}/s for "
+    note = (f"one host (`trkv worker -c 2 -B`) on PostgreSQL {args.db.rsplit('@', 1)[-1].rsplit('/', 1)[0]} "
+            f"and {'Redis' if broker.kind == 'redis' else 'RabbitMQ'} {args.broker.rsplit('@', 1)[-1]} (a database "
+            f"and queue prefix of its own); messages staged as the email connector stages them at {args.rate:g}/s for "
             f"{args.minutes:g} min; sampled every {args.every:g} s; the machine (2 cores) is shared with other "
             f"engineers' work, see load_1min per sample")
     if os.sched_getscheduler(0) in (os.SCHED_RR, os.SCHED_FIFO):

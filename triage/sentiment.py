@@ -17,6 +17,8 @@ import threading
 from collections.abc import Sequence
 from itertools import compress
 
+from triage.features import Sightings
+
 HEAD_CHARS = 300  # the opening carries the tone; VADER's cost grows with the length
 
 
@@ -35,16 +37,25 @@ class _Vader:
         # per distinct token, once per process: the word VADER scores, and whether it is in the lexicon
         self._word: dict[str, str] = {}
         self._in_lexicon: dict[str, bool] = {}
+        self._sightings = Sightings()  # lexicon words and tokens that come back are kept, not one-offs
 
-    def _learn(self, tokens: list[str]) -> None:
+    def _learn(self, tokens: list[str]) -> dict[str, bool]:
+        """Cache what is worth keeping; returns whether each first-sighted token not kept is in
+        the lexicon, for this text only."""
         if len(self._word) > MAX_CACHED_TOKENS:
             self._word, self._in_lexicon = {}, {}  # other threads keep reading the old ones meanwhile
         words, in_lexicon = self._word, self._in_lexicon
+        transient: dict[str, bool] = {}
         for token in tokens:
-            if token not in in_lexicon:
+            if token not in in_lexicon and token not in transient:
                 word = _word(token)
-                words[token] = word
-                in_lexicon[token] = word.lower() in self.lexicon
+                hit = word.lower() in self.lexicon
+                if hit or self._sightings.again(token):
+                    words[token] = word
+                    in_lexicon[token] = hit
+                else:
+                    transient[token] = hit
+        return transient
 
     def compound(self, text: str) -> float:
         if not text.isascii():
@@ -54,8 +65,8 @@ class _Vader:
         try:
             found = list(map(self._in_lexicon.__getitem__, tokens))
         except KeyError:
-            self._learn(tokens)
-            found = [self._in_lexicon.get(t) for t in tokens]
+            transient = self._learn(tokens)
+            found = [self._in_lexicon.get(t, transient.get(t)) for t in tokens]
         if not any(found):
             return 0.0
         hits = list(compress(range(len(tokens)), found))
