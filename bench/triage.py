@@ -1,7 +1,7 @@
 """Triage benchmark: throughput, latency, start-up, training time and quality, each quality
 figure on a split it was not tuned on (named in the output).
 
-    .venv/bin/python bench/triage.py [--quick] [--output bench/results/triage.json]
+    .venv/bin/python bench/triage.py [--quick] [--speed-only] [--output bench/results/triage.json]
 
 1. Batch throughput: `suggest_batch` on batches of 1,000 messages in one process and in one
    process per core (as `trkv import` triages): X-length messages (generated, <= 280 characters)
@@ -199,12 +199,21 @@ def speed(figures: dict, quick: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--output", default=str(Path(__file__).with_name("results") / "triage.json"))
+    parser.add_argument("--speed-only", action="store_true",
+                        help="parts 1-4 only (a few minutes), written to bench/results/triage-speed.json")
+    parser.add_argument("--output", default=None)
     args = parser.parse_args()
+    results = Path(__file__).with_name("results")
+    args.output = args.output or str(results / ("triage-speed.json" if args.speed_only else "triage.json"))
 
     model = active_model()
     figures: dict = {"machine": machine(), "model": model.version}
     speed(figures, args.quick)
+    if args.speed_only:
+        figures["machine"]["load_average_at_end"] = round(os.getloadavg()[0], 2)
+        Path(args.output).write_text(json.dumps(figures, indent=2))
+        print(f"written to {args.output}")
+        return
     figures["train_seconds_seed"] = train_time(training.load_seed("train"))
     big = 20_000 if args.quick else 100_000
     figures[f"train_seconds_{big}"] = train_time(resampled(big))
