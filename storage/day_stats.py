@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Connection, Date, and_, case, cast, delete, func, insert, literal, or_, select
 
-from storage.models.metrics import TicketDayDirty, TicketDayStats
+from storage.models.metrics import TicketDayDirty, TicketDayDone, TicketDayStats
 from storage.models.tickets import Ticket
 
 DONE = ("resolved", "closed")
@@ -32,7 +32,7 @@ COLUMNS = ("created_at", "channel", "category", "priority", "status", "first_res
            "closed_at", "first_response_due_at", "resolution_due_at")
 FIGURES = ("tickets", "first_response_seconds", "responded", "resolution_seconds", "done", "first_response_met",
            "first_response_waiting", "resolution_met", "resolution_waiting", "resolution_due_set",
-           "resolution_due_set_closed", "closed")
+           "resolution_due_set_closed")
 MAX_RANGES = 40  # dirty days in one statement; more are folded in several
 
 
@@ -75,8 +75,14 @@ def figures_select(dialect: str, where):
         func.count(case((finished.is_(None) & has_res_due, 1))),
         func.count(case((has_res_due, 1))),
         func.count(case((has_res_due & closed, 1))),
-        func.count(case((closed & is_done, 1))),
     ).where(where).group_by(day, Ticket.channel, Ticket.category, Ticket.priority)
+
+
+def done_select(dialect: str, where):
+    """Per (day of creation, day done) of the tickets matching `where`: the ones resolved or closed."""
+    day, done_day = day_of(Ticket.created_at, dialect), day_of(done_at(), dialect)
+    return (select(day, done_day, func.count()).where(where, Ticket.status.in_(DONE), done_at().is_not(None))
+            .group_by(day, done_day))
 
 
 def day_ranges(days: Iterable[date]) -> list[tuple[datetime, datetime]]:
@@ -117,6 +123,9 @@ def fold(conn: Connection) -> int:
         conn.execute(delete(TicketDayStats).where(TicketDayStats.day.in_(chunk)))
         conn.execute(insert(TicketDayStats).from_select(
             ["day", "channel", "category", "priority", *FIGURES], figures_select(dialect, created_in(chunk))))
+        conn.execute(delete(TicketDayDone).where(TicketDayDone.day.in_(chunk)))
+        conn.execute(insert(TicketDayDone).from_select(["day", "done_day", "closed"],
+                                                       done_select(dialect, created_in(chunk))))
     conn.execute(delete(TicketDayDirty).where(TicketDayDirty.id <= newest))
     return len(days)
 

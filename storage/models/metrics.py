@@ -1,7 +1,8 @@
 """The dashboard's daily rollup of tickets (storage/day_stats.py keeps it).
 
 `ticket_day_stats` holds, per day of creation, channel, category and priority, the sums
-the dashboard's KPIs are made of, each one a fact of the tickets alone (never of the
+the dashboard's KPIs are made of (and `ticket_day_done` the done tickets per day of
+creation and of resolution), each one a fact of the tickets alone (never of the
 clock), so a row stays true until one of its tickets changes. `ticket_day_dirty` is the
 log of days whose tickets changed since their rows were computed: database triggers
 append to it on every insert, relevant update and delete of a ticket, whatever code
@@ -35,6 +36,15 @@ class TicketDayStats(Base):
     resolution_waiting: Mapped[int] = mapped_column(Integer)  # not done, with a due time
     resolution_due_set: Mapped[int] = mapped_column(Integer)  # with a resolution due time
     resolution_due_set_closed: Mapped[int] = mapped_column(Integer)  # ... and status resolved or closed
+
+
+class TicketDayDone(Base):
+    """Per day of creation and day of resolution, the tickets resolved or closed: "done
+    at least a week ago" is then a sum over whole days plus one day's tickets counted."""
+
+    __tablename__ = "ticket_day_done"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    done_day: Mapped[date] = mapped_column(Date, primary_key=True)
     closed: Mapped[int] = mapped_column(Integer)  # status resolved or closed, with a done time
 
 

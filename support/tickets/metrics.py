@@ -6,8 +6,8 @@ tickets have not changed since the last fold is read from its few rows, and a di
 (today, and any day with a ticket changed since) is counted from its tickets. So the
 figures are exact at the moment of the view (a ticket resolved a second ago counts),
 and a 90-day window costs a few thousand rows plus today's tickets. The comparisons with
-the clock (due time passed, resolved a week ago) are counted directly over the few
-tickets whose time is still ahead. A KPI without data is None, and shown as "no data":
+the clock are counted directly over few tickets: those whose due time is still ahead,
+and those resolved on the day a week ago (the days before come from the rollup). A KPI without data is None, and shown as "no data":
 never a made-up figure.
 """
 
@@ -17,7 +17,7 @@ import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import case, func, select, text
 from sqlalchemy.orm import Session
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from storage import day_stats, locks
 from storage.db import session_factory
 from storage.models.base import utcnow
-from storage.models.metrics import TicketDayDirty, TicketDayStats
+from storage.models.metrics import TicketDayDirty, TicketDayDone, TicketDayStats
 from storage.models.tickets import Ticket
 from support.kb import weekly as kb_weekly
 from trkv.settings import Settings, get_settings
@@ -72,8 +72,12 @@ def dashboard(days: int = 30, settings: Settings | None = None, now: datetime | 
             # One snapshot for the dirty days, the rollup and the tickets: a fold or a
             # ticket change committing between two of the queries cannot be half seen.
             session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        rows = _day_rows(session, since)
+        dirty = sorted({day_stats.as_date(d) for d in session.execute(
+            select(TicketDayDirty.day).where(TicketDayDirty.day >= since.date()).distinct()).scalars()})
+        rows = _day_rows(session, since, dirty)
         pending = _not_yet(session, since, now)
+        # accurate solutions' base: done at least a week ago (support/feedback/kpis.py)
+        done_week = _done_before(session, since, now - timedelta(days=7), dirty)
     sums = dict.fromkeys(day_stats.FIGURES, 0.0)
     volume: dict[str, dict[str, dict[str, int]]] = {d: defaultdict(lambda: defaultdict(int))
                                                      for d in ("channel", "category", "priority")}
@@ -91,8 +95,6 @@ def dashboard(days: int = 30, settings: Settings | None = None, now: datetime | 
     res_due = n["done"] + n["resolution_waiting"] - pending["resolution_ahead_open"]
     rate_base = n["resolution_due_set"] - pending["resolution_ahead"]
     rate_done = n["resolution_due_set_closed"] - pending["resolution_ahead_closed"]
-    # accurate solutions' base: done at least a week ago (support/feedback/kpis.py)
-    done_week = n["closed"] - pending["closed_this_week"]
     avg_fr = sums["first_response_seconds"] / n["responded"] if n["responded"] else None
     avg_res = sums["resolution_seconds"] / n["done"] if n["done"] else None
     kpis = [
@@ -117,20 +119,18 @@ def dashboard(days: int = 30, settings: Settings | None = None, now: datetime | 
                      day_list, n["tickets"])
 
 
-def _day_rows(session: Session, since: datetime) -> list:
+def _day_rows(session: Session, since: datetime, dirty: list[date]) -> list:
     """The window's rows per (day, channel, category, priority): a clean day's from the
     rollup, a dirty day's (today, and any day whose tickets changed since the last fold)
     counted from its tickets, in one index range per run of dirty days."""
-    dialect = session.get_bind().dialect.name
-    first = since.date()
-    dirty = sorted({day_stats.as_date(d) for d in session.execute(
-        select(TicketDayDirty.day).where(TicketDayDirty.day >= first).distinct()).scalars()})
     kept = select(TicketDayStats.day, TicketDayStats.channel, TicketDayStats.category, TicketDayStats.priority,
-                  *(getattr(TicketDayStats, name) for name in day_stats.FIGURES)).where(TicketDayStats.day >= first)
+                  *(getattr(TicketDayStats, name) for name in day_stats.FIGURES)).where(
+        TicketDayStats.day >= since.date())
     if dirty:
         kept = kept.where(TicketDayStats.day.not_in(dirty))
     rows = list(session.execute(kept).all())
     if dirty:
+        dialect = session.get_bind().dialect.name
         if dialect == "postgresql":
             # The grouping hashes the dirty days' tickets: in memory, not in temp files.
             session.execute(text("SET LOCAL work_mem = '64MB'"))
@@ -140,26 +140,39 @@ def _day_rows(session: Session, since: datetime) -> list:
 
 
 def _not_yet(session: Session, since: datetime, now: datetime) -> dict[str, int]:
-    """The window's tickets whose clock has not run out at `now`: due times still ahead
-    (a day or so of tickets: ix_tickets_resolution_due, ix_tickets_status_due), and
-    the ones done less than a week ago (ix_tickets_resolved, ix_tickets_closed_unresolved)."""
+    """The window's tickets whose due time is still ahead at `now`: about a day's tickets,
+    found through ix_tickets_resolution_due and ix_tickets_due_id."""
     responded = Ticket.first_responded_at.is_not(None)
     res_ahead = Ticket.resolution_due_at >= now
     fr_ahead = ~responded & (Ticket.first_response_due_at >= now)
-    closed = Ticket.status.in_(DONE)
     ahead = session.execute(select(
         func.count(case((fr_ahead, 1))),
         func.count(case((res_ahead & day_stats.done_at().is_(None), 1))),
         func.count(case((res_ahead, 1))),
-        func.count(case((res_ahead & closed, 1))),
+        func.count(case((res_ahead & Ticket.status.in_(DONE), 1))),
     ).where(Ticket.created_at >= since, res_ahead | fr_ahead)).one()
-    week_ago = now - timedelta(days=7)
-    this_week = session.execute(select(func.count()).select_from(Ticket).where(
-        Ticket.created_at >= since, closed,
-        (Ticket.resolved_at > week_ago) | (Ticket.resolved_at.is_(None) & (Ticket.closed_at > week_ago)))).scalar()
     return {"first_response_ahead": int(ahead[0]), "resolution_ahead_open": int(ahead[1]),
-            "resolution_ahead": int(ahead[2]), "resolution_ahead_closed": int(ahead[3]),
-            "closed_this_week": int(this_week or 0)}
+            "resolution_ahead": int(ahead[2]), "resolution_ahead_closed": int(ahead[3])}
+
+
+def _done_before(session: Session, since: datetime, cut: datetime, dirty: list[date]) -> int:
+    """The window's tickets resolved or closed at or before `cut`: whole days of resolution
+    from the rollup (a dirty day's counted from its tickets), and the tickets done on
+    `cut`'s own day up to `cut` counted (ix_tickets_resolved, ix_tickets_closed_unresolved)."""
+    midnight = cut.replace(hour=0, minute=0, second=0, microsecond=0)
+    closed, finished = Ticket.status.in_(DONE), day_stats.done_at()
+    kept = select(func.coalesce(func.sum(TicketDayDone.closed), 0)).where(
+        TicketDayDone.day >= since.date(), TicketDayDone.done_day < midnight.date())
+    if dirty:
+        kept = kept.where(TicketDayDone.day.not_in(dirty))
+    total = int(session.execute(kept).scalar() or 0)
+    if dirty:
+        total += session.execute(select(func.count()).select_from(Ticket).where(
+            Ticket.created_at >= since, day_stats.created_in(dirty), closed, finished < midnight)).scalar()
+    on_the_day = (Ticket.resolved_at >= midnight) & (Ticket.resolved_at <= cut)
+    closed_on_the_day = Ticket.resolved_at.is_(None) & (Ticket.closed_at >= midnight) & (Ticket.closed_at <= cut)
+    return total + session.execute(select(func.count()).select_from(Ticket).where(
+        Ticket.created_at >= since, closed, on_the_day | closed_on_the_day)).scalar()
 
 
 def fold_day_stats(settings: Settings | None = None) -> int:

@@ -1,5 +1,6 @@
 """The dashboard's daily rollup: ticket_day_stats (per day of creation, channel, category
-and priority, the sums its KPIs are made of), ticket_day_dirty (the days changed since,
+and priority, the sums its KPIs are made of), ticket_day_done (done tickets per day of
+creation and of resolution), ticket_day_dirty (the days changed since,
 appended to by triggers on tickets), backfilled here; kb_coverage_figures (documentation
 coverage of the dashboard's windows, kept by the kb_coverage beat task); a partial index
 on closed_at for tickets closed without a resolution, and one on reopening events.
@@ -35,7 +36,13 @@ def upgrade() -> None:
         sa.Column("resolution_seconds", sa.Float(), nullable=False),
         *(sa.Column(name, count, nullable=False) for name in (
             "done", "first_response_met", "first_response_waiting", "resolution_met", "resolution_waiting",
-            "resolution_due_set", "resolution_due_set_closed", "closed")),
+            "resolution_due_set", "resolution_due_set_closed")),
+    )
+    op.create_table(
+        "ticket_day_done",
+        sa.Column("day", sa.Date(), primary_key=True),
+        sa.Column("done_day", sa.Date(), primary_key=True),
+        sa.Column("closed", count, nullable=False),
     )
     op.create_table(
         "ticket_day_dirty",
@@ -75,4 +82,5 @@ def downgrade() -> None:
     op.drop_table("kb_coverage_figures")
     op.drop_index("ix_ticket_day_dirty_day", table_name="ticket_day_dirty")
     op.drop_table("ticket_day_dirty")
+    op.drop_table("ticket_day_done")
     op.drop_table("ticket_day_stats")
