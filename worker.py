@@ -105,6 +105,15 @@ def kb_coverage() -> int:
     return refresh(get_settings())
 
 
+@app.task(base=GuardedTask, name="trkv.day_stats")
+def day_stats() -> int:
+    """Every minute: fold the days whose tickets changed into the dashboard's rollup, so a
+    view counts only today's tickets (and any day changed in the last minute) itself."""
+    from support.tickets.metrics import fold_day_stats
+
+    return fold_day_stats(get_settings())
+
+
 @app.task(base=GuardedTask, name="trkv.kb_weekly")
 def kb_weekly(now: str | None = None) -> int:
     """Hourly: on Monday from 08:00 in the team's time zone, the weekly KB update is mailed to

@@ -77,6 +77,8 @@ def configure(app: Celery, settings: Settings) -> Celery:
                           "options": {"queue": queue_name("bulk", settings), "expires": 3600}},
             "kb-coverage": {"task": "trkv.kb_coverage", "schedule": 600.0,  # keeps the dashboard's samples checked
                             "options": {"queue": queue_name("bulk", settings), "expires": 600}},
+            "day-stats": {"task": "trkv.day_stats", "schedule": 60.0,  # the dashboard's rollup
+                          "options": {"queue": queue_name("bulk", settings), "expires": 60}},
             "maintenance": {"task": "trkv.maintenance", "schedule": 30.0,  # scheduled maintenance, on time
                             "options": {"queue": queue_name("default", settings), "expires": 30}},
             "demo-agent": {"task": "trkv.demo_agent", "schedule": 30.0,  # a no-op unless the demo is on

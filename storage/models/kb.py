@@ -127,6 +127,21 @@ class KbCoverage(Base):
     checked_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class KbCoverageFigure(Base):
+    """Documentation coverage of one of the dashboard's windows (7, 30, 90 days), as the
+    beat task `trkv.kb_coverage` or the last view that computed it found it: the KPI is a
+    sampled estimate, and a view reads this row while it is recent (support/kb/coverage.py)."""
+
+    __tablename__ = "kb_coverage_figures"
+    days: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    since: Mapped[datetime] = mapped_column()
+    until: Mapped[datetime] = mapped_column()
+    resolved: Mapped[int] = mapped_column(Integer)
+    checked: Mapped[int] = mapped_column(Integer)
+    covered: Mapped[int] = mapped_column(Integer)
+    computed_at: Mapped[datetime] = mapped_column()
+
+
 class KbRead(Base):
     """An article read: a public page view (`client` is the reader's address, hashed) or a
     click through a link the hub sent (`via` ack or discord), which names its reader by a

@@ -86,11 +86,14 @@ def missing_topics(settings: Settings, since: datetime, limit: int = 10) -> list
 
 def coverage_kpi(settings: Settings, since: datetime, until: datetime) -> tuple:
     """The dashboard's KPI fields after its label: (value %, unit, target, better, sample, note)."""
-    figures = coverage(settings, since, until)
+    figures = kb_coverage.for_dashboard(settings, since, until)
     value = None if figures["value"] is None else round(100 * figures["value"], 1)
     note = "resolved tickets that link an article or whose topic has one"
     if figures["checked"] < figures["resolved"]:
-        note += f" (estimated on {figures['checked']:,} of {figures['resolved']:,})"
+        note += f" (estimated on {figures['checked']:,} of {figures['resolved']:,}"
+        if figures.get("as_of") is not None:
+            note += f", as of {figures['as_of']:%H:%M} UTC"
+        note += ")"
     return value, "%", 100, "above", figures["resolved"], note
 
 

@@ -1,10 +1,14 @@
 """Dashboard figures: the seed's KPIs against their targets, SLA attainment, and ticket
 volume by day, channel, category and priority.
 
-Everything is computed by the database over a window of days (two aggregate queries
-on the created_at index), so the dashboard costs the same at 10 k or 10 M tickets
-outside the window. A KPI without data is None, and shown as "no data": never a
-made-up figure.
+The ticket figures come from the daily rollup (storage/day_stats.py): a day whose
+tickets have not changed since the last fold is read from its few rows, and a dirty day
+(today, and any day with a ticket changed since) is counted from its tickets. So the
+figures are exact at the moment of the view (a ticket resolved a second ago counts),
+and a 90-day window costs a few thousand rows plus today's tickets. The comparisons with
+the clock are counted directly over few tickets: those whose due time is still ahead,
+and those resolved on the day a week ago (the days before come from the rollup). A KPI without data is None, and shown as "no data":
+never a made-up figure.
 """
 
 from __future__ import annotations
@@ -13,12 +17,15 @@ import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import Date, case, cast, func, select, text
+from sqlalchemy import case, func, select, text
+from sqlalchemy.orm import Session
 
+from storage import day_stats, locks
 from storage.db import session_factory
 from storage.models.base import utcnow
+from storage.models.metrics import TicketDayDirty, TicketDayDone, TicketDayStats
 from storage.models.tickets import Ticket
 from support.kb import weekly as kb_weekly
 from trkv.settings import Settings, get_settings
@@ -55,82 +62,52 @@ class Dashboard:
     total: int
 
 
-def _seconds(later, earlier, dialect: str):
-    if dialect == "postgresql":
-        return func.extract("epoch", later - earlier)
-    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-
-
-def _day(column, dialect: str):
-    # A plain cast: to_char() per row cost more than the rest of the dashboard's query.
-    if dialect == "postgresql":
-        return cast(column, Date)
-    return func.date(column)
-
-
 def dashboard(days: int = 30, settings: Settings | None = None, now: datetime | None = None) -> Dashboard:
     settings = settings or get_settings()
     days = max(1, min(days, 366))
     now = now or utcnow()
     since = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    in_window = Ticket.created_at >= since
     with session_factory(settings.db_url, readonly=True)() as session:
-        dialect = session.get_bind().dialect.name
-        if dialect == "postgresql":
-            # The grouping sorts or hashes the whole window: in memory, not in temp files
-            # (the default 4 MB spills to disk from about 50 k tickets in the window).
-            session.execute(text("SET LOCAL work_mem = '64MB'"))
-        responded = Ticket.first_responded_at.is_not(None)
-        done_at = func.coalesce(Ticket.resolved_at, Ticket.closed_at)
-        first_response = _seconds(Ticket.first_responded_at, Ticket.created_at, dialect)
-        resolution = _seconds(done_at, Ticket.created_at, dialect)
-        fr_due_passed = Ticket.first_response_due_at < now
-        res_due_passed = Ticket.resolution_due_at < now
-        day = _day(Ticket.created_at, dialect).label("day")
-        # One pass over the window: per day, channel, category and priority, the sums the
-        # KPIs need; the totals are added up here (a few thousand groups at most).
-        rows = session.execute(
-            select(
-                day, Ticket.channel, Ticket.category, Ticket.priority,
-                func.count(),
-                func.sum(case((responded, first_response))),
-                func.count(case((responded, 1))),
-                func.sum(case((done_at.is_not(None), resolution))),
-                func.count(case((done_at.is_not(None), 1))),
-                # SLA attainment counts tickets whose clock has run out or stopped:
-                # met = answered in time; missed = answered late, or not answered and overdue.
-                func.count(case((responded & (Ticket.first_responded_at <= Ticket.first_response_due_at), 1))),
-                func.count(case((responded | fr_due_passed, 1))),
-                func.count(case((done_at.is_not(None) & (done_at <= Ticket.resolution_due_at), 1))),
-                func.count(case((done_at.is_not(None) | res_due_passed, 1))),
-                func.count(case((res_due_passed, 1))),
-                func.count(case((res_due_passed & Ticket.status.in_(DONE), 1))),
-                # accurate solutions' base: done at least a week ago (support/feedback/kpis.py)
-                func.count(case((Ticket.status.in_(DONE) & (done_at <= now - timedelta(days=7)), 1))),
-            ).where(in_window).group_by(day, Ticket.channel, Ticket.category, Ticket.priority)
-        ).all()
-    sums = [0.0] * 12
+        if session.get_bind().dialect.name == "postgresql":
+            # One snapshot for the dirty days, the rollup and the tickets: a fold or a
+            # ticket change committing between two of the queries cannot be half seen.
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        dirty = sorted({day_stats.as_date(d) for d in session.execute(
+            select(TicketDayDirty.day).where(TicketDayDirty.day >= since.date()).distinct()).scalars()})
+        rows = _day_rows(session, since, dirty)
+        pending = _not_yet(session, since, now)
+        # accurate solutions' base: done at least a week ago (support/feedback/kpis.py)
+        done_week = _done_before(session, since, now - timedelta(days=7), dirty)
+    sums = dict.fromkeys(day_stats.FIGURES, 0.0)
     volume: dict[str, dict[str, dict[str, int]]] = {d: defaultdict(lambda: defaultdict(int))
                                                      for d in ("channel", "category", "priority")}
     for day_, channel, category, priority, *figures in rows:
         day_ = day_ if isinstance(day_, str) else day_.isoformat()
-        for i, value in enumerate(figures):
-            sums[i] += float(value or 0)
+        for name, value in zip(day_stats.FIGURES, figures, strict=True):
+            sums[name] += float(value or 0)
         for dimension, value in (("channel", channel), ("category", category), ("priority", priority)):
-            volume[dimension][value][day_] += figures[0]
-    total, sum_fr, n_fr, sum_res, n_res, fr_met, fr_due, res_met, res_due, rate_base, rate_done, done_week = (
-        int(v) if i not in (1, 3) else v for i, v in enumerate(sums))
-    avg_fr = sum_fr / n_fr if n_fr else None
-    avg_res = sum_res / n_res if n_res else None
+            volume[dimension][value][day_] += int(figures[0])
+    n = {name: int(value) for name, value in sums.items() if not name.endswith("_seconds")}
+    # SLA attainment counts tickets whose clock has run out or stopped: met = answered in
+    # time; missed = answered late, or not answered and overdue. Each "has run out" is the
+    # rollup's count of tickets with a due time minus those whose due time is still ahead.
+    fr_due = n["responded"] + n["first_response_waiting"] - pending["first_response_ahead"]
+    res_due = n["done"] + n["resolution_waiting"] - pending["resolution_ahead_open"]
+    rate_base = n["resolution_due_set"] - pending["resolution_ahead"]
+    rate_done = n["resolution_due_set_closed"] - pending["resolution_ahead_closed"]
+    avg_fr = sums["first_response_seconds"] / n["responded"] if n["responded"] else None
+    avg_res = sums["resolution_seconds"] / n["done"] if n["done"] else None
     kpis = [
-        Kpi("first_response", "Average first response", _hours(avg_fr), "h", 2, "below", n_fr),
-        Kpi("resolution", "Average resolution time", _hours(avg_res), "h", 24, "below", n_res),
+        Kpi("first_response", "Average first response", _hours(avg_fr), "h", 2, "below", n["responded"]),
+        Kpi("resolution", "Average resolution time", _hours(avg_res), "h", 24, "below", n["done"]),
         Kpi("satisfaction", "Customer satisfaction", None, "%", 90, "above", 0,
             "no survey responses recorded yet"),
         Kpi("resolution_rate", "Resolution rate", _share(rate_done, rate_base), "%", 95, "above", rate_base,
             "of tickets whose resolution time has passed"),
-        Kpi("sla_first_response", "SLA attainment: first response", _share(fr_met, fr_due), "%", 95, "above", fr_due),
-        Kpi("sla_resolution", "SLA attainment: resolution", _share(res_met, res_due), "%", 95, "above", res_due),
+        Kpi("sla_first_response", "SLA attainment: first response", _share(n["first_response_met"], fr_due), "%",
+            95, "above", fr_due),
+        Kpi("sla_resolution", "SLA attainment: resolution", _share(n["resolution_met"], res_due), "%", 95, "above",
+            res_due),
     ]
     kpis.append(Kpi("documentation_coverage", "Documentation coverage", *kb_weekly.coverage_kpi(settings, since, now)))
     satisfaction = _satisfaction(settings, since)
@@ -139,7 +116,76 @@ def dashboard(days: int = 30, settings: Settings | None = None, now: datetime | 
     kpis.insert(4, _accurate(settings, since, now, done_week))
     day_list = [(since + timedelta(days=i)).strftime("%Y-%m-%d") for i in range(days)]
     return Dashboard(since, now, days, kpis, {k: {v: dict(d) for v, d in m.items()} for k, m in volume.items()},
-                     day_list, total)
+                     day_list, n["tickets"])
+
+
+def _day_rows(session: Session, since: datetime, dirty: list[date]) -> list:
+    """The window's rows per (day, channel, category, priority): a clean day's from the
+    rollup, a dirty day's (today, and any day whose tickets changed since the last fold)
+    counted from its tickets, in one index range per run of dirty days."""
+    kept = select(TicketDayStats.day, TicketDayStats.channel, TicketDayStats.category, TicketDayStats.priority,
+                  *(getattr(TicketDayStats, name) for name in day_stats.FIGURES)).where(
+        TicketDayStats.day >= since.date())
+    if dirty:
+        kept = kept.where(TicketDayStats.day.not_in(dirty))
+    rows = list(session.execute(kept).all())
+    if dirty:
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            # The grouping hashes the dirty days' tickets: in memory, not in temp files.
+            session.execute(text("SET LOCAL work_mem = '64MB'"))
+        rows += session.execute(day_stats.figures_select(
+            dialect, (Ticket.created_at >= since) & day_stats.created_in(dirty))).all()
+    return rows
+
+
+def _not_yet(session: Session, since: datetime, now: datetime) -> dict[str, int]:
+    """The window's tickets whose due time is still ahead at `now`: about a day's tickets,
+    found through ix_tickets_resolution_due and ix_tickets_due_id."""
+    responded = Ticket.first_responded_at.is_not(None)
+    res_ahead = Ticket.resolution_due_at >= now
+    fr_ahead = ~responded & (Ticket.first_response_due_at >= now)
+    ahead = session.execute(select(
+        func.count(case((fr_ahead, 1))),
+        func.count(case((res_ahead & day_stats.done_at().is_(None), 1))),
+        func.count(case((res_ahead, 1))),
+        func.count(case((res_ahead & Ticket.status.in_(DONE), 1))),
+    ).where(Ticket.created_at >= since, res_ahead | fr_ahead)).one()
+    return {"first_response_ahead": int(ahead[0]), "resolution_ahead_open": int(ahead[1]),
+            "resolution_ahead": int(ahead[2]), "resolution_ahead_closed": int(ahead[3])}
+
+
+def _done_before(session: Session, since: datetime, cut: datetime, dirty: list[date]) -> int:
+    """The window's tickets resolved or closed at or before `cut`: whole days of resolution
+    from the rollup (a dirty day's counted from its tickets), and the tickets done on
+    `cut`'s own day up to `cut` counted (ix_tickets_resolved, ix_tickets_closed_unresolved)."""
+    midnight = cut.replace(hour=0, minute=0, second=0, microsecond=0)
+    closed, finished = Ticket.status.in_(DONE), day_stats.done_at()
+    kept = select(func.coalesce(func.sum(TicketDayDone.closed), 0)).where(
+        TicketDayDone.day >= since.date(), TicketDayDone.done_day < midnight.date())
+    if dirty:
+        kept = kept.where(TicketDayDone.day.not_in(dirty))
+    total = int(session.execute(kept).scalar() or 0)
+    if dirty:
+        total += session.execute(select(func.count()).select_from(Ticket).where(
+            Ticket.created_at >= since, day_stats.created_in(dirty), closed, finished < midnight)).scalar()
+    on_the_day = (Ticket.resolved_at >= midnight) & (Ticket.resolved_at <= cut)
+    closed_on_the_day = Ticket.resolved_at.is_(None) & (Ticket.closed_at >= midnight) & (Ticket.closed_at <= cut)
+    return total + session.execute(select(func.count()).select_from(Ticket).where(
+        Ticket.created_at >= since, closed, on_the_day | closed_on_the_day)).scalar()
+
+
+def fold_day_stats(settings: Settings | None = None) -> int:
+    """The beat task's work: recompute the rollup of the days whose tickets changed
+    (storage/day_stats.py). One fold at a time; a second one finds the lock taken and
+    leaves the work to the first."""
+    settings = settings or get_settings()
+    with session_factory(settings.db_url)() as session, session.begin():
+        if session.get_bind().dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        if not locks.try_hold(session, "ticket_day_stats.fold"):
+            return 0
+        return day_stats.fold(session.connection())
 
 
 def _satisfaction(settings: Settings, since: datetime) -> tuple[float, int] | None:
