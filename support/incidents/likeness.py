@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import normalize
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _SIGNALS: dict[str, re.Pattern[str]] = {
     "5xx": re.compile(r"\b5xx\b|bad gateway|gateway (error|time-?out)|service unavailable|"
@@ -77,6 +78,10 @@ def _prepare(text: str) -> str:
 def similarity_to_group(group: list[str], candidates: list[str], weight: float = 0.35) -> np.ndarray:
     """Each candidate's likeness (0..1+) to the centroid of `group`: TF-IDF cosine,
     plus `weight` when it shares an evidence class with most of the group."""
+    import numpy as np  # here, not at the top: `trkv import` and `trkv --help` start without scikit-learn
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import normalize
+
     if not group or not candidates:
         return np.zeros(len(candidates))
     texts = [_prepare(t) for t in group + candidates]
