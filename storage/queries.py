@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from storage.models.base import REF_PREFIX
+from storage.models.base import REF_PREFIX, UTCDateTime
 from storage.models.tickets import Ticket
 
 # How much of a conversation full-text search covers: every word people write in a normal
@@ -116,7 +116,7 @@ def _executemany(session: Session, table, rows: list[dict]) -> None:
         connection.execute(insert(table), rows)
         return
     dialect = connection.dialect
-    fields = [(c.name, c, c.type.dialect_impl(dialect).bind_processor(dialect) or _same) for c in columns]
+    fields = [(c.name, c, _memoized(c, c.type.dialect_impl(dialect).bind_processor(dialect))) for c in columns]
     params = [tuple([process(row[name] if name in row else _default(c)) for name, c, process in fields]) for row in rows]
     names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
     marks = ", ".join("?" for _ in columns)
@@ -125,6 +125,26 @@ def _executemany(session: Session, table, rows: list[dict]) -> None:
 
 def _same(value):
     return value
+
+
+def _memoized(column, process):
+    """A column's bind processor; for times, remembered per value: a batch's rows share a
+    few moments (its `now`, due times), and formatting one costs more than the insert."""
+    if process is None:
+        return _same
+    if not isinstance(column.type, UTCDateTime):  # equal instants are stored alike only when converted to UTC
+        return process
+    known: dict = {}
+
+    def once(value):
+        if value is None:
+            return None
+        done = known.get(value)
+        if done is None:
+            done = known[value] = process(value)
+        return done
+
+    return once
 
 
 def _copy(session: Session, table, rows: list[dict]) -> None:

@@ -6,6 +6,7 @@ skipped in silence. Historical imports (the default) send nothing.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import mailbox
@@ -65,6 +66,7 @@ def import_path(
     settings = settings or get_settings()
     report = ImportReport()
     started = datetime.now()
+    gc.freeze()  # what start-up made (modules, the model) is never garbage: collections skip it
     total = _count(path)
     if total <= batch_size:  # one batch: starting processes would cost more than it saves
         workers = 0
