@@ -156,14 +156,17 @@ def _copy(session: Session, table, rows: list[dict]) -> None:
         session.connection().execute(insert(table), rows)
         return
     names = ", ".join(f'"{c.name}"' for c in columns)
-    # Each column's conversion chosen once, not per value: JSON columns take any JSON value
-    # (an email's raw text is a JSON string), as an INSERT would.
-    fields = [(c.name, c, isinstance(c.type, JSON)) for c in columns]
+    fields = [(c.name, c) for c in columns]
+    # JSON columns take any JSON value (an email's raw text is a JSON string), as an INSERT
+    # would; the others go as they are. Chosen once per column, not per value.
+    json_at = [i for i, c in enumerate(columns) if isinstance(c.type, JSON)]
     with dbapi.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         for row in rows:
-            copy.write_row([
-                _copy_value(row[name], is_json) if name in row else _default(c) for name, c, is_json in fields
-            ])
+            values = [row[name] if name in row else _default(c) for name, c in fields]
+            for i in json_at:
+                if values[i] is not None:
+                    values[i] = json.dumps(values[i], ensure_ascii=False)
+            copy.write_row(values)
 
 
 def _default(column):
@@ -172,12 +175,6 @@ def _default(column):
     if default is None:
         return None
     return default.arg(None) if default.is_callable else default.arg
-
-
-def _copy_value(value, is_json: bool = False):
-    if value is not None and (is_json or isinstance(value, dict | list)):
-        return json.dumps(value, ensure_ascii=False)
-    return value
 
 
 def ticket_id_from_ref(ref: str) -> int | None:

@@ -178,7 +178,7 @@ def _write(size: int, pending: Future | _Prepared, live: bool, settings: Setting
         report.quarantined += len(bad)
     if not batch:
         return
-    results = ingest_batch(batch, live=live, settings=settings, suggestions=prepared.suggestions)
+    results = ingest_batch(batch, live=live, settings=settings, suggestions=prepared.suggestions, bulk=True)
     report.duplicates += sum(r.duplicate for r in results)
     report.stored += sum(not r.duplicate for r in results)
     report.tickets += sum(r.created_ticket for r in results)

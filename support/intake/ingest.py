@@ -9,6 +9,7 @@ our read and our insert, the unique key rejects our insert and the batch is retr
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from connectors.base import Inbound
 from storage import locks
-from storage.db import transaction
+from storage.db import transaction, tune_for_bulk_load
 from storage.models.base import utcnow
 from storage.models.contacts import Contact, Identity
 from storage.models.tickets import Message, Ticket, TicketEvent
@@ -90,17 +91,20 @@ def ingest(inbound: Inbound, *, live: bool = True, settings: Settings | None = N
 
 def ingest_batch(
     inbounds: list[Inbound], *, live: bool = True, settings: Settings | None = None,
-    suggestions: dict[tuple[str, str], Suggestion] | None = None,
+    suggestions: dict[tuple[str, str], Suggestion] | None = None, bulk: bool = False,
 ) -> list[IngestResult]:
     """Store a batch in its own transaction; one result per inbound, in order
     (duplicates included). `suggestions` (from `suggest_for`) may come from elsewhere,
-    e.g. another process; by default they are computed here, before the transaction."""
+    e.g. another process; by default they are computed here, before the transaction.
+    `bulk`: a historical import's batch (storage.db.tune_for_bulk_load); never live work."""
     settings = settings or get_settings()
     if suggestions is None:
         suggestions = suggest_for(inbounds)
     for attempt in range(_MAX_RETRIES):
         try:
             with transaction(settings.db_url) as session:
+                if bulk and not live:
+                    tune_for_bulk_load(session)
                 return ingest_in(session, inbounds, live, settings, suggestions)
         except IntegrityError:
             # A concurrent ingest stored one of these first: the next read sees it.
@@ -375,6 +379,7 @@ def _insert_tickets(
         known = {**known, **suggest_for(missing)}
     suggestions = [known[(t.first.channel, t.first.external_id)] for t in new]
     blocked = _blocked_contacts(session, {identity_ids[(t.first.channel, t.first.author_id)][1] for t in new})
+    clocks = functools.cache(lambda priority, channel: sla.clock_fields(now, priority, channel, settings))  # one `now`
     later_words: dict[int, str] = {}  # id(new ticket) -> its follow-ups' words in this batch
     for item in items:
         if item.new_ticket is not None and item.new_ticket.first is not item.inbound:
@@ -407,7 +412,7 @@ def _insert_tickets(
                 "created_at": now,
                 "updated_at": now,
                 "last_message_at": now,
-                **sla.clock_fields(now, suggestion.priority, first.channel, settings),  # due times, sweep time
+                **clocks(suggestion.priority, first.channel),  # due times, sweep time
                 **({"status": "closed", "closed_at": now, "sla_next_at": None} if muted else {}),
             }
         )
