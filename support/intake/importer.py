@@ -66,20 +66,23 @@ def import_path(
     settings = settings or get_settings()
     report = ImportReport()
     started = datetime.now()
-    gc.freeze()  # what start-up made (modules, the model) is never garbage: collections skip it
     total = _count(path)
     if total <= batch_size:  # one batch: starting processes would cost more than it saves
         workers = 0
-    with _Workers(workers) as pool, click.progressbar(
-        length=total, label=f"importing {path.name}", show_pos=True, show_eta=True
-    ) as bar:
-        in_flight: deque[tuple[int, Future | _Prepared]] = deque()
-        for chunk in _chunks(path, batch_size):
-            in_flight.append((len(chunk.raws), pool.submit(chunk)))
-            while len(in_flight) > pool.depth:
+    gc.freeze()  # what start-up made (modules, the model) is not garbage: the collections of the import skip it
+    try:
+        with _Workers(workers) as pool, click.progressbar(
+            length=total, label=f"importing {path.name}", show_pos=True, show_eta=True
+        ) as bar:
+            in_flight: deque[tuple[int, Future | _Prepared]] = deque()
+            for chunk in _chunks(path, batch_size):
+                in_flight.append((len(chunk.raws), pool.submit(chunk)))
+                while len(in_flight) > pool.depth:
+                    _write(*in_flight.popleft(), live, settings, report, bar)
+            while in_flight:
                 _write(*in_flight.popleft(), live, settings, report, bar)
-        while in_flight:
-            _write(*in_flight.popleft(), live, settings, report, bar)
+    finally:
+        gc.unfreeze()
     report.seconds = (datetime.now() - started).total_seconds()
     return report
 
