@@ -134,6 +134,11 @@ class _Workers:
 
     def __enter__(self) -> _Workers:
         if self.workers > 0:
+            # The model (and scikit-learn) is loaded here, once, before the workers fork:
+            # they share it instead of each importing and loading it again.
+            from triage.classifier import active_model
+
+            active_model()
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("fork" if "fork" in methods else None)
             self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context, initializer=_forget_connections)
