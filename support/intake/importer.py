@@ -20,16 +20,13 @@ from datetime import datetime
 from pathlib import Path
 
 import click
-from sqlalchemy import insert
 
 from connectors.base import Inbound
-from storage.db import transaction
-from storage.models.intake import Quarantine
-from support.delivery import kicks as kick
-from support.intake.ingest import ingest_batch
 from support.intake.sanitize import sanitize
-from support.intake.suggest import suggest_for
 from trkv.settings import Settings, get_settings
+
+# The write path (ingest, delivery, the models) is imported where it is first used: `trkv
+# import` of a few mails, or of an empty folder, should not pay for what it does not run.
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +106,11 @@ def _prepare(chunk: _Chunk, triage: bool = True) -> _Prepared:
               for raw in chunk.raws)
     items = [_sanitized(item, settings) for item in parsed]
     good = [item for item in items if not isinstance(item, _Bad)]
-    return _Prepared(items, suggest_for(good) if triage and good else None)
+    if not (triage and good):
+        return _Prepared(items, None)
+    from support.intake.suggest import suggest_for
+
+    return _Prepared(items, suggest_for(good))
 
 
 def _sanitized(item: Inbound | _Bad, settings: Settings) -> Inbound | _Bad:
@@ -186,6 +187,9 @@ def _write(size: int, pending: Future | _Prepared, live: bool, settings: Setting
         report.quarantined += len(bad)
     if not batch:
         return
+    from support.delivery import kicks as kick
+    from support.intake.ingest import ingest_batch
+
     results = ingest_batch(batch, live=live, settings=settings, suggestions=prepared.suggestions, bulk=True)
     report.duplicates += sum(r.duplicate for r in results)
     report.stored += sum(not r.duplicate for r in results)
@@ -301,6 +305,11 @@ def _parse_mail(key: str, raw: bytes) -> Inbound | _Bad:
 
 
 def _quarantine(settings: Settings, bad: list[_Bad]) -> None:
+    from sqlalchemy import insert
+
+    from storage.db import transaction
+    from storage.models.intake import Quarantine
+
     with transaction(settings.db_url) as session:
         session.execute(insert(Quarantine), [{"channel": b.channel, "reason": b.reason, "payload": b.payload} for b in bad])
     for b in bad:
