@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from storage.models.base import REF_PREFIX
+from storage.models.base import REF_PREFIX, UTCDateTime
 from storage.models.tickets import Ticket
 
 # How much of a conversation full-text search covers: every word people write in a normal
@@ -91,35 +91,90 @@ def bulk_insert_returning_ids(session: Session, model: type, rows: list[dict]) -
     # per row, which is what RETURNING in parameter order costs on SQLite.
     start = session.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
     ids = list(range(start + 1, start + 1 + len(rows)))
-    session.connection().execute(insert(table), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+    _executemany(session, table, [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
     return ids
+
+
+def _insert_columns(table, rows: list[dict]) -> list | None:
+    """The columns an INSERT of `rows` writes: every key any row has, and those with a
+    Python-side default; None when a default is a SQL expression (left to SQLAlchemy)."""
+    keys = set().union(*rows)
+    columns = [c for c in table.columns if c.name in keys or c.default is not None]
+    if any(c.default is not None and not (c.default.is_scalar or c.default.is_callable) for c in columns):
+        return None
+    return columns
+
+
+def _executemany(session: Session, table, rows: list[dict]) -> None:
+    """INSERT rows through the driver's executemany, with each column's bind processor
+    applied in one pass. The same values SQLAlchemy's Core insert sends, at a fraction of
+    its per-row cost (it builds each row's parameters through the compiler: 40 % of a
+    bulk import's writer time on SQLite)."""
+    connection = session.connection()
+    columns = _insert_columns(table, rows)
+    if columns is None:
+        connection.execute(insert(table), rows)
+        return
+    dialect = connection.dialect
+    fields = [(c.name, c, _memoized(c, c.type.dialect_impl(dialect).bind_processor(dialect))) for c in columns]
+    params = [tuple([process(row[name] if name in row else _default(c)) for name, c, process in fields]) for row in rows]
+    names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
+    marks = ", ".join("?" for _ in columns)
+    connection.exec_driver_sql(f"INSERT INTO {dialect.identifier_preparer.quote(table.name)} ({names}) VALUES ({marks})", params)
+
+
+def _same(value):
+    return value
+
+
+def _memoized(column, process):
+    """A column's bind processor; for times, remembered per value: a batch's rows share a
+    few moments (its `now`, due times), and formatting one costs more than the insert."""
+    if process is None:
+        return _same
+    if not isinstance(column.type, UTCDateTime):  # equal instants are stored alike only when converted to UTC
+        return process
+    known: dict = {}
+
+    def once(value):
+        if value is None:
+            return None
+        done = known.get(value)
+        if done is None:
+            done = known[value] = process(value)
+        return done
+
+    return once
 
 
 def _copy(session: Session, table, rows: list[dict]) -> None:
     """COPY rows into a PostgreSQL table (psycopg 3), filling Python-side defaults as
     an INSERT would; other drivers get a plain executemany."""
     dbapi = session.connection().connection.dbapi_connection
-    if not hasattr(dbapi.cursor(), "copy"):
+    columns = _insert_columns(table, rows)
+    if columns is None or not hasattr(dbapi.cursor(), "copy"):
         session.connection().execute(insert(table), rows)
         return
-    columns = [c for c in table.columns if c.name in rows[0] or c.default is not None]
     names = ", ".join(f'"{c.name}"' for c in columns)
+    fields = [(c.name, c) for c in columns]
+    # JSON columns take any JSON value (an email's raw text is a JSON string), as an INSERT
+    # would; the others go as they are. Chosen once per column, not per value.
+    json_at = [i for i, c in enumerate(columns) if isinstance(c.type, JSON)]
     with dbapi.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         for row in rows:
-            copy.write_row([_copy_value(row[c.name], c) if c.name in row else _default(c) for c in columns])
+            values = [row[name] if name in row else _default(c) for name, c in fields]
+            for i in json_at:
+                if values[i] is not None:
+                    values[i] = json.dumps(values[i], ensure_ascii=False)
+            copy.write_row(values)
 
 
 def _default(column):
+    """A column's Python-side default (None when it has none), evaluated as an INSERT would."""
     default = column.default
+    if default is None:
+        return None
     return default.arg(None) if default.is_callable else default.arg
-
-
-def _copy_value(value, column=None):
-    # A JSON column takes any JSON value (an email's raw text is a JSON string), as an INSERT would.
-    is_json = column is not None and isinstance(column.type, JSON)
-    if value is not None and (is_json or isinstance(value, dict | list)):
-        return json.dumps(value, ensure_ascii=False)
-    return value
 
 
 def ticket_id_from_ref(ref: str) -> int | None:
@@ -153,18 +208,23 @@ def pairs_in(session: Session, first: ColumnElement, second: ColumnElement, pair
     return or_(*(and_(first == a, second.in_(bs)) for a, bs in grouped.items()))
 
 
-def append_search_text(session: Session, texts: Mapping[int, str]) -> None:
+def append_search_text(session: Session, texts: Mapping[int, str], touched_at=None) -> None:
     """Add a message's words to its ticket's search text (ticket id -> text), up to
     SEARCH_CHARS characters per ticket; the full-text index follows (a generated column on
-    PostgreSQL, a trigger on SQLite)."""
+    PostgreSQL, a trigger on SQLite). With `touched_at`, the same UPDATE also sets the
+    ticket's last_message_at and updated_at: one new row version (and one round of index
+    updates on PostgreSQL) per follow-up, not two."""
     rows = [{"tid": ticket_id, "words": "\n" + words} for ticket_id, words in texts.items() if words and words.strip()]
     if not rows:
         return
     table = Ticket.__table__
+    values = {"search_text": func.substr(func.coalesce(table.c.search_text, "") + bindparam("words"), 1, SEARCH_CHARS)}
+    if touched_at is not None:
+        values |= {"last_message_at": touched_at, "updated_at": touched_at}
     session.execute(
         update(table)
         .where(table.c.id == bindparam("tid"), func.coalesce(func.length(table.c.search_text), 0) < SEARCH_CHARS)
-        .values(search_text=func.substr(func.coalesce(table.c.search_text, "") + bindparam("words"), 1, SEARCH_CHARS)),
+        .values(**values),
         rows,
     )
 

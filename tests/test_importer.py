@@ -92,3 +92,42 @@ def test_an_import_triaged_in_other_processes_stores_what_an_inline_one_does(set
     for row in rows:  # exactly what triage in this process suggests
         here = suggest(TriageInput(text=row.snippet, channel="api"))
         assert (row.priority, row.category, row.model_version) == (here.priority, here.category, here.model_version)
+
+
+def test_a_reply_in_the_same_batch_is_found_by_search_on_its_ticket(settings, tmp_path):
+    """The reply's words reach the ticket's search text whether it arrives with the original or later."""
+    from support.tickets.queries import TicketFilters, list_tickets
+
+    box = mailbox.mbox(tmp_path / "thread.mbox", create=True)
+    for raw in (FIRST, REPLY, OTHER):
+        box.add(raw)
+    box.flush()
+    report = import_path(tmp_path / "thread.mbox", settings=settings, workers=0)
+    assert (report.stored, report.tickets) == (3, 2)
+    found = list_tickets(TicketFilters(q="JSON"), settings=settings).items
+    assert [item["subject"] for item in found] == ["Export fails with a timeout"]
+    with session_factory(settings.db_url)() as session:
+        words = session.execute(select(Ticket.search_text).where(Ticket.subject == "Export fails with a timeout")).scalar_one()
+    assert words == "Exporting our projects to CSV times out after a minute.\nIt also happens with the JSON export."
+
+
+def test_a_blocked_contacts_ticket_is_closed_when_others_come_first_in_the_batch(settings, tmp_path):
+    """A muted ticket records when it was closed, wherever it sits in the batch."""
+    from storage.models.contacts import Contact, Identity
+
+    lines = [{"channel": "api", "external_id": f"line-{n}", "text": f"Question number {n} about exports",
+              "author": {"handle": handle}} for n, handle in enumerate(["ada", "spammer"])]
+    path = tmp_path / "lines.jsonl"
+    path.write_text(json.dumps(lines[0]) + "\n")
+    import_path(path, settings=settings, workers=0)  # makes the contact, so it can be blocked
+    with session_factory(settings.db_url)() as session, session.begin():
+        session.add(Contact(id=999, name="Spammer", blocked=True))
+        session.flush()
+        session.add(Identity(contact_id=999, channel="api", external_user_id="spammer", handle="spammer",
+                             display_name="Spammer"))
+    lines[0]["external_id"] = "line-again"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    import_path(path, settings=settings, workers=0)
+    with session_factory(settings.db_url)() as session:
+        muted = session.execute(select(Ticket.status, Ticket.closed_at).where(Ticket.contact_id == 999)).one()
+    assert muted.status == "closed" and muted.closed_at is not None

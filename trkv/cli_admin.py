@@ -13,11 +13,11 @@ from trkv.cli_base import get_settings
 
 def ensure_database() -> None:
     """Commands a user runs by hand work on a fresh $TRKV_HOME: migrate first (a no-op when current)."""
-    from storage.migrate import upgrade
+    from storage.migrate import upgrade_if_needed
 
     settings = get_settings()
     settings.home_path.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.db_url)
+    upgrade_if_needed(settings.db_url)
 
 
 @click.command("import")

@@ -27,8 +27,10 @@ import re
 from collections import Counter
 from functools import lru_cache
 
-import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # numpy and scikit-learn are imported on first use: `trkv import` and `trkv --help` start without them
+    import numpy as np
 
 _SIGNALS: dict[str, re.Pattern[str]] = {
     "5xx": re.compile(r"\b5xx\b|bad gateway|gateway (error|time-?out)|service unavailable|"
@@ -82,8 +84,13 @@ def _prepare(text: str) -> str:
     return f"{clean} {' '.join(f'sig{e} sig{e}' for e in found)}"
 
 
-_CHARS = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5)).build_analyzer()
-_WORDS = TfidfVectorizer(analyzer="word", token_pattern=r"[a-z0-9']{2,}").build_analyzer()
+@lru_cache(maxsize=1)
+def _analyzers():
+    """TfidfVectorizer's own tokenisation (character n-grams within words, and words)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return (TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5)).build_analyzer(),
+            TfidfVectorizer(analyzer="word", token_pattern=r"[a-z0-9']{2,}").build_analyzer())
 
 
 @lru_cache(maxsize=1024)
@@ -91,10 +98,13 @@ def _terms(text: str) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, 
     """(character n-grams, words, evidence) of one text as detection reads it; n-grams and
     words as (term hashes, sublinear tf 1 + ln(count)), small enough to keep 1,024 texts."""
     prepared = _prepare(text)
-    return _counted(_CHARS(prepared)), _counted(_WORDS(prepared)), frozenset(evidence(text))
+    chars, words = _analyzers()
+    return _counted(chars(prepared)), _counted(words(prepared)), frozenset(evidence(text))
 
 
 def _counted(terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    import numpy as np
+
     counts = Counter(terms)
     hashes = np.fromiter((hash(t) for t in counts), dtype=np.int64, count=len(counts))
     return hashes, np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts))) + 1
@@ -104,6 +114,8 @@ def _cosines(parts: list[tuple[np.ndarray, np.ndarray]], group_size: int) -> np.
     """Cosine of each document after the first `group_size` with the group's centroid, in
     TF-IDF as TfidfVectorizer(sublinear_tf=True) fitted on all of them computes it:
     idf ln((1 + docs) / (1 + df)) + 1, rows l2-normalised, the centroid their normalised mean."""
+    import numpy as np
+
     docs = len(parts)
     terms = np.concatenate([p[0] for p in parts])
     rows = np.repeat(np.arange(docs), [len(p[0]) for p in parts])
@@ -125,6 +137,10 @@ def _cosines(parts: list[tuple[np.ndarray, np.ndarray]], group_size: int) -> np.
 def similarity_to_group(group: list[str], candidates: list[str], weight: float = 0.35) -> np.ndarray:
     """Each candidate's likeness (0..1+) to the centroid of `group`: TF-IDF cosine,
     plus `weight` when it shares an evidence class with most of the group."""
+    import numpy as np  # here, not at the top: `trkv import` and `trkv --help` start without scikit-learn
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import normalize
+
     if not group or not candidates:
         return np.zeros(len(candidates))
     terms = [_terms(t or "") for t in group + candidates]

@@ -6,6 +6,7 @@ skipped in silence. Historical imports (the default) send nothing.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import mailbox
@@ -19,16 +20,13 @@ from datetime import datetime
 from pathlib import Path
 
 import click
-from sqlalchemy import insert
 
 from connectors.base import Inbound
-from storage.db import transaction
-from storage.models.intake import Quarantine
-from support.delivery import kicks as kick
-from support.intake.ingest import ingest_batch
 from support.intake.sanitize import sanitize
-from support.intake.suggest import suggest_for
 from trkv.settings import Settings, get_settings
+
+# The write path (ingest, delivery, the models) is imported where it is first used: `trkv
+# import` of a few mails, or of an empty folder, should not pay for what it does not run.
 
 log = logging.getLogger(__name__)
 
@@ -68,16 +66,20 @@ def import_path(
     total = _count(path)
     if total <= batch_size:  # one batch: starting processes would cost more than it saves
         workers = 0
-    with _Workers(workers) as pool, click.progressbar(
-        length=total, label=f"importing {path.name}", show_pos=True, show_eta=True
-    ) as bar:
-        in_flight: deque[tuple[int, Future | _Prepared]] = deque()
-        for chunk in _chunks(path, batch_size):
-            in_flight.append((len(chunk.raws), pool.submit(chunk)))
-            while len(in_flight) > pool.depth:
+    gc.freeze()  # what start-up made (modules, the model) is not garbage: the collections of the import skip it
+    try:
+        with _Workers(workers) as pool, click.progressbar(
+            length=total, label=f"importing {path.name}", show_pos=True, show_eta=True
+        ) as bar:
+            in_flight: deque[tuple[int, Future | _Prepared]] = deque()
+            for chunk in _chunks(path, batch_size):
+                in_flight.append((len(chunk.raws), pool.submit(chunk)))
+                while len(in_flight) > pool.depth:
+                    _write(*in_flight.popleft(), live, settings, report, bar)
+            while in_flight:
                 _write(*in_flight.popleft(), live, settings, report, bar)
-        while in_flight:
-            _write(*in_flight.popleft(), live, settings, report, bar)
+    finally:
+        gc.unfreeze()
     report.seconds = (datetime.now() - started).total_seconds()
     return report
 
@@ -104,7 +106,11 @@ def _prepare(chunk: _Chunk, triage: bool = True) -> _Prepared:
               for raw in chunk.raws)
     items = [_sanitized(item, settings) for item in parsed]
     good = [item for item in items if not isinstance(item, _Bad)]
-    return _Prepared(items, suggest_for(good) if triage and good else None)
+    if not (triage and good):
+        return _Prepared(items, None)
+    from support.intake.suggest import suggest_for
+
+    return _Prepared(items, suggest_for(good))
 
 
 def _sanitized(item: Inbound | _Bad, settings: Settings) -> Inbound | _Bad:
@@ -129,6 +135,11 @@ class _Workers:
 
     def __enter__(self) -> _Workers:
         if self.workers > 0:
+            # The model (and scikit-learn) is loaded here, once, before the workers fork:
+            # they share it instead of each importing and loading it again.
+            from triage.classifier import active_model
+
+            active_model()
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("fork" if "fork" in methods else None)
             self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context, initializer=_forget_connections)
@@ -176,7 +187,10 @@ def _write(size: int, pending: Future | _Prepared, live: bool, settings: Setting
         report.quarantined += len(bad)
     if not batch:
         return
-    results = ingest_batch(batch, live=live, settings=settings, suggestions=prepared.suggestions)
+    from support.delivery import kicks as kick
+    from support.intake.ingest import ingest_batch
+
+    results = ingest_batch(batch, live=live, settings=settings, suggestions=prepared.suggestions, bulk=True)
     report.duplicates += sum(r.duplicate for r in results)
     report.stored += sum(not r.duplicate for r in results)
     report.tickets += sum(r.created_ticket for r in results)
@@ -291,6 +305,11 @@ def _parse_mail(key: str, raw: bytes) -> Inbound | _Bad:
 
 
 def _quarantine(settings: Settings, bad: list[_Bad]) -> None:
+    from sqlalchemy import insert
+
+    from storage.db import transaction
+    from storage.models.intake import Quarantine
+
     with transaction(settings.db_url) as session:
         session.execute(insert(Quarantine), [{"channel": b.channel, "reason": b.reason, "payload": b.payload} for b in bad])
     for b in bad:

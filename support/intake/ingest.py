@@ -9,18 +9,19 @@ our read and our insert, the unique key rejects our insert and the batch is retr
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connectors.base import Inbound
 from storage import locks
-from storage.db import transaction
+from storage.db import transaction, tune_for_bulk_load
 from storage.models.base import utcnow
 from storage.models.contacts import Contact, Identity
 from storage.models.tickets import Message, Ticket, TicketEvent
@@ -90,17 +91,20 @@ def ingest(inbound: Inbound, *, live: bool = True, settings: Settings | None = N
 
 def ingest_batch(
     inbounds: list[Inbound], *, live: bool = True, settings: Settings | None = None,
-    suggestions: dict[tuple[str, str], Suggestion] | None = None,
+    suggestions: dict[tuple[str, str], Suggestion] | None = None, bulk: bool = False,
 ) -> list[IngestResult]:
     """Store a batch in its own transaction; one result per inbound, in order
     (duplicates included). `suggestions` (from `suggest_for`) may come from elsewhere,
-    e.g. another process; by default they are computed here, before the transaction."""
+    e.g. another process; by default they are computed here, before the transaction.
+    `bulk`: a historical import's batch (storage.db.tune_for_bulk_load); never live work."""
     settings = settings or get_settings()
     if suggestions is None:
         suggestions = suggest_for(inbounds)
     for attempt in range(_MAX_RETRIES):
         try:
             with transaction(settings.db_url) as session:
+                if bulk and not live:
+                    tune_for_bulk_load(session)
                 return ingest_in(session, inbounds, live, settings, suggestions)
         except IntegrityError:
             # A concurrent ingest stored one of these first: the next read sees it.
@@ -375,6 +379,12 @@ def _insert_tickets(
         known = {**known, **suggest_for(missing)}
     suggestions = [known[(t.first.channel, t.first.external_id)] for t in new]
     blocked = _blocked_contacts(session, {identity_ids[(t.first.channel, t.first.author_id)][1] for t in new})
+    clocks = functools.cache(lambda priority, channel: sla.clock_fields(now, priority, channel, settings))  # one `now`
+    later_words: dict[int, str] = {}  # id(new ticket) -> its follow-ups' words in this batch
+    for item in items:
+        if item.new_ticket is not None and item.new_ticket.first is not item.inbound:
+            later = later_words.get(id(item.new_ticket))
+            later_words[id(item.new_ticket)] = "\n".join(filter(None, (later, item.inbound.text)))
     rows = []
     for ticket, suggestion in zip(new, suggestions, strict=True):
         first = ticket.first
@@ -387,7 +397,7 @@ def _insert_tickets(
                 "conversation_key": first.conversation_key,
                 "subject": _subject(first),
                 "snippet": first.text[:300],
-                "search_text": first.text[:SEARCH_CHARS],
+                "search_text": _search_text(first, later_words.get(id(ticket))),
                 "status": "new",
                 "priority": suggestion.priority,
                 "category": suggestion.category,
@@ -402,7 +412,7 @@ def _insert_tickets(
                 "created_at": now,
                 "updated_at": now,
                 "last_message_at": now,
-                **sla.clock_fields(now, suggestion.priority, first.channel, settings),  # due times, sweep time
+                **clocks(suggestion.priority, first.channel),  # due times, sweep time
                 **({"status": "closed", "closed_at": now, "sla_next_at": None} if muted else {}),
             }
         )
@@ -467,17 +477,34 @@ def _insert_messages(session: Session, items: list[_Item], identity_ids: dict, n
     return bulk_insert_returning_ids(session, Message, rows)
 
 
+def _follow_up_words(items) -> dict[int, str]:
+    """Ticket id -> the words its follow-ups among `items` add, in arrival order."""
+    words: dict[int, str] = {}
+    for ticket_id, inbound in _follow_ups(list(items)):
+        words[ticket_id] = "\n".join(filter(None, (words.get(ticket_id), inbound.text)))
+    return words
+
+
+def _search_text(first: Inbound, more: str | None) -> str:
+    """A new ticket's search text: its first message, then the words of its follow-ups in
+    the same batch, as `append_search_text` would have added them one UPDATE later."""
+    text = first.text[:SEARCH_CHARS]
+    if more and more.strip() and len(text) < SEARCH_CHARS:
+        text = (text + "\n" + more)[:SEARCH_CHARS]
+    return text
+
+
 def _touch_tickets(session: Session, items: list[_Item], now: datetime, settings: Settings) -> None:
     """Follow-ups: bump activity, and reopen a resolved or pending ticket."""
     existing = {i.ticket_id for i in items if i.ticket_id is not None}
     reopen = {i.ticket_id for i in items if i.reopen}
-    words: dict[int, str] = {}
-    for ticket_id, inbound in _follow_ups(items):  # their words join the ticket's search text
-        words[ticket_id] = "\n".join(filter(None, (words.get(ticket_id), inbound.text)))
-    append_search_text(session, words)
-    if existing - reopen:
+    # Their words join the ticket's search text; a ticket opened in this batch got them in its INSERT.
+    append_search_text(session, _follow_up_words(item for item in items if item.ticket_id is not None), touched_at=now)
+    if existing - reopen:  # the rest: tickets whose search text is full, or whose follow-ups had no words
         session.execute(
-            update(Ticket).where(Ticket.id.in_(sorted(existing - reopen))).values(last_message_at=now, updated_at=now)
+            update(Ticket)
+            .where(Ticket.id.in_(sorted(existing - reopen)), or_(Ticket.last_message_at.is_(None), Ticket.last_message_at != now))
+            .values(last_message_at=now, updated_at=now)
         )
     if reopen:
         sla.resume_many(session, sorted(reopen), settings, now)  # the customer answered: clocks run again
