@@ -55,7 +55,7 @@ def observe(session: Session, tickets: list, settings: Settings, now: datetime) 
     if not tickets:
         return {}
     texts = {t.id: _text_of(t.first) for t in tickets}
-    urgent = any(t.priority in URGENT or likeness.is_outage_like(texts[t.id]) for t in tickets)
+    urgent = {t.id for t in tickets if t.priority in URGENT or likeness.is_outage_like(texts[t.id])}
     if urgent and session.get_bind().dialect.name == "postgresql":
         # Only a batch that may propose takes the lock (before any row lock, as always):
         # linking to an open incident needs none, and the hub's everyday traffic must
@@ -78,7 +78,7 @@ def observe(session: Session, tickets: list, settings: Settings, now: datetime) 
                     session, incident.alert_id, [t.id for t in chosen], settings, now))
             linked.update({t.id: Notice(incident.id, incident.title, incident.status) for t in chosen})
             remaining = [t for t in remaining if t.id not in linked]
-    seeds = [t for t in remaining if t.priority in URGENT or likeness.is_outage_like(texts[t.id])]
+    seeds = [t for t in remaining if t.id in urgent]
     for seed in seeds[:SEEDS_PER_BATCH]:  # a bulk batch of urgent messages costs a few groupings, not one each
         if seed.id in linked:
             continue
