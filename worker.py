@@ -8,8 +8,9 @@ from __future__ import annotations
 import logging
 
 from celery import Task
-from celery.signals import after_setup_logger, after_setup_task_logger, worker_process_init
+from celery.signals import after_setup_logger, after_setup_task_logger, task_postrun, worker_process_init
 
+from trkv import memory
 from trkv.celery_app import QUEUES, app, configure, queue_name, reconfigure
 from trkv.settings import MaskUrlPasswords, get_settings
 
@@ -49,6 +50,17 @@ def _fresh_connections(**_kwargs) -> None:
     from storage.db import dispose_engines
 
     dispose_engines(close=False)
+    memory.tune()
+
+
+_trim = memory.Trimmer()
+
+
+@task_postrun.connect
+def _give_memory_back(**_kwargs) -> None:
+    """A pool process hands its free heap pages back once a minute (`trkv.memory`): without
+    it a one-hour soak at 50 messages/s saw its RSS creep up with no object left behind."""
+    _trim()
 
 
 @app.task(base=GuardedTask, name="trkv.ingest")

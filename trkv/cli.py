@@ -92,8 +92,10 @@ def web(host: str | None, port: int | None) -> None:
 @click.option("-n", "--name", default=None, help="Worker node name (default: <first queue>@<host>).")
 def worker(queues: str, concurrency: int, beat: bool, name: str | None) -> None:
     """Run a Celery worker. Give the critical queue a worker of its own in production."""
+    from trkv import memory
     from worker import app, queue_name
 
+    memory.tune()  # the pool, forked from this process, inherits it
     names = [queue_name(q.strip()) for q in queues.split(",") if q.strip()]
     argv = ["worker", "-Q", ",".join(names), "-c", str(concurrency), "--loglevel", get_settings().log_level,
             "-n", name or f"{queues.split(',')[0]}@%h", "--without-gossip", "--without-mingle"]
