@@ -87,6 +87,8 @@ def test_the_review_is_mailed_to_the_leads_on_monday_morning_once(four_weeks):
 
     accounts.create_user("lena@trkv.test", "lead", "correct horse battery", settings=four_weeks)
     accounts.create_user("eve@trkv.test", "engineer", "correct horse battery", settings=four_weeks)
+    accounts.create_user("olga@trkv.test", "lead", "correct horse battery", settings=four_weeks)
+    accounts.set_active("olga@trkv.test", False, settings=four_weeks)  # she left the team: no more review mail
     sunday = datetime.fromisoformat("2026-11-15T20:00:00+00:00")
     monday_early = datetime.fromisoformat("2026-11-09T07:00:00+00:00")
     monday = datetime.fromisoformat("2026-11-09T09:00:00+00:00")

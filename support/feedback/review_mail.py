@@ -59,13 +59,14 @@ def _pct(value) -> str:
 
 
 def send_weekly(settings: Settings, now: datetime | None = None) -> list[int]:
-    """Queue the review mail to every lead when it is due; returns the outbox ids queued."""
+    """Queue the review mail to every active lead when it is due; returns the outbox ids
+    queued. A deactivated lead has left the team: no more mail, as for the KB update."""
     now = now or utcnow()
     local = now.astimezone(ZoneInfo(settings.business_timezone))
     if local.weekday() != 0 or local.hour < SEND_HOUR:
         return []
     with session_factory(settings.db_url, readonly=True)() as session:
-        leads = session.execute(select(User.id, User.email).where(User.role == "lead")).all()
+        leads = session.execute(select(User.id, User.email).where(User.role == "lead", User.active.is_(True))).all()
     if not leads:
         return []
     result = review.weekly(None, settings, now)
