@@ -26,6 +26,7 @@ import contextlib
 import json
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -48,6 +49,13 @@ def main() -> None:
     if args.startup:
         return startup()
     tmp = Path(tempfile.mkdtemp(prefix="trkv-bench-import-"))
+    try:
+        measure(args, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # the databases: several GB at 1 M tickets on SQLite
+
+
+def measure(args: argparse.Namespace, tmp: Path) -> None:
     os.environ["TRKV_HOME"] = str(tmp / "home")
     os.environ.setdefault("TRKV_DEMO", "0")
 
@@ -106,7 +114,6 @@ def main() -> None:
 
 def startup(runs: int = 7) -> None:
     """Median wall time of `trkv --help` and of `trkv import EMPTY-FOLDER` (database current)."""
-    import statistics
     import subprocess
 
     import record
@@ -122,6 +129,15 @@ def startup(runs: int = 7) -> None:
         started = time.perf_counter()
         subprocess.run([*command, *args], env=env, check=True, capture_output=True)
         return time.perf_counter() - started
+
+    try:
+        _startup_figures(timed, empty, runs, record)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _startup_figures(timed, empty: Path, runs: int, record) -> None:
+    import statistics
 
     first_import = timed("import", str(empty))  # a fresh home: this one migrates
     figures = {"load_1min_at_start": round(os.getloadavg()[0], 2), "first_import_with_migration_s": round(first_import, 3)}
