@@ -120,5 +120,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.path.append(str(ROOT))  # after PYTHONPATH, which names the triage code to run
+    # not bench/ (its triage.py would stand in for the package), and the root after PYTHONPATH,
+    # which names the triage code to run
+    sys.path[0:1] = []
+    sys.path.append(str(ROOT))
     sys.exit(main())
