@@ -9,10 +9,11 @@ a saved model sees the same columns in every process.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Mapping, Sequence
-from itertools import chain, compress, repeat
+from itertools import chain, repeat
 
 import numpy as np
 from scipy import sparse
@@ -31,10 +32,11 @@ def document(text: str, channel: str = "", subject: str | None = None, hints: Ma
     text, with code blocks and links reduced to a marker (their content is noise; that they are
     there is not)."""
     tokens = [f"hint_channel_{channel}"] if channel else []
-    for key in HINT_KEYS:
-        value = (hints or {}).get(key)
-        if value:
-            tokens.append(f"hint_{key}_{re.sub(r'[^a-z0-9]+', '_', value.lower())}")
+    if hints:
+        for key in HINT_KEYS:
+            value = hints.get(key)
+            if value:
+                tokens.append(_hint_token(key, value))
     head = f"{subject} {subject} {subject} " if subject else ""
     body = text[: max_chars * 4]
     if "```" in body:
@@ -42,6 +44,11 @@ def document(text: str, channel: str = "", subject: str | None = None, hints: Ma
     if "://" in body:
         body = _URL.sub(" urltoken ", body)
     return f"{' '.join(tokens)} | {head}{body[:max_chars]}"
+
+
+@functools.lru_cache(maxsize=1024)  # a handful of channels and kinds: one re.sub per message saved
+def _hint_token(key: str, value: str) -> str:
+    return f"hint_{key}_{re.sub(r'[^a-z0-9]+', '_', value.lower())}"
 
 
 class Sightings:
@@ -147,18 +154,20 @@ class CharHasher:
 
     def _counts_of(self, words: list[str], lengths: np.ndarray) -> sparse.csr_matrix:
         ids = np.fromiter(map(self._ids.get, words, repeat(-1)), dtype=np.int64, count=len(words))
-        if not (ids < 0).any():
+        where, missing = _missing(words, ids)
+        if not missing:
             return self._counts_by_id(ids, lengths)
-        unseen = list(dict.fromkeys(compress(words, ids < 0)))
+        unseen = list(dict.fromkeys(missing))
         if len(self._ids) + len(unseen) > self.MAX_CACHED_WORDS:
             self._forget()
             unseen = list(dict.fromkeys(words))
+            where, missing = np.arange(len(words)), words
         keep, once = self._sightings.split(unseen)
         self._learn(keep)
         kept = len(self._ids)
         if once:
             self._learn(once)
-        ids = np.fromiter(map(self._ids.__getitem__, words), dtype=np.int64, count=len(words))
+        ids[where] = np.fromiter(map(self._ids.__getitem__, missing), dtype=np.int64, count=len(missing))
         try:
             return self._counts_by_id(ids, lengths)
         finally:
@@ -197,6 +206,13 @@ class CharHasher:
         counts = self._counts(docs)
         counts.data = np.log1p(counts.data) * self.idf_[counts.indices]
         return _l2(counts)
+
+
+def _missing(tokens: list[str], ids: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Where `ids` is -1 (a token not cached), and those tokens in order. The positions go through
+    a list: `compress` over a numpy mask makes a numpy scalar per token, a third of the lookup's cost."""
+    where = np.flatnonzero(ids < 0)
+    return where, list(map(tokens.__getitem__, where.tolist()))
 
 
 def _count_pairs(key: np.ndarray, n_rows: int, bits: int, n_columns: int | None = None) -> sparse.csr_matrix:
@@ -280,17 +296,19 @@ class WordCounts:
         with self._lock:
             ids = np.fromiter(map(self._ids.get, tokens, repeat(-1)), np.int64, count=len(tokens))
             once: list[str] = []
-            if (ids < 0).any():
-                unseen = list(dict.fromkeys(compress(tokens, ids < 0)))
+            where, missing = _missing(tokens, ids)
+            if missing:
+                unseen = list(dict.fromkeys(missing))
                 if len(self._ids) + len(unseen) > self.MAX_CACHED_TOKENS:
                     self._forget()
                     unseen = list(dict.fromkeys(tokens))
+                    where, missing = np.arange(len(tokens)), tokens
                 keep, once = self._sightings.split(unseen)
                 self._learn(keep)
                 kept = len(self._ids)
                 if once:
                     self._learn(once)
-                ids = np.fromiter(map(self._ids.__getitem__, tokens), np.int64, count=len(tokens))
+                ids[where] = np.fromiter(map(self._ids.__getitem__, missing), np.int64, count=len(missing))
             starts = self._starts[ids]
             sizes = self._starts[ids + 1] - starts
             offsets = np.zeros(len(ids) + 1, np.int64)

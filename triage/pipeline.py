@@ -20,7 +20,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from triage import sentiment, tone
 from triage.features import CharHasher, document
 from triage.labels import CATEGORIES, PRIORITIES
-from triage.model import Featurizer, Head, fit_head, top_terms
+from triage.model import Featurizer, Head, fit_head, joint_coef, probabilities_parts, top_terms
 from triage.rules import critical_reasons
 from triage.types import Suggestion, TriageInput
 
@@ -45,6 +45,7 @@ class TriageModel:
         self.critical_threshold = critical_threshold
         self.confidence_threshold = confidence_threshold
         self.meta = meta or {}
+        self._joint: tuple[tuple[Head, ...], np.ndarray] | None = None
 
     # training -----------------------------------------------------------------------
 
@@ -81,7 +82,7 @@ class TriageModel:
         docs = [document(i.text, i.channel, i.subject, i.hints) for i in items]
         words, chars, known = self.featurizer.transform_parts_known(docs)
         pri, cat = self.heads["priority"], self.heads["category"]
-        p_pri, p_cat = pri.probabilities_parts(words, chars), cat.probabilities_parts(words, chars)
+        p_pri, p_cat = probabilities_parts((pri, cat), words, chars, self._joint_coef(pri, cat))
         crit = pri.classes.index("critical")
         _apply_category_hints(p_cat, cat.classes, items)
         cat_choice = p_cat.argmax(axis=1)
@@ -129,6 +130,12 @@ class TriageModel:
                 praise=category == "no_action" and mood is not None and mood.praise,
             ))
         return out
+
+    def _joint_coef(self, *heads: Head) -> np.ndarray:
+        """The heads' weights side by side, made once per set of heads (a retrained head is new)."""
+        if self._joint is None or any(a is not b for a, b in zip(self._joint[0], heads, strict=True)):
+            self._joint = (heads, joint_coef(heads))
+        return self._joint[1]
 
     # persistence (skops: arrays and strings only, nothing is unpickled) --------------
 
