@@ -34,17 +34,24 @@ class _Vader:
         self.emojis: dict[str, str] = self.reference.emojis
         self.boosters: dict[str, float] = v.BOOSTER_DICT
         self.negations = frozenset(v.NEGATE)
-        # per distinct token, once per process: the word VADER scores, and whether it is in the lexicon
+        # per distinct token, once per process: the word VADER scores, lower-cased too, and whether
+        # it is in the lexicon
         self._word: dict[str, str] = {}
+        self._lower: dict[str, str] = {}
         self._in_lexicon: dict[str, bool] = {}
+        # VADER's idiom check changes a valence only where a multi-word idiom or booster ("kind of",
+        # "yeah right") lies in the six words it reads, and then so does that phrase's longest word:
+        # where none of those words is there, the check is skipped
+        self.idiom_words = frozenset(max(key.split(), key=len) for key in (*v.SPECIAL_CASES, *v.BOOSTER_DICT)
+                                     if " " in key)
         self._sightings = Sightings()  # lexicon words and tokens that come back are kept, not one-offs
 
     def _learn(self, tokens: list[str]) -> dict[str, bool]:
         """Cache what is worth keeping; returns whether each first-sighted token not kept is in
         the lexicon, for this text only."""
         if len(self._word) > MAX_CACHED_TOKENS:
-            self._word, self._in_lexicon = {}, {}  # other threads keep reading the old ones meanwhile
-        words, in_lexicon = self._word, self._in_lexicon
+            self._word, self._lower, self._in_lexicon = {}, {}, {}  # other threads keep reading the old ones
+        words, lowers, in_lexicon = self._word, self._lower, self._in_lexicon
         transient: dict[str, bool] = {}
         for token in tokens:
             if token not in in_lexicon and token not in transient:
@@ -52,6 +59,7 @@ class _Vader:
                 hit = word.lower() in self.lexicon
                 if hit or self._sightings.again(token):
                     words[token] = word
+                    lowers[token] = word.lower()
                     in_lexicon[token] = hit
                 else:
                     transient[token] = hit
@@ -70,8 +78,12 @@ class _Vader:
         if not any(found):
             return 0.0
         hits = list(compress(range(len(tokens)), found))
-        words = [self._word.get(t) or _word(t) for t in tokens]
-        lower = [w.lower() for w in words]
+        try:  # every token cached (the usual case): two lookups a token
+            words = list(map(self._word.__getitem__, tokens))
+            lower = list(map(self._lower.__getitem__, tokens))
+        except KeyError:
+            words = [self._word.get(t) or _word(t) for t in tokens]
+            lower = [w.lower() for w in words]
         lexicon = self.lexicon
         capitals = sum(map(str.isupper, words))
         cap_diff = 0 < len(words) - capitals < len(words)
@@ -108,7 +120,8 @@ class _Vader:
                         s *= 0.95 if start == 1 else 0.9
                     valence += s
                 valence = self._negation(valence, lower, start, i)
-                if start == 2:  # here i >= 3: the idiom check reads three words back, two ahead
+                # here i >= 3: the idiom check reads three words back, two ahead
+                if start == 2 and not self.idiom_words.isdisjoint(lower[i - 3 : i + 3]):
                     valence = analyzer._special_idioms_check(valence, words[i - 3 : i + 3], 3)
         return self.reference._least_check(valence, words, i)
 
