@@ -178,23 +178,33 @@ class CharHasher:
                 self._columns = self._columns[: self._starts[-1]]
 
     def _counts_by_id(self, ids: np.ndarray, lengths: np.ndarray) -> sparse.csr_matrix:
-        # the distinct words of the batch, numbered 0..k-1 (no sort: a mark per cached word)
-        mark = np.zeros(len(self._ids) + 1, np.int64)
-        mark[ids] = 1
-        distinct = np.flatnonzero(mark)
-        local = np.cumsum(mark) - 1
+        # Index arrays are int32, as scipy keeps them: given int64, it scans and copies every one.
+        distinct, local = self._distinct(ids)
         starts, ends = self._starts[distinct], self._starts[distinct + 1]
         sizes = ends - starts
-        word_indptr = np.zeros(len(distinct) + 1, np.int64)
+        word_indptr = np.zeros(len(distinct) + 1, np.int32)
         np.cumsum(sizes, out=word_indptr[1:])
         gather = np.arange(word_indptr[-1], dtype=np.int64) + np.repeat(starts - word_indptr[:-1], sizes)
         grams = sparse.csr_matrix((np.ones(len(gather), np.float32), self._columns[gather], word_indptr),
                                   shape=(len(distinct), self.n_features))
-        doc_indptr = np.zeros(len(lengths) + 1, np.int64)
+        doc_indptr = np.zeros(len(lengths) + 1, np.int32)
         np.cumsum(lengths, out=doc_indptr[1:])
-        occurrences = sparse.csr_matrix((np.ones(len(ids), np.float32), local[ids], doc_indptr),
+        occurrences = sparse.csr_matrix((np.ones(len(ids), np.float32), local, doc_indptr),
                                         shape=(len(lengths), len(distinct)))
         return occurrences @ grams  # summed per message; columns of a row unsorted
+
+    def _distinct(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct words of the batch in order, and each occurrence's number among them. A batch
+        marks its words in an array as long as the cache (no sort); a few words (one message) are
+        sorted instead, which costs nothing next to clearing that array."""
+        if len(ids) * 64 < len(self._ids):
+            distinct, local = np.unique(ids, return_inverse=True)
+            return distinct, local.astype(np.int32)
+        mark = np.zeros(len(self._ids) + 1, np.int32)
+        mark[ids] = 1
+        distinct = np.flatnonzero(mark)
+        local = np.cumsum(mark, dtype=np.int32) - 1
+        return distinct, local[ids]
 
     def fit(self, docs: Sequence[str]) -> CharHasher:
         counts = self._counts(docs)
@@ -229,7 +239,7 @@ def _count_pairs(key: np.ndarray, n_rows: int, bits: int, n_columns: int | None 
     else:
         counts = np.empty(0, np.float32)
     rows = (key >> key.dtype.type(bits)).astype(np.int64)
-    indptr = np.zeros(n_rows + 1, np.int64)
+    indptr = np.zeros(n_rows + 1, np.int32)  # int32 as scipy keeps it (an int64 one is scanned and copied)
     np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
     columns = (key & key.dtype.type((1 << bits) - 1)).astype(np.int32)
     return sparse.csr_matrix((counts, columns, indptr), shape=(n_rows, n_columns or 1 << bits))
