@@ -195,27 +195,31 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return z / z.sum(axis=1, keepdims=True)
 
 
-def top_terms(features: sparse.csr_matrix, head: Head, rows_classes: Sequence[int], names: np.ndarray,
-              n_words: int, k: int = 5) -> list[list[str]]:
-    """Per row, the word features that pushed hardest towards the chosen class (terms of
-    stop words alone are no evidence). One vectorised pass: contributions of every stored
-    value, sorted by (row, -contribution), the first k of each row kept."""
+def top_terms(features: sparse.csr_matrix, heads_classes: Sequence[tuple[Head, Sequence[int]]], names: np.ndarray,
+              n_words: int, k: int = 5) -> list[list[list[str]]]:
+    """Per head and row, the word features that pushed hardest towards the class chosen for the
+    row (terms of stop words alone are no evidence). One vectorised pass per head: contributions
+    of every stored value, sorted by (row, -contribution), the first k of each row kept; which
+    values may count is worked out once for all heads."""
     indptr, indices, data = features.indptr, features.indices, features.data
     n_rows = len(indptr) - 1
-    rows = np.repeat(np.arange(n_rows), np.diff(indptr))
     usable = (indices < n_words) & _evidence_mask(names)[np.minimum(indices, len(names) - 1)]
-    rows, cols = rows[usable], indices[usable]
-    contrib = data[usable] * head.coef[np.asarray(rows_classes)[rows], cols]
-    positive = contrib > 0
-    rows, cols, contrib = rows[positive], cols[positive], contrib[positive]
-    order = np.lexsort((-contrib, rows))
-    rows, cols = rows[order], cols[order]
-    starts = np.searchsorted(rows, np.arange(n_rows))
-    rank = np.arange(len(rows)) - starts[rows]
-    top = rank < k
-    terms = names[cols[top]].tolist()
-    bounds = np.searchsorted(rows[top], np.arange(n_rows + 1)).tolist()  # rows are in order
-    return [terms[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    all_rows = np.repeat(np.arange(n_rows), np.diff(indptr))[usable]
+    all_cols, all_data = indices[usable], data[usable]
+    out = []
+    for head, rows_classes in heads_classes:
+        contrib = all_data * head.coef[np.asarray(rows_classes)[all_rows], all_cols]
+        positive = contrib > 0
+        rows, cols, contrib = all_rows[positive], all_cols[positive], contrib[positive]
+        order = np.lexsort((-contrib, rows))
+        rows, cols = rows[order], cols[order]
+        starts = np.searchsorted(rows, np.arange(n_rows))
+        rank = np.arange(len(rows)) - starts[rows]
+        top = rank < k
+        terms = names[cols[top]].tolist()
+        bounds = np.searchsorted(rows[top], np.arange(n_rows + 1)).tolist()  # rows are in order
+        out.append([terms[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
+    return out
 
 
 _MASKS: dict[int, np.ndarray] = {}

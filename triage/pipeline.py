@@ -89,32 +89,33 @@ class TriageModel:
         pri_choice = np.where(p_pri[:, crit] >= self.critical_threshold, crit, _argmax_without(p_pri, crit))
         # Above 0.5 the threshold can leave a Critical argmax behind: the next best label wins.
         names, n_words = self.featurizer.word_names, self.featurizer.n_words
-        pri_terms = top_terms(words, pri, pri_choice, names, n_words)
-        cat_terms = top_terms(words, cat, cat_choice, names, n_words)
+        pri_terms, cat_terms = top_terms(words, ((pri, pri_choice), (cat, cat_choice)), names, n_words)
         texts = [f"{item.subject}\n{item.text}" if item.subject else item.text for item in items]
         moods = sentiment.compounds(texts)
+        # plain lists: a numpy scalar read per row and field cost more than the rest of the loop
+        p_pri_rows, p_cat_rows, pri_rows = p_pri.tolist(), p_cat.tolist(), pri_choice.tolist()
         out = []
-        for row, item in enumerate(items):
+        for row, (item, cat_row) in enumerate(zip(items, cat_choice.tolist(), strict=True)):
             reasons = critical_reasons(f"{item.subject or ''}\n{item.text}")
-            priority = pri.classes[pri_choice[row]]
-            category = cat.classes[cat_choice[row]]
+            priority = pri.classes[pri_rows[row]]
+            category = cat.classes[cat_row]
             evidence = {"priority": pri_terms[row], "category": cat_terms[row]}
             mood = tone.read(texts[row], moods[row]) if category == "no_action" else None  # only no_action needs it
             if mood is not None and mood.rules_out_no_action:
                 # a complaint, anger or a question always needs an answer: the next best category
                 category = cat.classes[_argmax_without(p_cat[row : row + 1], cat.classes.index(category))[0]]
                 evidence["no_action_ruled_out"] = mood.reasons()
-            p_priority = float(p_pri[row, pri_choice[row]])
+            p_priority = p_pri_rows[row][pri_rows[row]]
             if reasons:
                 evidence["critical"] = reasons
-                p_priority = max(p_priority, float(p_pri[row, crit]))
+                p_priority = max(p_priority, p_pri_rows[row][crit])
                 priority = "critical"
             elif priority == "critical":
-                evidence["critical"] = [f"model: P(critical) {p_pri[row, crit]:.2f} from "
+                evidence["critical"] = [f"model: P(critical) {p_pri_rows[row][crit]:.2f} from "
                                         + ", ".join(pri_terms[row][:3] or ["the text"])]
             if category == "no_action" and priority != "critical":
                 priority = "low"  # praise, spam and chatter start no SLA clock worth a higher target
-            confidence = round(min(p_priority, float(p_cat[row, cat.classes.index(category)])), 3)
+            confidence = round(min(p_priority, p_cat_rows[row][cat.classes.index(category)]), 3)
             unfamiliar = known[row] < OUT_OF_DOMAIN_KNOWN
             if unfamiliar:
                 evidence["out_of_domain"] = [f"the model knows {known[row]:.0%} of its words"]
