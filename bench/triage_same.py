@@ -58,7 +58,8 @@ def variants(rows: list[dict]) -> list[dict]:
     twists = [str.upper, str.lower, lambda t: t.replace(" ", "\u00a0", 3), lambda t: t + " 😡😡 :) 🙌",
               lambda t: "```\ncode here\n``` " + t + " see https://example.com/x?y=1",
               lambda t: t.replace("o", "\ud800", 1), lambda t: "İstanbul ÇAĞ " + t, lambda t: "",
-              lambda t: " ".join(reversed(t.split())), lambda t: t.replace(".", "?")]
+              lambda t: " ".join(reversed(t.split())), lambda t: t.replace(".", "?"),
+              lambda t: "ΟΔΟΣ Σ ΣΑΣ. " + t.title(), lambda t: t + " " + "Ab" * 800]
     out = []
     for row in rng.sample(rows, 2000):
         twist = rng.choice(twists)

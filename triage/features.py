@@ -46,6 +46,13 @@ def document(text: str, channel: str = "", subject: str | None = None, hints: Ma
     return f"{' '.join(tokens)} | {head}{body[:max_chars]}"
 
 
+def text_tokens(doc: str, tokens: list[str]) -> list[str]:
+    """The tokens of a document's text (after " | "), given all of its tokens: whatever the text,
+    `doc.split()` is the hint part's tokens, "|", then the text's."""
+    cut = doc.find(" | ")
+    return tokens[len(doc[:cut].split()) + 1 :] if cut >= 0 else tokens
+
+
 @functools.lru_cache(maxsize=1024)  # a handful of channels and kinds: one re.sub per message saved
 def _hint_token(key: str, value: str) -> str:
     return f"hint_{key}_{re.sub(r'[^a-z0-9]+', '_', value.lower())}"
@@ -91,7 +98,9 @@ class CharHasher:
     product of (message x word occurrences) and (word x n-gram columns), with no per-n-gram
     Python work and no sort. Over the whole text (across word boundaries) the n-grams cost four
     times as much for emails and carried no signal the words did not (NLBSE'24 and the seed's
-    held-out split scored the same). A word is kept from its second sighting on (`Sightings`)."""
+    held-out split scored the same). A word is kept from its second sighting on (`Sightings`),
+    under the token as written ("Down" and "down" are two entries with the same columns: the
+    tokens of a short text are then the ones the word features split off already)."""
 
     MAX_CACHED_WORDS = 200_000  # about 35 MB; past it the cache starts over
 
@@ -111,15 +120,27 @@ class CharHasher:
         self._starts = np.zeros(1, np.int64)  # word i's columns are _columns[_starts[i]:_starts[i + 1]]
         self._columns = np.empty(0, np.int32)
 
-    def _words(self, docs: Sequence[str]) -> tuple[list[str], np.ndarray]:
-        words_of = [d.split(" | ", 1)[-1][: self.max_chars].lower().split() for d in docs]
+    def _words(self, docs: Sequence[str], split: Sequence[list[str]] | None = None) -> tuple[list[str], np.ndarray]:
+        """The words of each text, as cache keys. Given the documents' tokens (`split`), a text within
+        `max_chars` is its tokens as they are: a word is hashed lower-cased, and lower-casing a text
+        then splitting it gives the tokens lower-cased (no character changes case into or out of
+        white space)."""
+        if split is None:
+            words_of = [d.split(" | ", 1)[-1][: self.max_chars].lower().split() for d in docs]
+        else:
+            words_of = [text_tokens(d, tokens) if self._within(d) else d.split(" | ", 1)[-1][: self.max_chars].lower().split()
+                        for d, tokens in zip(docs, split, strict=True)]
         lengths = np.fromiter(map(len, words_of), dtype=np.int64, count=len(words_of))
         return list(chain.from_iterable(words_of)), lengths
+
+    def _within(self, doc: str) -> bool:
+        cut = doc.find(" | ")
+        return len(doc) - (cut + 3 if cut >= 0 else 0) <= self.max_chars
 
     def _learn(self, words: list[str]) -> None:
         """Hash the n-grams of words not seen before (all of them at once, in numpy)."""
         # surrogatepass: a lone surrogate (broken UTF-16 from a platform) is hashed, not a crash
-        encoded = [f" {w} ".encode("utf-8", "surrogatepass") for w in words]
+        encoded = [f" {w.lower()} ".encode("utf-8", "surrogatepass") for w in words]
         lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
         buf = np.frombuffer(b"".join(encoded), dtype=np.uint8).astype(np.uint64)
         word_of = np.repeat(np.arange(len(encoded), dtype=np.uint64), lengths)
@@ -147,8 +168,8 @@ class CharHasher:
         self._starts = np.concatenate((self._starts, self._starts[-1] + np.cumsum(per_word)))
         self._columns = np.concatenate((self._columns, (key & np.uint64((1 << bits) - 1)).astype(np.int32)))
 
-    def _counts(self, docs: Sequence[str]) -> sparse.csr_matrix:
-        words, lengths = self._words(docs)
+    def _counts(self, docs: Sequence[str], split: Sequence[list[str]] | None = None) -> sparse.csr_matrix:
+        words, lengths = self._words(docs, split)
         with self._lock:  # the cache is shared by the threads of a process
             return self._counts_of(words, lengths)
 
@@ -212,8 +233,9 @@ class CharHasher:
         self.idf_ = (np.log((1 + len(docs)) / (1 + df)) + 1).astype(np.float32)
         return self
 
-    def transform(self, docs: Sequence[str]) -> sparse.csr_matrix:
-        counts = self._counts(docs)
+    def transform(self, docs: Sequence[str], split: Sequence[list[str]] | None = None) -> sparse.csr_matrix:
+        """`split`: each document's tokens (`doc.split()`), where the caller has them."""
+        counts = self._counts(docs, split)
         counts.data = np.log1p(counts.data) * self.idf_[counts.indices]
         return _l2(counts)
 
@@ -332,8 +354,9 @@ class WordCounts:
                 self._sequence = self._sequence[: self._starts[-1]]
             return sequence, sizes
 
-    def transform(self, docs: Sequence[str]) -> tuple[sparse.csr_matrix, np.ndarray]:
-        split = [d.split() for d in docs]
+    def transform(self, docs: Sequence[str], split: Sequence[list[str]] | None = None) -> tuple[sparse.csr_matrix, np.ndarray]:
+        """`split`: each document's tokens (`doc.split()`), where the caller has them."""
+        split = [d.split() for d in docs] if split is None else split
         lengths = np.fromiter(map(len, split), np.int64, count=len(split))
         sequence, sizes = self._columns(list(chain.from_iterable(split)))
         n = len(docs)

@@ -100,10 +100,13 @@ class Featurizer:
         """Word and character features apart: cheaper than stacking them for prediction."""
         return self.transform_parts_known(docs)[:2]
 
-    def transform_parts_known(self, docs: Sequence[str]) -> tuple[sparse.csr_matrix, sparse.csr_matrix, np.ndarray]:
-        """`transform_parts`, and per message the share of its words the model has a weight for."""
-        words, known = self.transform_words_known(docs)
-        chars = self.chars.transform(docs)
+    def transform_parts_known(self, docs: Sequence[str], split: Sequence[list[str]] | None = None
+                              ) -> tuple[sparse.csr_matrix, sparse.csr_matrix, np.ndarray]:
+        """`transform_parts`, and per message the share of its words the model has a weight for.
+        `split`: each document's tokens (`doc.split()`), where the caller has them."""
+        split = [d.split() for d in docs] if split is None else split
+        words, known = self.transform_words_known(docs, split)
+        chars = self.chars.transform(docs, split)
         if WORD_WEIGHT != 1.0:
             words.data *= WORD_WEIGHT
         if CHAR_WEIGHT != 1.0:
@@ -113,14 +116,15 @@ class Featurizer:
     def transform_words(self, docs: Sequence[str]) -> sparse.csr_matrix:
         return self.transform_words_known(docs)[0]
 
-    def transform_words_known(self, docs: Sequence[str]) -> tuple[sparse.csr_matrix, np.ndarray]:
+    def transform_words_known(self, docs: Sequence[str], split: Sequence[list[str]] | None = None
+                              ) -> tuple[sparse.csr_matrix, np.ndarray]:
         """The fitted TfidfVectorizer's transform, the same numbers at several times the speed
         (`features.WordCounts`; the columns of a row are sorted), and per message the share of
         its words the model has a weight for (how far it is from the training data)."""
         if self._vocabulary is None or self._vocabulary is not self.words.vocabulary_:
             self._counter = WordCounts(self.words.vocabulary_, self.words.idf_, self.words.token_pattern)
             self._vocabulary = self.words.vocabulary_
-        return self._counter.transform(docs)
+        return self._counter.transform(docs, split)
 
     @property
     def n_words(self) -> int:

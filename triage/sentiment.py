@@ -65,11 +65,12 @@ class _Vader:
                     transient[token] = hit
         return transient
 
-    def compound(self, text: str) -> float:
+    def compound(self, text: str, tokens: list[str] | None = None) -> float:
+        """`tokens`: `text.split()`, where the caller has it."""
         if not text.isascii():
-            text = self._describe_emojis(text)
+            text, tokens = self._describe_emojis(text), None
         text = text.strip()
-        tokens = text.split()
+        tokens = text.split() if tokens is None else tokens
         try:
             found = list(map(self._in_lexicon.__getitem__, tokens))
         except KeyError:
@@ -189,6 +190,11 @@ def compound(text: str) -> float:
     return round(_vader().compound(text[:HEAD_CHARS]), 4)
 
 
-def compounds(texts: Sequence[str]) -> list[float]:
+def compounds(texts: Sequence[str], tokens: Sequence[list[str] | None] | None = None) -> list[float]:
+    """`compound` of each text. `tokens`: per text, `text.split()` where the caller has it (None
+    where not); used where the text is within HEAD_CHARS."""
     vader = _vader()
-    return [round(vader.compound(t[:HEAD_CHARS]), 4) for t in texts]
+    if tokens is None:
+        return [round(vader.compound(t[:HEAD_CHARS]), 4) for t in texts]
+    return [round(vader.compound(t[:HEAD_CHARS], k if len(t) <= HEAD_CHARS else None), 4)
+            for t, k in zip(texts, tokens, strict=True)]
