@@ -46,11 +46,21 @@ def document(text: str, channel: str = "", subject: str | None = None, hints: Ma
     return f"{' '.join(tokens)} | {head}{body[:max_chars]}"
 
 
-def text_tokens(doc: str, tokens: list[str]) -> list[str]:
-    """The tokens of a document's text (after " | "), given all of its tokens: whatever the text,
-    `doc.split()` is the hint part's tokens, "|", then the text's."""
-    cut = doc.find(" | ")
-    return tokens[len(doc[:cut].split()) + 1 :] if cut >= 0 else tokens
+class Tokens:
+    """Each document's tokens (`doc.split()`, for the word features) and its text's (after " | ",
+    for the character features and sentiment), split once. Whatever the text, `doc.split()` is the
+    hint part's tokens, "|", then the text's."""
+
+    def __init__(self, docs: Sequence[str]):
+        self.whole: list[list[str]] = []
+        self.text: list[list[str]] = []
+        self.hints: list[int] = []  # hint tokens before " | "
+        for doc in docs:
+            head, bar, text = doc.partition(" | ")
+            tokens = text.split() if bar else head.split()
+            self.whole.append(head.split() + ["|"] + tokens if bar else tokens)
+            self.text.append(tokens)
+            self.hints.append(head.count("hint_") if bar else 0)
 
 
 @functools.lru_cache(maxsize=1024)  # a handful of channels and kinds: one re.sub per message saved
@@ -120,16 +130,16 @@ class CharHasher:
         self._starts = np.zeros(1, np.int64)  # word i's columns are _columns[_starts[i]:_starts[i + 1]]
         self._columns = np.empty(0, np.int32)
 
-    def _words(self, docs: Sequence[str], split: Sequence[list[str]] | None = None) -> tuple[list[str], np.ndarray]:
-        """The words of each text, as cache keys. Given the documents' tokens (`split`), a text within
+    def _words(self, docs: Sequence[str], tokens: Tokens | None = None) -> tuple[list[str], np.ndarray]:
+        """The words of each text, as cache keys. Given the documents' `tokens`, a text within
         `max_chars` is its tokens as they are: a word is hashed lower-cased, and lower-casing a text
         then splitting it gives the tokens lower-cased (no character changes case into or out of
         white space)."""
-        if split is None:
+        if tokens is None:
             words_of = [d.split(" | ", 1)[-1][: self.max_chars].lower().split() for d in docs]
         else:
-            words_of = [text_tokens(d, tokens) if self._within(d) else d.split(" | ", 1)[-1][: self.max_chars].lower().split()
-                        for d, tokens in zip(docs, split, strict=True)]
+            words_of = [text if self._within(d) else d.split(" | ", 1)[-1][: self.max_chars].lower().split()
+                        for d, text in zip(docs, tokens.text, strict=True)]
         lengths = np.fromiter(map(len, words_of), dtype=np.int64, count=len(words_of))
         return list(chain.from_iterable(words_of)), lengths
 
@@ -168,8 +178,8 @@ class CharHasher:
         self._starts = np.concatenate((self._starts, self._starts[-1] + np.cumsum(per_word)))
         self._columns = np.concatenate((self._columns, (key & np.uint64((1 << bits) - 1)).astype(np.int32)))
 
-    def _counts(self, docs: Sequence[str], split: Sequence[list[str]] | None = None) -> sparse.csr_matrix:
-        words, lengths = self._words(docs, split)
+    def _counts(self, docs: Sequence[str], tokens: Tokens | None = None) -> sparse.csr_matrix:
+        words, lengths = self._words(docs, tokens)
         with self._lock:  # the cache is shared by the threads of a process
             return self._counts_of(words, lengths)
 
@@ -233,9 +243,9 @@ class CharHasher:
         self.idf_ = (np.log((1 + len(docs)) / (1 + df)) + 1).astype(np.float32)
         return self
 
-    def transform(self, docs: Sequence[str], split: Sequence[list[str]] | None = None) -> sparse.csr_matrix:
-        """`split`: each document's tokens (`doc.split()`), where the caller has them."""
-        counts = self._counts(docs, split)
+    def transform(self, docs: Sequence[str], tokens: Tokens | None = None) -> sparse.csr_matrix:
+        """`tokens`: the documents' `Tokens`, where the caller has them."""
+        counts = self._counts(docs, tokens)
         counts.data = np.log1p(counts.data) * self.idf_[counts.indices]
         return _l2(counts)
 
@@ -354,16 +364,17 @@ class WordCounts:
                 self._sequence = self._sequence[: self._starts[-1]]
             return sequence, sizes
 
-    def transform(self, docs: Sequence[str], split: Sequence[list[str]] | None = None) -> tuple[sparse.csr_matrix, np.ndarray]:
-        """`split`: each document's tokens (`doc.split()`), where the caller has them."""
-        split = [d.split() for d in docs] if split is None else split
+    def transform(self, docs: Sequence[str], tokens: Tokens | None = None) -> tuple[sparse.csr_matrix, np.ndarray]:
+        """`tokens`: the documents' `Tokens`, where the caller has them."""
+        tokens = Tokens(docs) if tokens is None else tokens
+        split = tokens.whole
         lengths = np.fromiter(map(len, split), np.int64, count=len(split))
         sequence, sizes = self._columns(list(chain.from_iterable(split)))
         n = len(docs)
         per_doc = np.bincount(np.repeat(np.arange(n), lengths), weights=sizes, minlength=n).astype(np.int64)
         doc_of = np.repeat(np.arange(n, dtype=np.int64), per_doc)
         found = sequence >= 0
-        hints = np.fromiter((d.count("hint_", 0, d.find(" | ") + 1) for d in docs), np.int64, count=n)
+        hints = np.array(tokens.hints, np.int64)
         unknown = np.bincount(doc_of[~found], minlength=n)
         real = per_doc - hints  # the hint tokens are always known
         known = np.where(real > 0, (real - unknown) / np.maximum(real, 1), 0.0).astype(np.float32)

@@ -24,7 +24,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.svm import LinearSVC
 
-from triage.features import CharHasher, WordCounts
+from triage.features import CharHasher, Tokens, WordCounts
 
 WORD_WEIGHT = 1.0
 CHAR_WEIGHT = 1.0
@@ -100,13 +100,13 @@ class Featurizer:
         """Word and character features apart: cheaper than stacking them for prediction."""
         return self.transform_parts_known(docs)[:2]
 
-    def transform_parts_known(self, docs: Sequence[str], split: Sequence[list[str]] | None = None
+    def transform_parts_known(self, docs: Sequence[str], tokens: Tokens | None = None
                               ) -> tuple[sparse.csr_matrix, sparse.csr_matrix, np.ndarray]:
         """`transform_parts`, and per message the share of its words the model has a weight for.
-        `split`: each document's tokens (`doc.split()`), where the caller has them."""
-        split = [d.split() for d in docs] if split is None else split
-        words, known = self.transform_words_known(docs, split)
-        chars = self.chars.transform(docs, split)
+        `tokens`: the documents' `Tokens`, where the caller has them."""
+        tokens = Tokens(docs) if tokens is None else tokens
+        words, known = self.transform_words_known(docs, tokens)
+        chars = self.chars.transform(docs, tokens)
         if WORD_WEIGHT != 1.0:
             words.data *= WORD_WEIGHT
         if CHAR_WEIGHT != 1.0:
@@ -116,7 +116,7 @@ class Featurizer:
     def transform_words(self, docs: Sequence[str]) -> sparse.csr_matrix:
         return self.transform_words_known(docs)[0]
 
-    def transform_words_known(self, docs: Sequence[str], split: Sequence[list[str]] | None = None
+    def transform_words_known(self, docs: Sequence[str], tokens: Tokens | None = None
                               ) -> tuple[sparse.csr_matrix, np.ndarray]:
         """The fitted TfidfVectorizer's transform, the same numbers at several times the speed
         (`features.WordCounts`; the columns of a row are sorted), and per message the share of
@@ -124,7 +124,7 @@ class Featurizer:
         if self._vocabulary is None or self._vocabulary is not self.words.vocabulary_:
             self._counter = WordCounts(self.words.vocabulary_, self.words.idf_, self.words.token_pattern)
             self._vocabulary = self.words.vocabulary_
-        return self._counter.transform(docs, split)
+        return self._counter.transform(docs, tokens)
 
     @property
     def n_words(self) -> int:

@@ -18,7 +18,7 @@ import skops.io as sio
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from triage import sentiment, tone
-from triage.features import CharHasher, document, text_tokens
+from triage.features import CharHasher, Tokens, document
 from triage.labels import CATEGORIES, PRIORITIES
 from triage.model import Featurizer, Head, fit_head, joint_coef, probabilities_parts, top_terms
 from triage.rules import critical_reasons
@@ -80,8 +80,8 @@ class TriageModel:
         if not items:
             return []
         docs = [document(i.text, i.channel, i.subject, i.hints) for i in items]
-        split = [d.split() for d in docs]  # split once: word features, character features and sentiment
-        words, chars, known = self.featurizer.transform_parts_known(docs, split)
+        tokens = Tokens(docs)
+        words, chars, known = self.featurizer.transform_parts_known(docs, tokens)
         pri, cat = self.heads["priority"], self.heads["category"]
         p_pri, p_cat = probabilities_parts((pri, cat), words, chars, self._joint_coef(pri, cat))
         crit = pri.classes.index("critical")
@@ -92,7 +92,7 @@ class TriageModel:
         names, n_words = self.featurizer.word_names, self.featurizer.n_words
         pri_terms, cat_terms = top_terms(words, ((pri, pri_choice), (cat, cat_choice)), names, n_words)
         texts = [f"{item.subject}\n{item.text}" if item.subject else item.text for item in items]
-        moods = sentiment.compounds(texts, _text_tokens(items, docs, split))
+        moods = sentiment.compounds(texts, _text_tokens(items, tokens))
         # plain lists: a numpy scalar read per row and field cost more than the rest of the loop
         p_pri_rows, p_cat_rows, pri_rows = p_pri.tolist(), p_cat.tolist(), pri_choice.tolist()
         out = []
@@ -190,11 +190,11 @@ def _textual(evidence: dict[str, list[str]]) -> bool:
     return any(not term.startswith("hint_") for key in ("priority", "category") for term in evidence.get(key, []))
 
 
-def _text_tokens(items: Sequence[TriageInput], docs: list[str], split: list[list[str]]) -> list[list[str] | None]:
-    """Per message, `text.split()` taken from its document's tokens where the document holds the
-    text as it is (no subject before it, no code block or link replaced), else None."""
-    return [text_tokens(doc, tokens) if not item.subject and "```" not in item.text and "://" not in item.text
-            else None for item, doc, tokens in zip(items, docs, split, strict=True)]
+def _text_tokens(items: Sequence[TriageInput], tokens: Tokens) -> list[list[str] | None]:
+    """Per message, `text.split()` where its document holds the text as it is (no subject before
+    it, no code block or link replaced), else None."""
+    return [text if not item.subject and "```" not in item.text and "://" not in item.text else None
+            for item, text in zip(items, tokens.text, strict=True)]
 
 
 def _apply_category_hints(probabilities: np.ndarray, classes: list[str], items: Sequence[TriageInput]) -> None:
