@@ -55,10 +55,6 @@ class Head:
     def probabilities(self, features: sparse.csr_matrix) -> np.ndarray:
         return _softmax(_calibrate(self.scores(features), self.cal_coef, self.cal_intercept))
 
-    def probabilities_parts(self, words: sparse.csr_matrix, chars: sparse.csr_matrix) -> np.ndarray:
-        n = words.shape[1]
-        return self.probabilities_of(np.asarray(words @ self.coef_t[:n]) + np.asarray(chars @ self.coef_t[n:]))
-
     def probabilities_of(self, products: np.ndarray) -> np.ndarray:
         """Calibrated probabilities from the features' product with `coef_t` (without the intercept)."""
         return _softmax(_calibrate(products + self.intercept, self.cal_coef, self.cal_intercept))
@@ -66,9 +62,10 @@ class Head:
 
 def probabilities_parts(heads: Sequence[Head], words: sparse.csr_matrix, chars: sparse.csr_matrix,
                         joint: np.ndarray) -> list[np.ndarray]:
-    """Every head's `probabilities_parts` from one product per part: `joint` holds the heads' `coef_t`
-    side by side (`joint_coef`). Each column is summed over the same values in the same order as
-    with a product per head, so the numbers are the same; the sparse matrices are read once."""
+    """Every head's probabilities from the word and character features apart (cheaper than stacking
+    them), with one product per part: `joint` holds the heads' `coef_t` side by side (`joint_coef`).
+    Each column is summed over the same values in the same order as with a product per head, so the
+    numbers are the same; the sparse matrices are read once."""
     n = words.shape[1]
     products = np.asarray(words @ joint[:n]) + np.asarray(chars @ joint[n:])
     edges = np.cumsum([0] + [len(h.classes) for h in heads])
