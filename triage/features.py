@@ -48,10 +48,8 @@ def document(text: str, channel: str = "", subject: str | None = None, hints: Ma
 
 class Tokens:
     """Each document's tokens (`doc.split()`, for the word features) and its text's (after " | ",
-    for sentiment), split once. Whatever the text, `doc.split()` is the hint part's tokens, "|",
-    then the text's. (The character features keep their own lower-cased split: the order in which
-    their cache numbers words decides the order of a row's columns, and so the last bits of the
-    sums a model is trained on.)"""
+    for the character features and sentiment), split once. Whatever the text, `doc.split()` is the
+    hint part's tokens, "|", then the text's."""
 
     def __init__(self, docs: Sequence[str]):
         self.whole: list[list[str]] = []
@@ -110,7 +108,9 @@ class CharHasher:
     product of (message x word occurrences) and (word x n-gram columns), with no per-n-gram
     Python work and no sort. Over the whole text (across word boundaries) the n-grams cost four
     times as much for emails and carried no signal the words did not (NLBSE'24 and the seed's
-    held-out split scored the same). A word is kept from its second sighting on (`Sightings`)."""
+    held-out split scored the same). A word is kept from its second sighting on (`Sightings`),
+    under the token as written ("Down" and "down" are two entries with the same columns: the
+    tokens of a short text are then the ones the word features split off already)."""
 
     MAX_CACHED_WORDS = 200_000  # about 35 MB; past it the cache starts over
 
@@ -130,15 +130,27 @@ class CharHasher:
         self._starts = np.zeros(1, np.int64)  # word i's columns are _columns[_starts[i]:_starts[i + 1]]
         self._columns = np.empty(0, np.int32)
 
-    def _words(self, docs: Sequence[str]) -> tuple[list[str], np.ndarray]:
-        words_of = [d.split(" | ", 1)[-1][: self.max_chars].lower().split() for d in docs]
+    def _words(self, docs: Sequence[str], tokens: Tokens | None = None) -> tuple[list[str], np.ndarray]:
+        """The words of each text, as cache keys. Given the documents' `tokens`, a text within
+        `max_chars` is its tokens as they are: a word is hashed lower-cased, and lower-casing a text
+        then splitting it gives the tokens lower-cased (no character changes case into or out of
+        white space)."""
+        if tokens is None:
+            words_of = [d.split(" | ", 1)[-1][: self.max_chars].lower().split() for d in docs]
+        else:
+            words_of = [text if self._within(d) else d.split(" | ", 1)[-1][: self.max_chars].lower().split()
+                        for d, text in zip(docs, tokens.text, strict=True)]
         lengths = np.fromiter(map(len, words_of), dtype=np.int64, count=len(words_of))
         return list(chain.from_iterable(words_of)), lengths
+
+    def _within(self, doc: str) -> bool:
+        cut = doc.find(" | ")
+        return len(doc) - (cut + 3 if cut >= 0 else 0) <= self.max_chars
 
     def _learn(self, words: list[str]) -> None:
         """Hash the n-grams of words not seen before (all of them at once, in numpy)."""
         # surrogatepass: a lone surrogate (broken UTF-16 from a platform) is hashed, not a crash
-        encoded = [f" {w} ".encode("utf-8", "surrogatepass") for w in words]
+        encoded = [f" {w.lower()} ".encode("utf-8", "surrogatepass") for w in words]
         lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
         buf = np.frombuffer(b"".join(encoded), dtype=np.uint8).astype(np.uint64)
         word_of = np.repeat(np.arange(len(encoded), dtype=np.uint64), lengths)
@@ -166,8 +178,8 @@ class CharHasher:
         self._starts = np.concatenate((self._starts, self._starts[-1] + np.cumsum(per_word)))
         self._columns = np.concatenate((self._columns, (key & np.uint64((1 << bits) - 1)).astype(np.int32)))
 
-    def _counts(self, docs: Sequence[str]) -> sparse.csr_matrix:
-        words, lengths = self._words(docs)
+    def _counts(self, docs: Sequence[str], tokens: Tokens | None = None) -> sparse.csr_matrix:
+        words, lengths = self._words(docs, tokens)
         with self._lock:  # the cache is shared by the threads of a process
             return self._counts_of(words, lengths)
 
@@ -231,8 +243,9 @@ class CharHasher:
         self.idf_ = (np.log((1 + len(docs)) / (1 + df)) + 1).astype(np.float32)
         return self
 
-    def transform(self, docs: Sequence[str]) -> sparse.csr_matrix:
-        counts = self._counts(docs)
+    def transform(self, docs: Sequence[str], tokens: Tokens | None = None) -> sparse.csr_matrix:
+        """`tokens`: the documents' `Tokens`, where the caller has them."""
+        counts = self._counts(docs, tokens)
         counts.data = np.log1p(counts.data) * self.idf_[counts.indices]
         return _l2(counts)
 

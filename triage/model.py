@@ -103,7 +103,7 @@ class Featurizer:
         `tokens`: the documents' `Tokens`, where the caller has them."""
         tokens = Tokens(docs) if tokens is None else tokens
         words, known = self.transform_words_known(docs, tokens)
-        chars = self.chars.transform(docs)
+        chars = self.chars.transform(docs, tokens)
         if WORD_WEIGHT != 1.0:
             words.data *= WORD_WEIGHT
         if CHAR_WEIGHT != 1.0:
