@@ -288,6 +288,21 @@ def test_the_fast_word_features_are_sklearns_tfidf_numbers(model):
     assert abs(again - theirs[::-1]).max() < 1e-6
 
 
+def test_a_document_is_split_once_into_the_same_tokens_as_before():
+    """Triage splits each document once for the word features (all its tokens) and sentiment
+    (its text's); both must be what splitting the document and its text would give, whatever
+    the channel or text."""
+    from triage.features import Tokens, document
+
+    docs = [document("Site DOWN  for\tall | of us", "x", None, {"x_kind": "mention"}), " | ", "", "no bar here",
+            document("a | b", "weird | channel", "Subject | line", {"category": "Bug Report"}),
+            "hint_channel_x hint_x | hint_y | text"]
+    tokens = Tokens(docs)
+    assert tokens.whole == [d.split() for d in docs]
+    assert tokens.text == [d.split(" | ", 1)[-1].split() for d in docs]
+    assert tokens.hints == [d.count("hint_", 0, d.find(" | ") + 1) for d in docs]
+
+
 def test_one_off_words_do_not_grow_a_long_running_workers_caches(model):
     """Every message brings tokens never seen again (order numbers, names, typos). Cached, they
     grew a worker by ~1.5 KB a message, +270 MB an hour at 50 messages/s; words are now kept

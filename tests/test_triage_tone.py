@@ -36,6 +36,10 @@ def _x(model: TriageModel, text: str):
     "😡 waiting on my refund for 3 weeks 👎",
     "without doubt the best support team. The shit!",
     "The app is sooo slow and the sync is totally broken, this is the worst update ever",
+    # VADER's idioms and two-word boosters, near a lexicon word and not
+    "yeah right, great support", "the new dashboard is sort of nice and just enough good",
+    "that bug is the kiss of death for a good release", "this release is to die for, love it",
+    "the bomb of a great update", "Sad. We waited at the bus stop, good grief",
 ])
 def test_sentiment_is_vaders_compound_score_of_the_first_300_characters(text):
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
@@ -44,6 +48,9 @@ def test_sentiment_is_vaders_compound_score_of_the_first_300_characters(text):
     long = (text + " ") * 20
     assert sentiment.compound(text) == round(reference.polarity_scores(text)["compound"], 4)
     assert sentiment.compound(long) == round(reference.polarity_scores(long[:300])["compound"], 4)
+    # the same from tokens the caller split already (triage splits each message once)
+    assert sentiment.compounds([text, long], [text.split(), long.split()]) == [sentiment.compound(text),
+                                                                                sentiment.compound(long)]
 
 
 def test_every_suggestion_carries_its_sentiment_one_at_a_time_and_in_batches(tmp_path, monkeypatch):

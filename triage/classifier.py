@@ -2,7 +2,8 @@
 
 The model is loaded once per process (see `triage.store`) and swapped when another
 process promotes a new version: at most every `triage_reload_seconds` we look at
-the `current` pointer's modification time, which costs one stat().
+the `current` pointer's modification time, which costs one stat(). The models folder is
+resolved once per settings object (`reset_settings` makes a new one), not on every call.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class _Active:
         self.model: TriageModel | None = None
         self.stamp: float | None = None
         self.checked = 0.0
+        self.settings_folder: tuple[object, Path | None] = (None, None)
 
 
 _ACTIVE = _Active()
@@ -43,9 +45,12 @@ def active_model() -> TriageModel:
     from triage import store
 
     settings = _settings()
-    folder = settings.triage_models_path
-    now = time.monotonic()
     state = _ACTIVE
+    seen, folder = state.settings_folder
+    if seen is not settings:  # the path is resolved on disk (a few stat calls): once per settings
+        folder = settings.triage_models_path
+        state.settings_folder = (settings, folder)
+    now = time.monotonic()
     if state.model is not None and state.folder == folder and now - state.checked < settings.triage_reload_seconds:
         return state.model
     with state.lock:

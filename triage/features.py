@@ -9,10 +9,11 @@ a saved model sees the same columns in every process.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Mapping, Sequence
-from itertools import chain, compress, repeat
+from itertools import chain, repeat
 
 import numpy as np
 from scipy import sparse
@@ -31,10 +32,11 @@ def document(text: str, channel: str = "", subject: str | None = None, hints: Ma
     text, with code blocks and links reduced to a marker (their content is noise; that they are
     there is not)."""
     tokens = [f"hint_channel_{channel}"] if channel else []
-    for key in HINT_KEYS:
-        value = (hints or {}).get(key)
-        if value:
-            tokens.append(f"hint_{key}_{re.sub(r'[^a-z0-9]+', '_', value.lower())}")
+    if hints:
+        for key in HINT_KEYS:
+            value = hints.get(key)
+            if value:
+                tokens.append(_hint_token(key, value))
     head = f"{subject} {subject} {subject} " if subject else ""
     body = text[: max_chars * 4]
     if "```" in body:
@@ -42,6 +44,28 @@ def document(text: str, channel: str = "", subject: str | None = None, hints: Ma
     if "://" in body:
         body = _URL.sub(" urltoken ", body)
     return f"{' '.join(tokens)} | {head}{body[:max_chars]}"
+
+
+class Tokens:
+    """Each document's tokens (`doc.split()`, for the word features) and its text's (after " | ",
+    for the character features and sentiment), split once. Whatever the text, `doc.split()` is the
+    hint part's tokens, "|", then the text's."""
+
+    def __init__(self, docs: Sequence[str]):
+        self.whole: list[list[str]] = []
+        self.text: list[list[str]] = []
+        self.hints: list[int] = []  # hint tokens before " | "
+        for doc in docs:
+            head, bar, text = doc.partition(" | ")
+            tokens = text.split() if bar else head.split()
+            self.whole.append(head.split() + ["|"] + tokens if bar else tokens)
+            self.text.append(tokens)
+            self.hints.append(head.count("hint_") if bar else 0)
+
+
+@functools.lru_cache(maxsize=1024)  # a handful of channels and kinds: one re.sub per message saved
+def _hint_token(key: str, value: str) -> str:
+    return f"hint_{key}_{re.sub(r'[^a-z0-9]+', '_', value.lower())}"
 
 
 class Sightings:
@@ -99,7 +123,9 @@ class CharHasher:
     product of (message x word occurrences) and (word x n-gram columns), with no per-n-gram
     Python work and no sort. Over the whole text (across word boundaries) the n-grams cost four
     times as much for emails and carried no signal the words did not (NLBSE'24 and the seed's
-    held-out split scored the same). A word is kept from its second sighting on (`Sightings`)."""
+    held-out split scored the same). A word is kept from its second sighting on (`Sightings`),
+    under the token as written ("Down" and "down" are two entries with the same columns: the
+    tokens of a short text are then the ones the word features split off already)."""
 
     MAX_CACHED_WORDS = 200_000  # about 35 MB; past it the cache starts over
 
@@ -119,15 +145,27 @@ class CharHasher:
         self._starts = np.zeros(1, np.int64)  # word i's columns are _columns[_starts[i]:_starts[i + 1]]
         self._columns = np.empty(0, np.int32)
 
-    def _words(self, docs: Sequence[str]) -> tuple[list[str], np.ndarray]:
-        words_of = [d.split(" | ", 1)[-1][: self.max_chars].lower().split() for d in docs]
+    def _words(self, docs: Sequence[str], tokens: Tokens | None = None) -> tuple[list[str], np.ndarray]:
+        """The words of each text, as cache keys. Given the documents' `tokens`, a text within
+        `max_chars` is its tokens as they are: a word is hashed lower-cased, and lower-casing a text
+        then splitting it gives the tokens lower-cased (no character changes case into or out of
+        white space)."""
+        if tokens is None:
+            words_of = [d.split(" | ", 1)[-1][: self.max_chars].lower().split() for d in docs]
+        else:
+            words_of = [text if self._within(d) else d.split(" | ", 1)[-1][: self.max_chars].lower().split()
+                        for d, text in zip(docs, tokens.text, strict=True)]
         lengths = np.fromiter(map(len, words_of), dtype=np.int64, count=len(words_of))
         return list(chain.from_iterable(words_of)), lengths
+
+    def _within(self, doc: str) -> bool:
+        cut = doc.find(" | ")
+        return len(doc) - (cut + 3 if cut >= 0 else 0) <= self.max_chars
 
     def _learn(self, words: list[str]) -> None:
         """Hash the n-grams of words not seen before (all of them at once, in numpy)."""
         # surrogatepass: a lone surrogate (broken UTF-16 from a platform) is hashed, not a crash
-        encoded = [f" {w} ".encode("utf-8", "surrogatepass") for w in words]
+        encoded = [f" {w.lower()} ".encode("utf-8", "surrogatepass") for w in words]
         lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
         buf = np.frombuffer(b"".join(encoded), dtype=np.uint8).astype(np.uint64)
         word_of = np.repeat(np.arange(len(encoded), dtype=np.uint64), lengths)
@@ -155,25 +193,27 @@ class CharHasher:
         self._starts = np.concatenate((self._starts, self._starts[-1] + np.cumsum(per_word)))
         self._columns = np.concatenate((self._columns, (key & np.uint64((1 << bits) - 1)).astype(np.int32)))
 
-    def _counts(self, docs: Sequence[str]) -> sparse.csr_matrix:
-        words, lengths = self._words(docs)
+    def _counts(self, docs: Sequence[str], tokens: Tokens | None = None) -> sparse.csr_matrix:
+        words, lengths = self._words(docs, tokens)
         with self._lock:  # the cache is shared by the threads of a process
             return self._counts_of(words, lengths)
 
     def _counts_of(self, words: list[str], lengths: np.ndarray) -> sparse.csr_matrix:
         ids = np.fromiter(map(self._ids.get, words, repeat(-1)), dtype=np.int64, count=len(words))
-        if not (ids < 0).any():
+        where, missing = _missing(words, ids)
+        if not missing:
             return self._counts_by_id(ids, lengths)
-        unseen = list(dict.fromkeys(compress(words, ids < 0)))
+        unseen = list(dict.fromkeys(missing))
         if len(self._ids) + len(unseen) > self.MAX_CACHED_WORDS:
             self._forget()
             unseen = list(dict.fromkeys(words))
+            where, missing = np.arange(len(words)), words
         keep, once = self._sightings.split(unseen)
         self._learn(keep)
         kept = len(self._ids)
         if once:
             self._learn(once)
-        ids = np.fromiter(map(self._ids.__getitem__, words), dtype=np.int64, count=len(words))
+        ids[where] = np.fromiter(map(self._ids.__getitem__, missing), dtype=np.int64, count=len(missing))
         try:
             return self._counts_by_id(ids, lengths)
         finally:
@@ -184,23 +224,33 @@ class CharHasher:
                 self._columns = self._columns[: self._starts[-1]]
 
     def _counts_by_id(self, ids: np.ndarray, lengths: np.ndarray) -> sparse.csr_matrix:
-        # the distinct words of the batch, numbered 0..k-1 (no sort: a mark per cached word)
-        mark = np.zeros(len(self._ids) + 1, np.int64)
-        mark[ids] = 1
-        distinct = np.flatnonzero(mark)
-        local = np.cumsum(mark) - 1
+        # Index arrays are int32, as scipy keeps them: given int64, it scans and copies every one.
+        distinct, local = self._distinct(ids)
         starts, ends = self._starts[distinct], self._starts[distinct + 1]
         sizes = ends - starts
-        word_indptr = np.zeros(len(distinct) + 1, np.int64)
+        word_indptr = np.zeros(len(distinct) + 1, np.int32)
         np.cumsum(sizes, out=word_indptr[1:])
         gather = np.arange(word_indptr[-1], dtype=np.int64) + np.repeat(starts - word_indptr[:-1], sizes)
         grams = sparse.csr_matrix((np.ones(len(gather), np.float32), self._columns[gather], word_indptr),
                                   shape=(len(distinct), self.n_features))
-        doc_indptr = np.zeros(len(lengths) + 1, np.int64)
+        doc_indptr = np.zeros(len(lengths) + 1, np.int32)
         np.cumsum(lengths, out=doc_indptr[1:])
-        occurrences = sparse.csr_matrix((np.ones(len(ids), np.float32), local[ids], doc_indptr),
+        occurrences = sparse.csr_matrix((np.ones(len(ids), np.float32), local, doc_indptr),
                                         shape=(len(lengths), len(distinct)))
         return occurrences @ grams  # summed per message; columns of a row unsorted
+
+    def _distinct(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct words of the batch in order, and each occurrence's number among them. A batch
+        marks its words in an array as long as the cache (no sort); a few words (one message) are
+        sorted instead, which costs nothing next to clearing that array."""
+        if len(ids) * 64 < len(self._ids):
+            distinct, local = np.unique(ids, return_inverse=True)
+            return distinct, local.astype(np.int32)
+        mark = np.zeros(len(self._ids) + 1, np.int32)
+        mark[ids] = 1
+        distinct = np.flatnonzero(mark)
+        local = np.cumsum(mark, dtype=np.int32) - 1
+        return distinct, local[ids]
 
     def fit(self, docs: Sequence[str]) -> CharHasher:
         counts = self._counts(docs)
@@ -208,10 +258,18 @@ class CharHasher:
         self.idf_ = (np.log((1 + len(docs)) / (1 + df)) + 1).astype(np.float32)
         return self
 
-    def transform(self, docs: Sequence[str]) -> sparse.csr_matrix:
-        counts = self._counts(docs)
+    def transform(self, docs: Sequence[str], tokens: Tokens | None = None) -> sparse.csr_matrix:
+        """`tokens`: the documents' `Tokens`, where the caller has them."""
+        counts = self._counts(docs, tokens)
         counts.data = np.log1p(counts.data) * self.idf_[counts.indices]
         return _l2(counts)
+
+
+def _missing(tokens: list[str], ids: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Where `ids` is -1 (a token not cached), and those tokens in order. The positions go through
+    a list: `compress` over a numpy mask makes a numpy scalar per token, a third of the lookup's cost."""
+    where = np.flatnonzero(ids < 0)
+    return where, list(map(tokens.__getitem__, where.tolist()))
 
 
 def _count_pairs(key: np.ndarray, n_rows: int, bits: int, n_columns: int | None = None) -> sparse.csr_matrix:
@@ -228,7 +286,7 @@ def _count_pairs(key: np.ndarray, n_rows: int, bits: int, n_columns: int | None 
     else:
         counts = np.empty(0, np.float32)
     rows = (key >> key.dtype.type(bits)).astype(np.int64)
-    indptr = np.zeros(n_rows + 1, np.int64)
+    indptr = np.zeros(n_rows + 1, np.int32)  # int32 as scipy keeps it (an int64 one is scanned and copied)
     np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
     columns = (key & key.dtype.type((1 << bits) - 1)).astype(np.int32)
     return sparse.csr_matrix((counts, columns, indptr), shape=(n_rows, n_columns or 1 << bits))
@@ -238,9 +296,9 @@ def _l2(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
     """Rows scaled to unit length, in place (no temporary sparse matrices: each costs ~50 us)."""
     lengths = np.diff(matrix.indptr)
     rows = np.repeat(np.arange(len(lengths)), lengths)
-    norms = np.sqrt(np.bincount(rows, weights=matrix.data.astype(np.float64) ** 2, minlength=len(lengths)))
+    norms = np.sqrt(np.bincount(rows, weights=np.square(matrix.data, dtype=np.float64), minlength=len(lengths)))
     norms[norms == 0] = 1
-    matrix.data /= np.repeat(norms, lengths).astype(matrix.data.dtype)
+    matrix.data /= np.repeat(norms.astype(matrix.data.dtype), lengths)
     return matrix
 
 
@@ -295,17 +353,19 @@ class WordCounts:
         with self._lock:
             ids = np.fromiter(map(self._ids.get, tokens, repeat(-1)), np.int64, count=len(tokens))
             once: list[str] = []
-            if (ids < 0).any():
-                unseen = list(dict.fromkeys(compress(tokens, ids < 0)))
+            where, missing = _missing(tokens, ids)
+            if missing:
+                unseen = list(dict.fromkeys(missing))
                 if len(self._ids) + len(unseen) > self.MAX_CACHED_TOKENS:
                     self._forget()
                     unseen = list(dict.fromkeys(tokens))
+                    where, missing = np.arange(len(tokens)), tokens
                 keep, once = self._sightings.split(unseen)
                 self._learn(keep)
                 kept = len(self._ids)
                 if once:
                     self._learn(once)
-                ids = np.fromiter(map(self._ids.__getitem__, tokens), np.int64, count=len(tokens))
+                ids[where] = np.fromiter(map(self._ids.__getitem__, missing), np.int64, count=len(missing))
             starts = self._starts[ids]
             sizes = self._starts[ids + 1] - starts
             offsets = np.zeros(len(ids) + 1, np.int64)
@@ -319,15 +379,17 @@ class WordCounts:
                 self._sequence = self._sequence[: self._starts[-1]]
             return sequence, sizes
 
-    def transform(self, docs: Sequence[str]) -> tuple[sparse.csr_matrix, np.ndarray]:
-        split = [d.split() for d in docs]
+    def transform(self, docs: Sequence[str], tokens: Tokens | None = None) -> tuple[sparse.csr_matrix, np.ndarray]:
+        """`tokens`: the documents' `Tokens`, where the caller has them."""
+        tokens = Tokens(docs) if tokens is None else tokens
+        split = tokens.whole
         lengths = np.fromiter(map(len, split), np.int64, count=len(split))
         sequence, sizes = self._columns(list(chain.from_iterable(split)))
         n = len(docs)
         per_doc = np.bincount(np.repeat(np.arange(n), lengths), weights=sizes, minlength=n).astype(np.int64)
         doc_of = np.repeat(np.arange(n, dtype=np.int64), per_doc)
         found = sequence >= 0
-        hints = np.fromiter((d.count("hint_", 0, d.find(" | ") + 1) for d in docs), np.int64, count=n)
+        hints = np.array(tokens.hints, np.int64)
         unknown = np.bincount(doc_of[~found], minlength=n)
         real = per_doc - hints  # the hint tokens are always known
         known = np.where(real > 0, (real - unknown) / np.maximum(real, 1), 0.0).astype(np.float32)

@@ -24,7 +24,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.svm import LinearSVC
 
-from triage.features import CharHasher, WordCounts
+from triage.features import CharHasher, Tokens, WordCounts
 
 WORD_WEIGHT = 1.0
 CHAR_WEIGHT = 1.0
@@ -55,10 +55,25 @@ class Head:
     def probabilities(self, features: sparse.csr_matrix) -> np.ndarray:
         return _softmax(_calibrate(self.scores(features), self.cal_coef, self.cal_intercept))
 
-    def probabilities_parts(self, words: sparse.csr_matrix, chars: sparse.csr_matrix) -> np.ndarray:
-        n = words.shape[1]
-        scores = np.asarray(words @ self.coef_t[:n]) + np.asarray(chars @ self.coef_t[n:]) + self.intercept
-        return _softmax(_calibrate(scores, self.cal_coef, self.cal_intercept))
+    def probabilities_of(self, products: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities from the features' product with `coef_t` (without the intercept)."""
+        return _softmax(_calibrate(products + self.intercept, self.cal_coef, self.cal_intercept))
+
+
+def probabilities_parts(heads: Sequence[Head], words: sparse.csr_matrix, chars: sparse.csr_matrix,
+                        joint: np.ndarray) -> list[np.ndarray]:
+    """Every head's probabilities from the word and character features apart (cheaper than stacking
+    them), with one product per part: `joint` holds the heads' `coef_t` side by side (`joint_coef`).
+    Each column is summed over the same values in the same order as with a product per head, so the
+    numbers are the same; the sparse matrices are read once."""
+    n = words.shape[1]
+    products = np.asarray(words @ joint[:n]) + np.asarray(chars @ joint[n:])
+    edges = np.cumsum([0] + [len(h.classes) for h in heads])
+    return [h.probabilities_of(products[:, a:b]) for h, a, b in zip(heads, edges[:-1], edges[1:], strict=True)]
+
+
+def joint_coef(heads: Sequence[Head]) -> np.ndarray:
+    return np.ascontiguousarray(np.hstack([h.coef_t for h in heads]))
 
 
 class Featurizer:
@@ -82,10 +97,13 @@ class Featurizer:
         """Word and character features apart: cheaper than stacking them for prediction."""
         return self.transform_parts_known(docs)[:2]
 
-    def transform_parts_known(self, docs: Sequence[str]) -> tuple[sparse.csr_matrix, sparse.csr_matrix, np.ndarray]:
-        """`transform_parts`, and per message the share of its words the model has a weight for."""
-        words, known = self.transform_words_known(docs)
-        chars = self.chars.transform(docs)
+    def transform_parts_known(self, docs: Sequence[str], tokens: Tokens | None = None
+                              ) -> tuple[sparse.csr_matrix, sparse.csr_matrix, np.ndarray]:
+        """`transform_parts`, and per message the share of its words the model has a weight for.
+        `tokens`: the documents' `Tokens`, where the caller has them."""
+        tokens = Tokens(docs) if tokens is None else tokens
+        words, known = self.transform_words_known(docs, tokens)
+        chars = self.chars.transform(docs, tokens)
         if WORD_WEIGHT != 1.0:
             words.data *= WORD_WEIGHT
         if CHAR_WEIGHT != 1.0:
@@ -95,14 +113,15 @@ class Featurizer:
     def transform_words(self, docs: Sequence[str]) -> sparse.csr_matrix:
         return self.transform_words_known(docs)[0]
 
-    def transform_words_known(self, docs: Sequence[str]) -> tuple[sparse.csr_matrix, np.ndarray]:
+    def transform_words_known(self, docs: Sequence[str], tokens: Tokens | None = None
+                              ) -> tuple[sparse.csr_matrix, np.ndarray]:
         """The fitted TfidfVectorizer's transform, the same numbers at several times the speed
         (`features.WordCounts`; the columns of a row are sorted), and per message the share of
         its words the model has a weight for (how far it is from the training data)."""
         if self._vocabulary is None or self._vocabulary is not self.words.vocabulary_:
             self._counter = WordCounts(self.words.vocabulary_, self.words.idf_, self.words.token_pattern)
             self._vocabulary = self.words.vocabulary_
-        return self._counter.transform(docs)
+        return self._counter.transform(docs, tokens)
 
     @property
     def n_words(self) -> int:
@@ -177,28 +196,30 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return z / z.sum(axis=1, keepdims=True)
 
 
-def top_terms(features: sparse.csr_matrix, head: Head, rows_classes: Sequence[int], names: np.ndarray,
-              n_words: int, k: int = 5) -> list[list[str]]:
-    """Per row, the word features that pushed hardest towards the chosen class (terms of
-    stop words alone are no evidence). One vectorised pass: contributions of every stored
-    value, sorted by (row, -contribution), the first k of each row kept."""
+def top_terms(features: sparse.csr_matrix, heads_classes: Sequence[tuple[Head, Sequence[int]]], names: np.ndarray,
+              n_words: int, k: int = 5) -> list[list[list[str]]]:
+    """Per head and row, the word features that pushed hardest towards the class chosen for the
+    row (terms of stop words alone are no evidence). One vectorised pass per head: contributions
+    of every stored value, sorted by (row, -contribution), the first k of each row kept; which
+    values may count is worked out once for all heads."""
     indptr, indices, data = features.indptr, features.indices, features.data
     n_rows = len(indptr) - 1
-    rows = np.repeat(np.arange(n_rows), np.diff(indptr))
     usable = (indices < n_words) & _evidence_mask(names)[np.minimum(indices, len(names) - 1)]
-    rows, cols = rows[usable], indices[usable]
-    contrib = data[usable] * head.coef[np.asarray(rows_classes)[rows], cols]
-    positive = contrib > 0
-    rows, cols, contrib = rows[positive], cols[positive], contrib[positive]
-    order = np.lexsort((-contrib, rows))
-    rows, cols = rows[order], cols[order]
-    starts = np.searchsorted(rows, np.arange(n_rows))
-    rank = np.arange(len(rows)) - starts[rows]
-    top = rank < k
-    rows, terms = rows[top], names[cols[top]].tolist()
-    out: list[list[str]] = [[] for _ in range(n_rows)]
-    for row, term in zip(rows.tolist(), terms, strict=True):
-        out[row].append(term)
+    all_rows = np.repeat(np.arange(n_rows), np.diff(indptr))[usable]
+    all_cols, all_data = indices[usable], data[usable]
+    out = []
+    for head, rows_classes in heads_classes:
+        contrib = all_data * head.coef[np.asarray(rows_classes)[all_rows], all_cols]
+        positive = contrib > 0
+        rows, cols, contrib = all_rows[positive], all_cols[positive], contrib[positive]
+        order = np.lexsort((-contrib, rows))
+        rows, cols = rows[order], cols[order]
+        starts = np.searchsorted(rows, np.arange(n_rows))
+        rank = np.arange(len(rows)) - starts[rows]
+        top = rank < k
+        terms = names[cols[top]].tolist()
+        bounds = np.searchsorted(rows[top], np.arange(n_rows + 1)).tolist()  # rows are in order
+        out.append([terms[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
     return out
 
 

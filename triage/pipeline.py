@@ -18,9 +18,9 @@ import skops.io as sio
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from triage import sentiment, tone
-from triage.features import CharHasher, document
+from triage.features import CharHasher, Tokens, document
 from triage.labels import CATEGORIES, PRIORITIES
-from triage.model import Featurizer, Head, fit_head, top_terms
+from triage.model import Featurizer, Head, fit_head, joint_coef, probabilities_parts, top_terms
 from triage.rules import critical_reasons
 from triage.types import Suggestion, TriageInput
 
@@ -45,6 +45,7 @@ class TriageModel:
         self.critical_threshold = critical_threshold
         self.confidence_threshold = confidence_threshold
         self.meta = meta or {}
+        self._joint: tuple[tuple[Head, ...], np.ndarray] | None = None
 
     # training -----------------------------------------------------------------------
 
@@ -79,41 +80,43 @@ class TriageModel:
         if not items:
             return []
         docs = [document(i.text, i.channel, i.subject, i.hints) for i in items]
-        words, chars, known = self.featurizer.transform_parts_known(docs)
+        tokens = Tokens(docs)
+        words, chars, known = self.featurizer.transform_parts_known(docs, tokens)
         pri, cat = self.heads["priority"], self.heads["category"]
-        p_pri, p_cat = pri.probabilities_parts(words, chars), cat.probabilities_parts(words, chars)
+        p_pri, p_cat = probabilities_parts((pri, cat), words, chars, self._joint_coef(pri, cat))
         crit = pri.classes.index("critical")
         _apply_category_hints(p_cat, cat.classes, items)
         cat_choice = p_cat.argmax(axis=1)
         pri_choice = np.where(p_pri[:, crit] >= self.critical_threshold, crit, _argmax_without(p_pri, crit))
         # Above 0.5 the threshold can leave a Critical argmax behind: the next best label wins.
         names, n_words = self.featurizer.word_names, self.featurizer.n_words
-        pri_terms = top_terms(words, pri, pri_choice, names, n_words)
-        cat_terms = top_terms(words, cat, cat_choice, names, n_words)
+        pri_terms, cat_terms = top_terms(words, ((pri, pri_choice), (cat, cat_choice)), names, n_words)
         texts = [f"{item.subject}\n{item.text}" if item.subject else item.text for item in items]
-        moods = sentiment.compounds(texts)
+        moods = sentiment.compounds(texts, _text_tokens(items, tokens))
+        # plain lists: a numpy scalar read per row and field cost more than the rest of the loop
+        p_pri_rows, p_cat_rows, pri_rows = p_pri.tolist(), p_cat.tolist(), pri_choice.tolist()
         out = []
-        for row, item in enumerate(items):
+        for row, (item, cat_row) in enumerate(zip(items, cat_choice.tolist(), strict=True)):
             reasons = critical_reasons(f"{item.subject or ''}\n{item.text}")
-            priority = pri.classes[pri_choice[row]]
-            category = cat.classes[cat_choice[row]]
+            priority = pri.classes[pri_rows[row]]
+            category = cat.classes[cat_row]
             evidence = {"priority": pri_terms[row], "category": cat_terms[row]}
             mood = tone.read(texts[row], moods[row]) if category == "no_action" else None  # only no_action needs it
             if mood is not None and mood.rules_out_no_action:
                 # a complaint, anger or a question always needs an answer: the next best category
                 category = cat.classes[_argmax_without(p_cat[row : row + 1], cat.classes.index(category))[0]]
                 evidence["no_action_ruled_out"] = mood.reasons()
-            p_priority = float(p_pri[row, pri_choice[row]])
+            p_priority = p_pri_rows[row][pri_rows[row]]
             if reasons:
                 evidence["critical"] = reasons
-                p_priority = max(p_priority, float(p_pri[row, crit]))
+                p_priority = max(p_priority, p_pri_rows[row][crit])
                 priority = "critical"
             elif priority == "critical":
-                evidence["critical"] = [f"model: P(critical) {p_pri[row, crit]:.2f} from "
+                evidence["critical"] = [f"model: P(critical) {p_pri_rows[row][crit]:.2f} from "
                                         + ", ".join(pri_terms[row][:3] or ["the text"])]
             if category == "no_action" and priority != "critical":
                 priority = "low"  # praise, spam and chatter start no SLA clock worth a higher target
-            confidence = round(min(p_priority, float(p_cat[row, cat.classes.index(category)])), 3)
+            confidence = round(min(p_priority, p_cat_rows[row][cat.classes.index(category)]), 3)
             unfamiliar = known[row] < OUT_OF_DOMAIN_KNOWN
             if unfamiliar:
                 evidence["out_of_domain"] = [f"the model knows {known[row]:.0%} of its words"]
@@ -129,6 +132,12 @@ class TriageModel:
                 praise=category == "no_action" and mood is not None and mood.praise,
             ))
         return out
+
+    def _joint_coef(self, *heads: Head) -> np.ndarray:
+        """The heads' weights side by side, made once per set of heads (a retrained head is new)."""
+        if self._joint is None or any(a is not b for a, b in zip(self._joint[0], heads, strict=True)):
+            self._joint = (heads, joint_coef(heads))
+        return self._joint[1]
 
     # persistence (skops: arrays and strings only, nothing is unpickled) --------------
 
@@ -179,6 +188,13 @@ def _textual(evidence: dict[str, list[str]]) -> bool:
     """Whether any word of the message itself weighed in. A label guessed from the
     channel alone (a language or vocabulary the model never saw) is not to be trusted."""
     return any(not term.startswith("hint_") for key in ("priority", "category") for term in evidence.get(key, []))
+
+
+def _text_tokens(items: Sequence[TriageInput], tokens: Tokens) -> list[list[str] | None]:
+    """Per message, `text.split()` where its document holds the text as it is (no subject before
+    it, no code block or link replaced), else None."""
+    return [text if not item.subject and "```" not in item.text and "://" not in item.text else None
+            for item, text in zip(items, tokens.text, strict=True)]
 
 
 def _apply_category_hints(probabilities: np.ndarray, classes: list[str], items: Sequence[TriageInput]) -> None:

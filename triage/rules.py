@@ -24,14 +24,25 @@ class _Rule:
 
     def __init__(self, pattern: str):
         self.bytes = False
+        self._match = None
         if _re2 is not None:
             try:
                 self.regex = _re2.compile(pattern.encode(), _RE2_OPTIONS)
                 self.bytes = True
+                if _NO_SPAN is not None:  # see `found`
+                    self._match = getattr(getattr(self.regex, "_regexp", None), "Match", None)
                 return
             except Exception as exc:  # noqa: BLE001 - a pattern RE2 cannot take still works with re
                 log.warning("triage: rule pattern not RE2-compatible (%s); using re", exc)
         self.regex = re.compile(pattern, re.IGNORECASE | re.DOTALL)
+
+    def found(self, text: str, encoded: bytes) -> bool:
+        """Whether the pattern occurs. With RE2, its matcher is asked for the span alone: the
+        module's `search` builds a generator and a match object, twice the cost of the scan
+        for a short message (most messages match no rule)."""
+        if self._match is not None:
+            return self._match(_UNANCHORED, encoded, 0, len(encoded))[0] != _NO_SPAN
+        return self.search(text, encoded) is not None
 
     def search(self, text: str, encoded: bytes) -> str | None:
         """The matched words, or None."""
@@ -50,8 +61,11 @@ try:
     _RE2_OPTIONS.dot_nl = True
     _RE2_OPTIONS.word_boundary = True
     _RE2_OPTIONS.max_mem = 64 << 20
+    # the module's own names for "search anywhere" and "no match", for `_Rule.found`
+    _UNANCHORED = getattr(getattr(_re2, "_Anchor", None), "UNANCHORED", None)
+    _NO_SPAN = getattr(_re2, "_NULL_SPAN", None) if _UNANCHORED is not None else None
 except ImportError:  # pragma: no cover - google-re2 is a dependency; a platform without a wheel still works
-    _re2 = None
+    _re2 = _NO_SPAN = None
 
 _CANT = r"(?:can'?t|cannot|can\s+not|unable\s+to|couldn'?t|not\s+able\s+to|no\s+way\s+to)"
 _LOGIN = r"(?:log\s*-?\s*in|login|sign\s*-?\s*in|signin|acc?ess?|get\s+in(?:to)?|connect|reach|open|load)"
@@ -173,7 +187,7 @@ def critical_reasons(text: str) -> list[str]:
     if not text.isascii():  # RE2's \s is ASCII whitespace: a no-break space between words is still a space
         text = _SPACES.sub(" ", text)
     encoded = text.encode("utf-8", "surrogatepass")
-    if _ANY.search(text, encoded) is None:
+    if not _ANY.found(text, encoded):
         return reasons
     for name, rule in _COMPILED.items():
         words = rule.search(text, encoded)

@@ -34,17 +34,24 @@ class _Vader:
         self.emojis: dict[str, str] = self.reference.emojis
         self.boosters: dict[str, float] = v.BOOSTER_DICT
         self.negations = frozenset(v.NEGATE)
-        # per distinct token, once per process: the word VADER scores, and whether it is in the lexicon
+        # per distinct token, once per process: the word VADER scores, lower-cased too, and whether
+        # it is in the lexicon
         self._word: dict[str, str] = {}
+        self._lower: dict[str, str] = {}
         self._in_lexicon: dict[str, bool] = {}
+        # VADER's idiom check changes a valence only where a multi-word idiom or booster ("kind of",
+        # "yeah right") lies in the six words it reads, and then so does that phrase's longest word:
+        # where none of those words is there, the check is skipped
+        self.idiom_words = frozenset(max(key.split(), key=len) for key in (*v.SPECIAL_CASES, *v.BOOSTER_DICT)
+                                     if " " in key)
         self._sightings = Sightings()  # lexicon words and tokens that come back are kept, not one-offs
 
     def _learn(self, tokens: list[str]) -> dict[str, bool]:
         """Cache what is worth keeping; returns whether each first-sighted token not kept is in
         the lexicon, for this text only."""
         if len(self._word) > MAX_CACHED_TOKENS:
-            self._word, self._in_lexicon = {}, {}  # other threads keep reading the old ones meanwhile
-        words, in_lexicon = self._word, self._in_lexicon
+            self._word, self._lower, self._in_lexicon = {}, {}, {}  # other threads keep reading the old ones
+        words, lowers, in_lexicon = self._word, self._lower, self._in_lexicon
         transient: dict[str, bool] = {}
         for token in tokens:
             if token not in in_lexicon and token not in transient:
@@ -52,16 +59,18 @@ class _Vader:
                 hit = word.lower() in self.lexicon
                 if hit or self._sightings.again(token):
                     words[token] = word
+                    lowers[token] = word.lower()
                     in_lexicon[token] = hit
                 else:
                     transient[token] = hit
         return transient
 
-    def compound(self, text: str) -> float:
+    def compound(self, text: str, tokens: list[str] | None = None) -> float:
+        """`tokens`: `text.split()`, where the caller has it."""
         if not text.isascii():
-            text = self._describe_emojis(text)
+            text, tokens = self._describe_emojis(text), None
         text = text.strip()
-        tokens = text.split()
+        tokens = text.split() if tokens is None else tokens
         try:
             found = list(map(self._in_lexicon.__getitem__, tokens))
         except KeyError:
@@ -70,8 +79,12 @@ class _Vader:
         if not any(found):
             return 0.0
         hits = list(compress(range(len(tokens)), found))
-        words = [self._word.get(t) or _word(t) for t in tokens]
-        lower = [w.lower() for w in words]
+        try:  # every token cached (the usual case): two lookups a token
+            words = list(map(self._word.__getitem__, tokens))
+            lower = list(map(self._lower.__getitem__, tokens))
+        except KeyError:
+            words = [self._word.get(t) or _word(t) for t in tokens]
+            lower = [w.lower() for w in words]
         lexicon = self.lexicon
         capitals = sum(map(str.isupper, words))
         cap_diff = 0 < len(words) - capitals < len(words)
@@ -108,7 +121,8 @@ class _Vader:
                         s *= 0.95 if start == 1 else 0.9
                     valence += s
                 valence = self._negation(valence, lower, start, i)
-                if start == 2:  # here i >= 3: the idiom check reads three words back, two ahead
+                # here i >= 3: the idiom check reads three words back, two ahead
+                if start == 2 and not self.idiom_words.isdisjoint(lower[i - 3 : i + 3]):
                     valence = analyzer._special_idioms_check(valence, words[i - 3 : i + 3], 3)
         return self.reference._least_check(valence, words, i)
 
@@ -176,6 +190,11 @@ def compound(text: str) -> float:
     return round(_vader().compound(text[:HEAD_CHARS]), 4)
 
 
-def compounds(texts: Sequence[str]) -> list[float]:
+def compounds(texts: Sequence[str], tokens: Sequence[list[str] | None] | None = None) -> list[float]:
+    """`compound` of each text. `tokens`: per text, `text.split()` where the caller has it (None
+    where not); used where the text is within HEAD_CHARS."""
     vader = _vader()
-    return [round(vader.compound(t[:HEAD_CHARS]), 4) for t in texts]
+    if tokens is None:
+        return [round(vader.compound(t[:HEAD_CHARS]), 4) for t in texts]
+    return [round(vader.compound(t[:HEAD_CHARS], k if len(t) <= HEAD_CHARS else None), 4)
+            for t, k in zip(texts, tokens, strict=True)]
