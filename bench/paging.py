@@ -103,6 +103,7 @@ class BulkImport:
         self.env, self.source, self.folder = env, source, folder
         self.stop = threading.Event()
         self.imported = 0
+        self.failed: str | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
@@ -116,8 +117,11 @@ class BulkImport:
                     data = json.loads(line)
                     data["external_id"] = f"r{round_}-{data['external_id']}"
                     handle.write(json.dumps(data) + "\n")
-            subprocess.run([str(ROOT / ".venv/bin/trkv"), "import", str(path)], env=self.env, cwd=self.folder,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+            done = subprocess.run([str(ROOT / ".venv/bin/trkv"), "import", str(path)], env=self.env, cwd=self.folder,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
+            if done.returncode != 0:  # a failing import is no load: the run fails rather than count it
+                self.failed = done.stderr[-2000:]
+                return
             self.imported += len(lines)
             path.unlink()
 
@@ -191,6 +195,8 @@ def run(broker_kind: str, messages: int, rate: float, bulk: int) -> dict:
             live_ms = sorted(live_latencies_ms(live, settings))
             if bulk:
                 importer.thread.join(timeout=300)
+                if importer.failed:
+                    raise RuntimeError(f"the bulk import failed:\n{importer.failed}")
         finally:
             for w in workers:
                 w.stop()

@@ -131,3 +131,59 @@ def test_a_blocked_contacts_ticket_is_closed_when_others_come_first_in_the_batch
     with session_factory(settings.db_url)() as session:
         muted = session.execute(select(Ticket.status, Ticket.closed_at).where(Ticket.contact_id == 999)).one()
     assert muted.status == "closed" and muted.closed_at is not None
+
+
+def test_a_historical_import_on_sqlite_makes_way_for_live_work_between_batches(sqlite_settings, monkeypatch):
+    """SQLite has one writer: between two batches the import waits while a fresh live message
+    is staged and not yet stored (bench/paging.py saw pages held back 13-24 s without it), but
+    not for a stale one that no worker is taking."""
+    import threading
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from connectors.base import Inbound
+    from storage.db import transaction
+    from storage.models.base import utcnow
+    from storage.models.intake import InboundQueue
+    from support.delivery import kicks
+    from support.intake import importer, staging
+
+    monkeypatch.setattr(kicks, "ingest", lambda ids: None)  # no worker: the test plays it
+    sleeps: list[float] = []
+    monkeypatch.setattr("time.sleep", lambda s: sleeps.append(s) or _real_sleep(0.005))
+
+    importer.make_way(sqlite_settings)
+    assert sleeps == []  # nothing waits: the next batch starts at once
+
+    staged = staging.submit([Inbound(channel="discord", external_id="live-1", author_id="u1", author_handle="amy",
+                                     text="the checkout page is down for everyone")], settings=sqlite_settings)
+    stored = []
+
+    def worker() -> None:  # a live worker gets the lock once the import pauses
+        for _ in range(1000):
+            if sleeps:
+                break
+            _real_sleep(0.005)
+        with transaction(sqlite_settings.db_url) as session:
+            session.execute(update(InboundQueue).where(InboundQueue.id.in_(staged)).values(status="done"))
+        stored.append(len(sleeps))
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    importer.make_way(sqlite_settings)
+    stored_before_the_import_went_on = list(stored)
+    thread.join()
+    assert stored_before_the_import_went_on  # the import waited until the live message was stored
+
+    sleeps.clear()
+    more = staging.submit([Inbound(channel="discord", external_id="live-2", author_id="u2", author_handle="bo",
+                                   text="hello?")], settings=sqlite_settings)
+    with transaction(sqlite_settings.db_url) as session:  # staged long ago, and no worker took it
+        session.execute(update(InboundQueue).where(InboundQueue.id.in_(more))
+                        .values(updated_at=utcnow() - timedelta(minutes=5)))
+    importer.make_way(sqlite_settings)
+    assert sleeps == []
+
+
+_real_sleep = __import__("time").sleep

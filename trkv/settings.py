@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     max_send_attempts: int = 8
     max_deliveries: int = 5  # a task redelivered more often is a poison message
     import_batch_size: int = 1000
+    # a historical `trkv import` lowers its CPU priority (and its workers') by this much, so that
+    # live messages and pages on the same machine come first (0: not at all)
+    import_nice: int = 10
 
     # email
     imap_host: str | None = None
