@@ -12,6 +12,7 @@ import logging
 import mailbox
 import multiprocessing
 import os
+import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -211,8 +212,6 @@ def make_way(settings: Settings) -> None:
     during an import. Between two batches the import therefore waits, up to a second, while a
     fresh live message is staged but not stored, or a page or acknowledgement is queued but
     not sent. Stale rows (no worker running) do not hold it back."""
-    import time
-
     from sqlalchemy import or_, select
 
     from storage.db import session_factory
