@@ -145,3 +145,19 @@ def test_only_a_batch_that_may_propose_queues_behind_a_proposal_being_formed(mon
         time.sleep(0.05)
     assert "fifth" in done
     assert [i.status for i in incidents(settings)] == ["proposed"]
+
+
+def test_a_historical_import_is_a_record_not_reports_of_a_current_outage(settings):
+    """`trkv import` of an archive stores tickets created "now". An old outage in it is not
+    a current one: live reports gather only live tickets, and five live people still propose."""
+    from support.intake.ingest import ingest_batch
+
+    archive = [inbound(20 + n, text, tag="old") for n, text in enumerate(TEST_OUTAGE[5:15])]
+    old_ids = {r.ticket_id for r in ingest_batch(archive, live=False, settings=settings, bulk=True)}
+    ingest(inbound(0, TEST_OUTAGE[0]), settings=settings)  # one live report: ten archived people are no burst
+    assert incidents(settings) == []
+    for n, text in enumerate(TEST_OUTAGE[1:5], start=1):
+        ingest(inbound(n, text), settings=settings)
+    [incident] = incidents(settings)
+    linked = linked_ids(settings, incident.id)
+    assert len(linked) >= 4 and not linked & old_ids

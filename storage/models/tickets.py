@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -40,6 +41,9 @@ class Ticket(Base):
         # The dashboard's "done in the last week" for tickets closed without a resolution.
         Index("ix_tickets_closed_unresolved", "closed_at", postgresql_where=text("resolved_at IS NULL"),
               sqlite_where=text("resolved_at IS NULL")),
+        # Live incident detection's window: recent tickets that did not come from a historical import.
+        Index("ix_tickets_live_created", "created_at", postgresql_where=text("historical = false"),
+              sqlite_where=text("historical = 0")),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -75,6 +79,8 @@ class Ticket(Base):
     first_response_warned_at: Mapped[datetime | None]
     resolution_warned_at: Mapped[datetime | None]
     alert_id: Mapped[int | None] = mapped_column(BigId, index=True)  # the on-call alert it joined
+    # Stored by a historical `trkv import`: a record, never a report for live incident detection.
+    historical: Mapped[bool] = mapped_column(Boolean, server_default=false())
     # The conversation's words for full-text search: customers' messages and agents' replies, the
     # first SEARCH_CHARS characters (storage/queries.py). Indexed with the subject and snippet
     # (migration 0008); deferred, so a list of tickets never loads it.

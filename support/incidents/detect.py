@@ -138,7 +138,8 @@ def _linked_ids(session: Session, incident_id: int) -> list[int]:
 
 
 def _pool(session: Session, settings: Settings, now: datetime) -> list[tuple[int, int | None, str, str]]:
-    """(ticket id, contact id, priority, first text) of recent tickets not linked to an incident.
+    """(ticket id, contact id, priority, first text) of recent live tickets not linked to an
+    incident (a historical import's tickets are a record, not reports: ix_tickets_live_created).
 
     The `POOL` newest tickets are picked first (a backward walk of the primary key that stops
     at `POOL`), and only their first messages are looked up. Joining the messages before the
@@ -152,7 +153,8 @@ def _pool(session: Session, settings: Settings, now: datetime) -> list[tuple[int
     recent = (
         select(Ticket.id, Ticket.contact_id, Ticket.priority, Ticket.subject, first_id.label("first_id"))
         .outerjoin(IncidentTicket, IncidentTicket.ticket_id == Ticket.id)
-        .where(Ticket.created_at >= since, IncidentTicket.ticket_id.is_(None), Ticket.status != "closed")
+        .where(Ticket.created_at >= since, Ticket.historical == False,  # noqa: E712 - the partial index's own term
+               IncidentTicket.ticket_id.is_(None), Ticket.status != "closed")
         .order_by(Ticket.id.desc()).limit(POOL)
     ).subquery()
     if session.get_bind().dialect.name == "postgresql":

@@ -126,7 +126,7 @@ def ingest_in(
     fresh = _mark_duplicates(session, items)
     identity_ids = _upsert_identities(session, [item.inbound for item in fresh], now)
     _thread(session, fresh, settings, now)
-    new_tickets = _insert_tickets(session, fresh, identity_ids, settings, now, suggestions)
+    new_tickets = _insert_tickets(session, fresh, identity_ids, settings, now, suggestions, historical=not live)
     message_ids = _insert_messages(session, fresh, identity_ids, now, suggestions)
     _touch_tickets(session, fresh, now, settings)
     if live:  # a follow-up that changes the picture ("now nobody can log in") escalates to Critical
@@ -368,7 +368,7 @@ def _acknowledge_and_page(session: Session, tickets: list, settings: Settings, n
 
 def _insert_tickets(
     session: Session, items: list[_Item], identity_ids: dict, settings: Settings, now: datetime,
-    suggestions: dict[tuple[str, str], Suggestion] | None = None,
+    suggestions: dict[tuple[str, str], Suggestion] | None = None, historical: bool = False,
 ) -> list[_NewTicket]:
     new = list({id(i.new_ticket): i.new_ticket for i in items if i.new_ticket}.values())
     if not new:
@@ -409,6 +409,7 @@ def _insert_tickets(
                 "needs_triage": suggestion.needs_triage,
                 "contact_id": identity_ids[(first.channel, first.author_id)][1],
                 "parent_id": ticket.parent_id,
+                "historical": historical,
                 "created_at": now,
                 "updated_at": now,
                 "last_message_at": now,
