@@ -187,3 +187,52 @@ def test_a_historical_import_on_sqlite_makes_way_for_live_work_between_batches(s
 
 
 _real_sleep = __import__("time").sleep
+
+
+def _bulk_writes(db_url: str, started, count: int) -> None:
+    """A bulk writer in its own process: `count` transactions of ~30 ms, back to back."""
+    from storage.db import bulk_writer, dispose_engines, transaction
+
+    dispose_engines(close=False)
+    started.set()
+    for n in range(count):
+        with bulk_writer(), transaction(db_url) as session:
+            session.connection().exec_driver_sql("INSERT INTO gate_log (who) VALUES ('bulk')")
+            _real_sleep(0.03)
+
+
+def test_a_live_writer_waiting_for_the_sqlite_lock_goes_before_the_next_bulk_transaction(sqlite_settings, monkeypatch):
+    """SQLite's busy handler is no queue: a live writer sleeps between its tries and a bulk
+    import that begins again the moment it commits wins nearly every race (bench/paging.py
+    saw a live message wait 2.5 s to be staged). A live writer that waits says so, and the
+    bulk writer's next transaction begins after it: at most the one under way goes first."""
+    import multiprocessing
+
+    from storage.db import session_factory, transaction
+
+    monkeypatch.setattr("storage.db.BULK_YIELD_S", 30.0)  # a loaded machine may be slow to run the live writer
+    url = sqlite_settings.db_url
+    with transaction(url) as session:
+        session.connection().exec_driver_sql("CREATE TABLE gate_log (id INTEGER PRIMARY KEY, who TEXT)")
+    context = multiprocessing.get_context("fork")
+    started = context.Event()
+    bulk = context.Process(target=_bulk_writes, args=(url, started, 60))
+    bulk.start()
+    lives = []  # (last row committed when the live writer asked, its own row)
+    try:
+        started.wait(30)
+        _real_sleep(0.2)  # the bulk writer is under way
+        for _ in range(3):
+            with session_factory(url, readonly=True)() as session:
+                asked = session.connection().exec_driver_sql("SELECT coalesce(max(id), 0) FROM gate_log").scalar()
+            with transaction(url) as session:
+                session.connection().exec_driver_sql("INSERT INTO gate_log (who) VALUES ('live')")
+                lives.append((asked, session.connection().exec_driver_sql("SELECT last_insert_rowid()").scalar()))
+            _real_sleep(0.05)
+    finally:
+        bulk.join(60)
+    assert bulk.exitcode == 0
+    # Bulk transactions committed while each live writer waited: the one under way, perhaps
+    # one that began as it asked; without the gate, most of the import.
+    waited = [mine - asked - 1 for asked, mine in lives]
+    assert len(waited) == 3 and max(waited) <= 2, waited
