@@ -141,6 +141,9 @@ class _Workers:
             from triage.classifier import active_model
 
             active_model()
+            # import_path froze what start-up made; the model and scikit-learn came after (~60,000
+            # objects): frozen too, or every worker's full collections walk them (bench/triage.py)
+            gc.freeze()
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("fork" if "fork" in methods else None)
             self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context, initializer=_forget_connections)
