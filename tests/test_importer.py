@@ -105,6 +105,15 @@ def test_the_import_workers_fork_with_the_model_frozen(sqlite_settings):
         gc.unfreeze()  # as import_path does
 
 
+def test_an_import_worker_collects_its_garbage_a_batch_at_a_time(sqlite_settings):
+    """Not every 700 containers: triage makes ~10,000 a batch, nearly all freed with its result."""
+    try:
+        with _Workers(1) as workers:
+            assert workers.pool.submit(gc.get_threshold).result()[0] >= 10_000
+    finally:
+        gc.unfreeze()
+
+
 def test_a_reply_in_the_same_batch_is_found_by_search_on_its_ticket(settings, tmp_path):
     """The reply's words reach the ticket's search text whether it arrives with the original or later."""
     from support.tickets.queries import TicketFilters, list_tickets
