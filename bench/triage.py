@@ -95,7 +95,7 @@ def throughput_pool(items: list[TriageInput], batch: int = 1000, workers: int | 
 
     workers = workers or os.cpu_count() or 1
     batches = [items[start : start + batch] for start in range(0, len(items), batch)]
-    from support.intake.importer import _forget_connections  # the import workers' start: one BLAS thread each
+    from support.intake.importer import _forget_connections  # the import workers' start: one BLAS thread, fewer GCs
 
     # as `trkv import` does before its workers fork: what is loaded by now (the model, scikit-learn,
     # these messages) is not garbage. Unfrozen, the workers' and this process's full collections
