@@ -36,6 +36,7 @@ if __name__ == "triage":
     _spec.loader.exec_module(_package)
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -94,13 +95,20 @@ def throughput_pool(items: list[TriageInput], batch: int = 1000, workers: int | 
 
     workers = workers or os.cpu_count() or 1
     batches = [items[start : start + batch] for start in range(0, len(items), batch)]
-    from support.intake.importer import _forget_connections  # the import workers' start: one BLAS thread each
+    from support.intake.importer import _forget_connections  # the import workers' start: one BLAS thread, fewer GCs
 
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                             initializer=_forget_connections) as pool:
-        list(pool.map(suggest_batch, batches[:workers]))  # warm-up: every worker has its model
-        wall = time.perf_counter()
-        done = sum(len(s) for s in pool.map(suggest_batch, batches))
+    # as `trkv import` does before its workers fork: what is loaded by now (the model, scikit-learn,
+    # these messages) is not garbage. Unfrozen, the workers' and this process's full collections
+    # walked it: a fifth of the workers' time, and the pool's wall clock 19,000 -> 24,000 msg/s.
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=_forget_connections) as pool:
+            list(pool.map(suggest_batch, batches[:workers]))  # warm-up: every worker has its model
+            wall = time.perf_counter()
+            done = sum(len(s) for s in pool.map(suggest_batch, batches))
+    finally:
+        gc.unfreeze()
     return {"wall": round(done / (time.perf_counter() - wall)), "workers": workers}
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import pickle
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from tests.shared_data import shared_data
 from triage import store, training
 from triage.pipeline import TriageModel
 from triage.rules import critical_reasons
-from triage.types import TriageInput
+from triage.types import Suggestions, SuggestionsByKey, TriageInput
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +123,18 @@ def test_a_suggestion_explains_itself_with_the_terms_that_weighed_most(model):
     assert suggestion.category == "feature_request" and suggestion.priority == "low"
     assert suggestion.evidence["category"] and all(isinstance(t, str) for t in suggestion.evidence["category"])
     assert 0 < suggestion.confidence <= 1
+
+
+def test_suggestions_travel_between_processes_as_rows_and_come_back_the_same(model):
+    """Import workers send their suggestions back pickled: as rows, a quarter fewer bytes."""
+    texts = ["The whole site is down, every page answers 502", "How do I export my projects to CSV?",
+             "you guys rock, fixed my issue in 5 minutes 🙌", "hmm, about the thing from before"] * 10
+    batch = Suggestions(model.predict([TriageInput(text=t, channel="email", subject="Hi") for t in texts]))
+    by_key = SuggestionsByKey((("email", f"<{n}@example.com>"), s) for n, s in enumerate(batch))
+    for sent, plain in ((batch, list(batch)), (by_key, dict(by_key))):
+        data = pickle.dumps(sent)
+        assert pickle.loads(data) == plain and type(pickle.loads(data)) is type(sent)
+        assert len(data) < 0.85 * len(pickle.dumps(plain))
 
 
 def test_praise_and_spam_need_no_action_and_start_no_urgent_clock(model):

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from triage.pipeline import TriageModel
-from triage.types import Suggestion, TriageInput
+from triage.types import Suggestion, Suggestions, TriageInput
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +65,9 @@ def active_model() -> TriageModel:
         return state.model
 
 
-def suggest_batch(items: Sequence[TriageInput]) -> list[Suggestion]:
-    return active_model().predict(items)
+def suggest_batch(items: Sequence[TriageInput]) -> Suggestions:
+    """A list, pickled compactly (`Suggestions`): import workers send it back to the writer."""
+    return Suggestions(active_model().predict(items))
 
 
 def suggest(item: TriageInput) -> Suggestion:

@@ -142,6 +142,9 @@ class _Workers:
             from triage.classifier import active_model
 
             active_model()
+            # import_path froze what start-up made; the model and scikit-learn came after (~60,000
+            # objects): frozen too, or every worker's full collections walk them (bench/triage.py)
+            gc.freeze()
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("fork" if "fork" in methods else None)
             self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context, initializer=_forget_connections)
@@ -162,13 +165,16 @@ class _Workers:
 def _forget_connections() -> None:
     """A worker's start: no database connection of the parent's, and one BLAS thread (numpy's
     BLAS threads spin-wait; with a worker per core they fought over the cores and halved triage's
-    throughput in bench/triage.py's pool)."""
+    throughput in bench/triage.py's pool), and fewer garbage collections: a batch of short messages
+    makes ~10,000 containers, nearly all freed once its result is sent; collected every 700 (the
+    default), they were walked ~15 times a batch (bench/triage.py's pool: +4 to +19 %)."""
     from threadpoolctl import threadpool_limits
 
     from storage.db import dispose_engines
 
     dispose_engines(close=False)
     threadpool_limits(1)
+    gc.set_threshold(10_000, 10, 10)
 
 
 def _write(size: int, pending: Future | _Prepared, live: bool, settings: Settings, report: ImportReport, bar) -> None:

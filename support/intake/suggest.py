@@ -7,7 +7,7 @@ the model runs before a write transaction and once per message.
 from __future__ import annotations
 
 from connectors.base import Inbound
-from triage.types import Suggestion, TriageInput
+from triage.types import Suggestion, SuggestionsByKey, TriageInput
 
 
 def suggest_for(inbounds: list[Inbound]) -> dict[tuple[str, str], Suggestion]:
@@ -18,4 +18,5 @@ def suggest_for(inbounds: list[Inbound]) -> dict[tuple[str, str], Suggestion]:
     suggestions = suggest_batch(
         [TriageInput(text=i.text, channel=i.channel, subject=i.subject, hints=i.hints) for i in inbounds]
     )
-    return {(i.channel, i.external_id): s for i, s in zip(inbounds, suggestions, strict=True)}
+    # pickled compactly: the import workers send it back to the writer
+    return SuggestionsByKey(((i.channel, i.external_id), s) for i, s in zip(inbounds, suggestions, strict=True))
