@@ -36,13 +36,13 @@ SEARCH_CHARS = 32_000
 _REF = re.compile(rf"^{REF_PREFIX}(\d+)$", re.IGNORECASE)
 
 
-def insert_ignoring_conflicts(session: Session, model) -> Insert:
-    """INSERT ... ON CONFLICT DO NOTHING for SQLite and PostgreSQL, into a model's table or a table."""
+def insert_ignoring_conflicts(session: Session, model: type) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING for SQLite and PostgreSQL."""
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    return insert(getattr(model, "__table__", model)).on_conflict_do_nothing()  # the table: Core, not the ORM's bulk path
+    return insert(model.__table__).on_conflict_do_nothing()  # the table: Core, not the ORM's bulk path
 
 
 def insert_many_ignoring_conflicts(session: Session, model: type, rows: list[dict], returning: tuple = ()) -> list | None:
@@ -54,7 +54,7 @@ def insert_many_ignoring_conflicts(session: Session, model: type, rows: list[dic
         return []
     table = model.__table__
     if session.get_bind().dialect.name != "postgresql":
-        _executemany(session, table, rows, ignore_conflicts=True)
+        session.execute(insert_ignoring_conflicts(session, model), rows)
         return None
     from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -123,16 +123,15 @@ def _insert_columns(table, rows: list[dict]) -> list | None:
     return columns
 
 
-def _executemany(session: Session, table, rows: list[dict], ignore_conflicts: bool = False) -> None:
-    """INSERT rows (`ignore_conflicts`: ON CONFLICT DO NOTHING) through the driver's
-    executemany, with each column's bind processor applied in one pass. The same values
-    SQLAlchemy's Core insert sends, at a fraction of its per-row cost (it builds each row's
-    parameters through the compiler: 40 % of a bulk import's writer time on SQLite)."""
+def _executemany(session: Session, table, rows: list[dict]) -> None:
+    """INSERT rows through the driver's executemany, with each column's bind processor
+    applied in one pass. The same values SQLAlchemy's Core insert sends, at a fraction of
+    its per-row cost (it builds each row's parameters through the compiler: 40 % of a
+    bulk import's writer time on SQLite)."""
     connection = session.connection()
     columns = _insert_columns(table, rows)
     if columns is None:
-        statement = insert_ignoring_conflicts(session, table) if ignore_conflicts else insert(table)
-        connection.execute(statement, _decoded(rows))
+        connection.execute(insert(table), _decoded(rows))
         return
     dialect = connection.dialect
     values = [_column_values(rows, c, _memoized(c, c.type.dialect_impl(dialect).bind_processor(dialect)))
@@ -140,10 +139,7 @@ def _executemany(session: Session, table, rows: list[dict], ignore_conflicts: bo
     params = list(zip(*values))
     names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
     marks = ", ".join("?" for _ in columns)
-    conflicts = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
-    connection.exec_driver_sql(
-        f"INSERT INTO {dialect.identifier_preparer.quote(table.name)} ({names}) VALUES ({marks}){conflicts}", params
-    )
+    connection.exec_driver_sql(f"INSERT INTO {dialect.identifier_preparer.quote(table.name)} ({names}) VALUES ({marks})", params)
 
 
 def _column_values(rows: list[dict], column, process) -> list:
@@ -158,9 +154,9 @@ def _column_values(rows: list[dict], column, process) -> list:
 
 
 def _memoized(column, process):
-    """A column's bind processor (None: it has none); for times, remembered per value: a batch's rows share a
-    few moments (its `now`, due times), and formatting one costs more than the insert. JSON
-    already encoded passes as it is."""
+    """A column's bind processor (None: it has none); for times, remembered per value: a
+    batch's rows share a few moments (its `now`, due times), and formatting one costs more
+    than the insert. JSON already encoded passes as it is."""
     if process is None:
         return None
     if isinstance(column.type, JSON):  # None (most messages' attachments and problems) serializes alike every time

@@ -197,23 +197,28 @@ def _upsert_identities(session: Session, inbounds: list[Inbound], now: datetime)
             session, Contact,
             [{"name": i.author_name or i.author_handle, "email": i.author_email, "created_at": now} for i in missing],
         )
+        rows = [
+            {
+                "contact_id": contact_id,
+                "channel": i.channel,
+                "external_user_id": i.author_id,
+                "handle": i.author_handle[:320],
+                "display_name": i.author_name[:300],
+                "created_at": now,
+            }
+            for i, contact_id in zip(missing, contact_ids, strict=True)
+        ]
+        if session.get_bind().dialect.name != "postgresql":
+            # SQLite: this transaction has held the write lock since it began (IMMEDIATE), so
+            # none of `missing` can have been stored since the read above: no read back.
+            ids = bulk_insert_returning_ids(session, Identity, rows)
+            found.update({(r["channel"], r["external_user_id"]): (i, r["contact_id"]) for r, i in zip(rows, ids, strict=True)})
+            return found
         inserted = insert_many_ignoring_conflicts(
-            session, Identity,
-            [
-                {
-                    "contact_id": contact_id,
-                    "channel": i.channel,
-                    "external_user_id": i.author_id,
-                    "handle": i.author_handle[:320],
-                    "display_name": i.author_name[:300],
-                    "created_at": now,
-                }
-                for i, contact_id in zip(missing, contact_ids, strict=True)
-            ],
-            returning=("channel", "external_user_id", "id", "contact_id"),
+            session, Identity, rows, returning=("channel", "external_user_id", "id", "contact_id"),
         )
-        found.update({(r.channel, r.external_user_id): (r.id, r.contact_id) for r in inserted or []})
-        # Read back what was not returned: SQLite, or a concurrent writer got there first.
+        found.update({(r.channel, r.external_user_id): (r.id, r.contact_id) for r in inserted})
+        # Read back what a concurrent writer stored first.
         unresolved = [(i.channel, i.author_id) for i in missing if (i.channel, i.author_id) not in found]
         found.update(_load_identities(session, unresolved))
     return found
