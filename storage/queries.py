@@ -146,9 +146,9 @@ def _column_values(rows: list[dict], column, process) -> list:
     """One column's parameters for all rows, processed: a column at a time, so that a column
     without a bind processor costs no call per value."""
     name = column.name
-    if all(name in row for row in rows):
+    try:
         values = [row[name] for row in rows]
-    else:
+    except KeyError:  # some rows leave it to its default
         values = [row[name] if name in row else _default(column) for row in rows]
     return values if process is None else list(map(process, values))
 

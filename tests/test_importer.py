@@ -187,3 +187,25 @@ def test_a_historical_import_on_sqlite_makes_way_for_live_work_between_batches(s
 
 
 _real_sleep = __import__("time").sleep
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_historical_import_stores_raw_payloads_as_given(settings, tmp_path, workers):
+    """Raw payloads are encoded where the batch is prepared and stored as they are: the same
+    JSON an insert of the dict stores, non-ASCII text and nested values included."""
+    from sqlalchemy import text
+
+    from support.intake.importer import inbound_from_json
+
+    lines = [{"channel": "api", "external_id": f"form-{n}", "text": f"Grüße, Frage {n} 🙂",
+              "author": {"handle": f"user{n}"}, "meta": {"tags": ["ä", n], "none": None}} for n in range(3)]
+    path = tmp_path / "forms.jsonl"
+    path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines))
+    import_path(path, batch_size=2, settings=settings, workers=workers)
+    with session_factory(settings.db_url)() as session:
+        stored = session.execute(select(Message.raw).order_by(Message.external_id)).scalars().all()
+        as_text = session.execute(text("SELECT raw FROM messages ORDER BY external_id")).scalars().all()
+    expected = [inbound_from_json(line).raw for line in lines]  # the line, with its author's fields
+    assert stored == expected and "meta" in stored[0]
+    if settings.db_url.startswith("sqlite"):  # byte for byte what SQLAlchemy's JSON type writes
+        assert as_text == [json.dumps(raw) for raw in expected]
