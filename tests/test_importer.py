@@ -209,3 +209,16 @@ def test_a_historical_import_stores_raw_payloads_as_given(settings, tmp_path, wo
     assert stored == expected and "meta" in stored[0]
     if settings.db_url.startswith("sqlite"):  # byte for byte what SQLAlchemy's JSON type writes
         assert as_text == [json.dumps(raw) for raw in expected]
+
+
+def test_a_bulk_transaction_on_sqlite_journals_in_memory_and_the_next_one_does_not(sqlite_settings):
+    """temp_store is the connection's: the bulk load sets it for its transaction only."""
+    from storage.db import transaction, tune_for_bulk_load
+
+    seen = []
+    for bulk in (True, False):
+        with transaction(sqlite_settings.db_url) as session:
+            if bulk:
+                tune_for_bulk_load(session)
+            seen.append(session.connection().exec_driver_sql("PRAGMA temp_store").scalar())
+    assert seen == [2, 0]  # MEMORY, then the default again
