@@ -134,7 +134,7 @@ def _executemany(session: Session, table, rows: list[dict]) -> None:
         connection.execute(insert(table), _decoded(rows))
         return
     dialect = connection.dialect
-    values = [_column_values(rows, c, _memoized(c, c.type.dialect_impl(dialect).bind_processor(dialect)))
+    values = [_column_values(rows, c, _processor(c, c.type.dialect_impl(dialect).bind_processor(dialect)))
               for c in columns]
     params = list(zip(*values))
     names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
@@ -143,36 +143,32 @@ def _executemany(session: Session, table, rows: list[dict]) -> None:
 
 
 def _column_values(rows: list[dict], column, process) -> list:
-    """One column's parameters for all rows, processed: a column at a time, so that a column
-    without a bind processor costs no call per value."""
+    """One column's parameters for all rows, processed (`_processor`): a column at a time, so
+    that a column without a bind processor costs no call per value."""
     name = column.name
     try:
         values = [row[name] for row in rows]
     except KeyError:  # some rows leave it to its default
         values = [row[name] if name in row else _default(column) for row in rows]
-    return values if process is None else list(map(process, values))
+    return values if process is None else process(values)
 
 
-def _memoized(column, process):
-    """A column's bind processor (None: it has none); for times, remembered per value: a
-    batch's rows share a few moments (its `now`, due times), and formatting one costs more
-    than the insert. JSON already encoded passes as it is."""
+def _processor(column, process):
+    """A column's bind processor over a list of values (None: it has none). Times are
+    formatted once per distinct value: a batch's rows share a few moments (its `now`, due
+    times), and formatting one costs more than the insert. JSON already encoded passes as it is."""
     if process is None:
         return None
     if isinstance(column.type, JSON):  # None (most messages' attachments and problems) serializes alike every time
         null = process(None)
-        return lambda value: null if value is None else value if value.__class__ is EncodedJSON else process(value)
+        return lambda values: [null if v is None else v if v.__class__ is EncodedJSON else process(v) for v in values]
     if not isinstance(column.type, UTCDateTime):  # equal instants are stored alike only when converted to UTC
-        return process
-    known: dict = {}
+        return lambda values: list(map(process, values))
 
-    def once(value):
-        if value is None:
-            return None
-        done = known.get(value)
-        if done is None:
-            done = known[value] = process(value)
-        return done
+    def once(values: list) -> list:
+        known = {value: process(value) for value in set(values) if value is not None}
+        known[None] = None
+        return [known[value] for value in values]
 
     return once
 
