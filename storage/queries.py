@@ -68,6 +68,24 @@ def insert_many_ignoring_conflicts(session: Session, model: type, rows: list[dic
     return session.execute(statement.returning(*(table.c[name] for name in returning))).all()
 
 
+class EncodedJSON(str):
+    """A JSON column's value already serialized (`encode_json`), stored as it is. A bulk
+    import encodes messages' raw payloads in its worker processes: the writing process, the
+    one that does not spread over cores, then neither serializes them nor unpickles them as
+    nested objects."""
+
+
+def encode_json(value, db_url: str) -> EncodedJSON:
+    """`value` serialized exactly as the insert into `db_url` would serialize it: SQLAlchemy's
+    default serializer on SQLite, `_copy`'s on PostgreSQL."""
+    return EncodedJSON(json.dumps(value, ensure_ascii=not db_url.startswith("postgresql")))
+
+
+def _decoded(rows: list[dict]) -> list[dict]:
+    """Rows for SQLAlchemy's own insert, which serializes every JSON value itself."""
+    return [{k: json.loads(v) if isinstance(v, EncodedJSON) else v for k, v in row.items()} for row in rows]
+
+
 def bulk_insert_returning_ids(session: Session, model: type, rows: list[dict]) -> list[int]:
     """Insert many rows and return their ids in order, as fast as each database allows.
 
@@ -113,36 +131,44 @@ def _executemany(session: Session, table, rows: list[dict]) -> None:
     connection = session.connection()
     columns = _insert_columns(table, rows)
     if columns is None:
-        connection.execute(insert(table), rows)
+        connection.execute(insert(table), _decoded(rows))
         return
     dialect = connection.dialect
-    fields = [(c.name, c, _memoized(c, c.type.dialect_impl(dialect).bind_processor(dialect))) for c in columns]
-    params = [tuple([process(row[name] if name in row else _default(c)) for name, c, process in fields]) for row in rows]
+    values = [_column_values(rows, c, _processor(c, c.type.dialect_impl(dialect).bind_processor(dialect)))
+              for c in columns]
+    params = list(zip(*values))
     names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
     marks = ", ".join("?" for _ in columns)
     connection.exec_driver_sql(f"INSERT INTO {dialect.identifier_preparer.quote(table.name)} ({names}) VALUES ({marks})", params)
 
 
-def _same(value):
-    return value
+def _column_values(rows: list[dict], column, process) -> list:
+    """One column's parameters for all rows, processed (`_processor`): a column at a time, so
+    that a column without a bind processor costs no call per value."""
+    name = column.name
+    try:
+        values = [row[name] for row in rows]
+    except KeyError:  # some rows leave it to its default
+        values = [row[name] if name in row else _default(column) for row in rows]
+    return values if process is None else process(values)
 
 
-def _memoized(column, process):
-    """A column's bind processor; for times, remembered per value: a batch's rows share a
-    few moments (its `now`, due times), and formatting one costs more than the insert."""
+def _processor(column, process):
+    """A column's bind processor over a list of values (None: it has none). Times are
+    formatted once per distinct value: a batch's rows share a few moments (its `now`, due
+    times), and formatting one costs more than the insert. JSON already encoded passes as it is."""
     if process is None:
-        return _same
+        return None
+    if isinstance(column.type, JSON):  # None (most messages' attachments and problems) serializes alike every time
+        null = process(None)
+        return lambda values: [null if v is None else v if v.__class__ is EncodedJSON else process(v) for v in values]
     if not isinstance(column.type, UTCDateTime):  # equal instants are stored alike only when converted to UTC
-        return process
-    known: dict = {}
+        return lambda values: list(map(process, values))
 
-    def once(value):
-        if value is None:
-            return None
-        done = known.get(value)
-        if done is None:
-            done = known[value] = process(value)
-        return done
+    def once(values: list) -> list:
+        known = {value: process(value) for value in set(values) if value is not None}
+        known[None] = None
+        return [known[value] for value in values]
 
     return once
 
@@ -153,7 +179,7 @@ def _copy(session: Session, table, rows: list[dict]) -> None:
     dbapi = session.connection().connection.dbapi_connection
     columns = _insert_columns(table, rows)
     if columns is None or not hasattr(dbapi.cursor(), "copy"):
-        session.connection().execute(insert(table), rows)
+        session.connection().execute(insert(table), _decoded(rows))
         return
     names = ", ".join(f'"{c.name}"' for c in columns)
     fields = [(c.name, c) for c in columns]
@@ -164,7 +190,7 @@ def _copy(session: Session, table, rows: list[dict]) -> None:
         for row in rows:
             values = [row[name] if name in row else _default(c) for name, c in fields]
             for i in json_at:
-                if values[i] is not None:
+                if values[i] is not None and values[i].__class__ is not EncodedJSON:
                     values[i] = json.dumps(values[i], ensure_ascii=False)
             copy.write_row(values)
 
@@ -206,6 +232,32 @@ def pairs_in(session: Session, first: ColumnElement, second: ColumnElement, pair
     for a, b in pairs:
         grouped[a].append(b)
     return or_(*(and_(first == a, second.in_(bs)) for a, bs in grouped.items()))
+
+
+def rows_by_pairs(session: Session, table, columns: tuple[str, ...], first: str, second: str, pairs: list[tuple]) -> list:
+    """The `columns` (plain numbers and strings: no result processing) of `table`'s rows whose
+    (`first`, `second`) is one of `pairs`, 400 pairs a statement.
+
+    On SQLite the statement is written here in `pairs_in`'s form, not compiled by SQLAlchemy:
+    a bulk import's batch looks up thousands of keys, and compiling an OR of IN lists (one
+    bound parameter each) cost ten times what SQLite takes to run it."""
+    if session.get_bind().dialect.name == "postgresql":
+        selected = select(*(table.c[name] for name in columns))
+        return [row for chunk in chunked(pairs, 400)
+                for row in session.execute(selected.where(pairs_in(session, table.c[first], table.c[second], chunk)))]
+    connection = session.connection()
+    quote = connection.dialect.identifier_preparer.quote
+    head = f"SELECT {', '.join(map(quote, columns))} FROM {quote(table.name)} WHERE "
+    rows = []
+    for chunk in chunked(pairs, 400):
+        grouped: dict = defaultdict(list)
+        for a, b in chunk:
+            grouped[a].append(b)
+        where = " OR ".join(f"({quote(first)} = ? AND {quote(second)} IN ({', '.join('?' * len(bs))}))"
+                            for bs in grouped.values())
+        params = tuple(value for a, bs in grouped.items() for value in (a, *bs))
+        rows.extend(connection.exec_driver_sql(head + where, params))
+    return rows
 
 
 def append_search_text(session: Session, texts: Mapping[int, str], touched_at=None) -> None:

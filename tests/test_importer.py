@@ -256,3 +256,38 @@ def test_a_live_writer_waiting_for_the_sqlite_lock_goes_before_the_next_bulk_tra
     # one that began as it asked; without the gate, most of the import.
     waited = [mine - asked - 1 for asked, mine in lives]
     assert len(waited) == 3 and max(waited) <= 2, waited
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_historical_import_stores_raw_payloads_as_given(settings, tmp_path, workers):
+    """Raw payloads are encoded where the batch is prepared and stored as they are: the same
+    JSON an insert of the dict stores, non-ASCII text and nested values included."""
+    from sqlalchemy import text
+
+    from support.intake.importer import inbound_from_json
+
+    lines = [{"channel": "api", "external_id": f"form-{n}", "text": f"Grüße, Frage {n} 🙂",
+              "author": {"handle": f"user{n}"}, "meta": {"tags": ["ä", n], "none": None}} for n in range(3)]
+    path = tmp_path / "forms.jsonl"
+    path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines))
+    import_path(path, batch_size=2, settings=settings, workers=workers)
+    with session_factory(settings.db_url)() as session:
+        stored = session.execute(select(Message.raw).order_by(Message.external_id)).scalars().all()
+        as_text = session.execute(text("SELECT raw FROM messages ORDER BY external_id")).scalars().all()
+    expected = [inbound_from_json(line).raw for line in lines]  # the line, with its author's fields
+    assert stored == expected and "meta" in stored[0]
+    if settings.db_url.startswith("sqlite"):  # byte for byte what SQLAlchemy's JSON type writes
+        assert as_text == [json.dumps(raw) for raw in expected]
+
+
+def test_a_bulk_transaction_on_sqlite_journals_in_memory_and_the_next_one_does_not(sqlite_settings):
+    """temp_store is the connection's: the bulk load sets it for its transaction only."""
+    from storage.db import transaction, tune_for_bulk_load
+
+    seen = []
+    for bulk in (True, False):
+        with transaction(sqlite_settings.db_url) as session:
+            if bulk:
+                tune_for_bulk_load(session)
+            seen.append(session.connection().exec_driver_sql("PRAGMA temp_store").scalar())
+    assert seen == [2, 0]  # MEMORY, then the default again

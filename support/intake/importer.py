@@ -74,7 +74,7 @@ def import_path(
             length=total, label=f"importing {path.name}", show_pos=True, show_eta=True
         ) as bar:
             in_flight: deque[tuple[int, Future | _Prepared]] = deque()
-            for chunk in _chunks(path, batch_size):
+            for chunk in _chunks(path, batch_size, None if live else settings.db_url):
                 in_flight.append((len(chunk.raws), pool.submit(chunk)))
                 while len(in_flight) > pool.depth:
                     _write(*in_flight.popleft(), live, settings, report, bar)
@@ -93,6 +93,7 @@ class _Chunk:
 
     kind: str  # "jsonl" or "mail"
     raws: list[tuple[str | int, bytes] | _Bad]
+    encode_for: str | None = None  # a historical import's database URL: raw payloads are stored as encoded here
 
 
 @dataclass
@@ -108,11 +109,25 @@ def _prepare(chunk: _Chunk, triage: bool = True) -> _Prepared:
               for raw in chunk.raws)
     items = [_sanitized(item, settings) for item in parsed]
     good = [item for item in items if not isinstance(item, _Bad)]
-    if not (triage and good):
-        return _Prepared(items, None)
-    from support.intake.suggest import suggest_for
+    suggestions = None
+    if triage and good:
+        from support.intake.suggest import suggest_for
 
-    return _Prepared(items, suggest_for(good))
+        suggestions = suggest_for(good)
+    if chunk.encode_for:
+        _encode_raw(good, chunk.encode_for)
+    return _Prepared(items, suggestions)
+
+
+def _encode_raw(inbounds: list[Inbound], db_url: str) -> None:
+    """Each raw payload serialized for the messages table, once and here (in a worker): the
+    writing process then stores it as it is. Not for a live import: its acknowledgements
+    read the payload (a Discord message's channel), so it stays a dict."""
+    from storage.queries import encode_json
+
+    for inbound in inbounds:
+        if inbound.raw is not None:
+            inbound.raw = encode_json(inbound.raw, db_url)
 
 
 def _sanitized(item: Inbound | _Bad, settings: Settings) -> Inbound | _Bad:
@@ -254,7 +269,7 @@ def make_way(settings: Settings) -> None:
         time.sleep(0.02)
 
 
-def _chunks(path: Path, size: int) -> Iterator[_Chunk]:
+def _chunks(path: Path, size: int, encode_for: str | None = None) -> Iterator[_Chunk]:
     """The raw items, `size` at a time: only reading happens in this process."""
     if path.is_dir() or path.suffix not in (".jsonl", ".json", ".ndjson"):
         kind, raws = "mail", _raw_mails(_folder(path) if path.is_dir() else mailbox.mbox(path, factory=None, create=False))
@@ -264,10 +279,10 @@ def _chunks(path: Path, size: int) -> Iterator[_Chunk]:
     for raw in raws:
         chunk.append(raw)
         if len(chunk) >= size:
-            yield _Chunk(kind, chunk)
+            yield _Chunk(kind, chunk, encode_for)
             chunk = []
     if chunk:
-        yield _Chunk(kind, chunk)
+        yield _Chunk(kind, chunk, encode_for)
 
 
 class _MailFolder:

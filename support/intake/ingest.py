@@ -32,6 +32,7 @@ from storage.queries import (
     chunked,
     insert_many_ignoring_conflicts,
     pairs_in,
+    rows_by_pairs,
 )
 from support.delivery import outbox as outbox_rows
 from support.incidents import detect
@@ -168,14 +169,9 @@ def _follow_ups(items: list[_Item]) -> list[tuple[int, Inbound]]:
 def _mark_duplicates(session: Session, items: list[_Item]) -> list[_Item]:
     """Resolve redeliveries (stored before, or twice in this batch); return the rest."""
     keys = sorted({(item.inbound.channel, item.inbound.external_id) for item in items})
-    stored = {}
-    for chunk in chunked(keys, 400):
-        rows = session.execute(
-            select(Message.channel, Message.external_id, Message.ticket_id, Message.id).where(
-                pairs_in(session, Message.channel, Message.external_id, chunk)
-            )
-        )
-        stored.update({(r.channel, r.external_id): (r.ticket_id, r.id) for r in rows})
+    rows = rows_by_pairs(session, Message.__table__, ("channel", "external_id", "ticket_id", "id"),
+                         "channel", "external_id", keys)
+    stored = {(r.channel, r.external_id): (r.ticket_id, r.id) for r in rows}
     fresh: list[_Item] = []
     first_seen: dict[tuple[str, str], _Item] = {}
     for item in items:
@@ -201,38 +197,37 @@ def _upsert_identities(session: Session, inbounds: list[Inbound], now: datetime)
             session, Contact,
             [{"name": i.author_name or i.author_handle, "email": i.author_email, "created_at": now} for i in missing],
         )
+        rows = [
+            {
+                "contact_id": contact_id,
+                "channel": i.channel,
+                "external_user_id": i.author_id,
+                "handle": i.author_handle[:320],
+                "display_name": i.author_name[:300],
+                "created_at": now,
+            }
+            for i, contact_id in zip(missing, contact_ids, strict=True)
+        ]
+        if session.get_bind().dialect.name != "postgresql":
+            # SQLite: this transaction has held the write lock since it began (IMMEDIATE), so
+            # none of `missing` can have been stored since the read above: no read back.
+            ids = bulk_insert_returning_ids(session, Identity, rows)
+            found.update({(r["channel"], r["external_user_id"]): (i, r["contact_id"]) for r, i in zip(rows, ids, strict=True)})
+            return found
         inserted = insert_many_ignoring_conflicts(
-            session, Identity,
-            [
-                {
-                    "contact_id": contact_id,
-                    "channel": i.channel,
-                    "external_user_id": i.author_id,
-                    "handle": i.author_handle[:320],
-                    "display_name": i.author_name[:300],
-                    "created_at": now,
-                }
-                for i, contact_id in zip(missing, contact_ids, strict=True)
-            ],
-            returning=("channel", "external_user_id", "id", "contact_id"),
+            session, Identity, rows, returning=("channel", "external_user_id", "id", "contact_id"),
         )
-        found.update({(r.channel, r.external_user_id): (r.id, r.contact_id) for r in inserted or []})
-        # Read back what was not returned: SQLite, or a concurrent writer got there first.
+        found.update({(r.channel, r.external_user_id): (r.id, r.contact_id) for r in inserted})
+        # Read back what a concurrent writer stored first.
         unresolved = [(i.channel, i.author_id) for i in missing if (i.channel, i.author_id) not in found]
         found.update(_load_identities(session, unresolved))
     return found
 
 
 def _load_identities(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, int]]:
-    found = {}
-    for chunk in chunked(keys, 400):
-        rows = session.execute(
-            select(Identity.channel, Identity.external_user_id, Identity.id, Identity.contact_id).where(
-                pairs_in(session, Identity.channel, Identity.external_user_id, chunk)
-            )
-        )
-        found.update({(r.channel, r.external_user_id): (r.id, r.contact_id) for r in rows})
-    return found
+    rows = rows_by_pairs(session, Identity.__table__, ("channel", "external_user_id", "id", "contact_id"),
+                         "channel", "external_user_id", keys)
+    return {(r.channel, r.external_user_id): (r.id, r.contact_id) for r in rows}
 
 
 def _thread(session: Session, items: list[_Item], settings: Settings, now: datetime) -> None:
