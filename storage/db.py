@@ -22,6 +22,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -32,17 +33,24 @@ _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
 
 
-_bulk = contextvars.ContextVar("trkv_bulk_writer", default=False)
 BULK_YIELD_S = 1.0  # a bulk writer waits at most this long for live writers before it begins anyway
 
 
+@dataclass
+class BulkWriter:
+    made_way: bool = False  # a live writer was waiting when one of its transactions began
+
+
+_bulk: contextvars.ContextVar[BulkWriter | None] = contextvars.ContextVar("trkv_bulk_writer", default=None)
+
+
 @contextlib.contextmanager
-def bulk_writer() -> Iterator[None]:
+def bulk_writer() -> Iterator[BulkWriter]:
     """Mark this context's SQLite write transactions as bulk work: each begins only when
     no live writer is waiting for the write lock (up to BULK_YIELD_S). No effect elsewhere."""
-    token = _bulk.set(True)
+    token = _bulk.set(BulkWriter())
     try:
-        yield
+        yield _bulk.get()
     finally:
         _bulk.reset(token)
 
@@ -78,22 +86,23 @@ class _WriterGate:
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
 
-    def clear(self) -> None:
-        """Wait (up to BULK_YIELD_S) until no live writer is waiting."""
+    def clear(self) -> bool:
+        """Wait (up to BULK_YIELD_S) until no live writer is waiting; whether one was."""
         fd = self._descriptor()
         if fd is None:
-            return
-        deadline = time.monotonic() + BULK_YIELD_S
+            return False
+        deadline, waited = time.monotonic() + BULK_YIELD_S, False
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    return
+                    return True
+                waited = True
                 time.sleep(0.001)
             else:
                 fcntl.flock(fd, fcntl.LOCK_UN)
-                return
+                return waited
 
 
 def _begin_promptly(dbapi_conn, timeout_s: float = 60.0) -> None:
@@ -139,8 +148,8 @@ def _sqlite_engine(url: str) -> Engine:
         mode = options.get("sqlite_begin", "IMMEDIATE")
         if mode != "IMMEDIATE" or gate is None:
             conn.exec_driver_sql(f"BEGIN {mode}")
-        elif _bulk.get():
-            gate.clear()
+        elif (bulk := _bulk.get()) is not None:
+            bulk.made_way |= gate.clear()
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             with gate.waiting():

@@ -74,12 +74,13 @@ def import_path(
             length=total, label=f"importing {path.name}", show_pos=True, show_eta=True
         ) as bar:
             in_flight: deque[tuple[int, Future | _Prepared]] = deque()
+            pace = _Pace()
             for chunk in _chunks(path, batch_size, None if live else settings.db_url):
                 in_flight.append((len(chunk.raws), pool.submit(chunk)))
                 while len(in_flight) > pool.depth:
-                    _write(*in_flight.popleft(), live, settings, report, bar)
+                    _write(*in_flight.popleft(), live, settings, report, bar, pace)
             while in_flight:
-                _write(*in_flight.popleft(), live, settings, report, bar)
+                _write(*in_flight.popleft(), live, settings, report, bar, pace)
     finally:
         gc.unfreeze()
     report.seconds = (datetime.now() - started).total_seconds()
@@ -192,7 +193,8 @@ def _forget_connections() -> None:
     gc.set_threshold(10_000, 10, 10)
 
 
-def _write(size: int, pending: Future | _Prepared, live: bool, settings: Settings, report: ImportReport, bar) -> None:
+def _write(size: int, pending: Future | _Prepared, live: bool, settings: Settings, report: ImportReport, bar,
+           pace: _Pace) -> None:
     if isinstance(pending, Future):
         try:
             prepared = pending.result()
@@ -215,36 +217,52 @@ def _write(size: int, pending: Future | _Prepared, live: bool, settings: Setting
     from support.intake.ingest import ingest_batch
 
     yielding = not live and settings.db_url.startswith("sqlite")
-    for start in range(0, len(batch), SQLITE_WRITE_ROWS if yielding else len(batch)):
-        part = batch[start : start + SQLITE_WRITE_ROWS] if yielding else batch
-        with bulk_writer() if yielding else contextlib.nullcontext():
+    rows = pace.rows(len(batch)) if yielding else len(batch)
+    for start in range(0, len(batch), rows):
+        part = batch[start : start + rows]
+        with bulk_writer() if yielding else contextlib.nullcontext() as bulk:
             results = ingest_batch(part, live=live, settings=settings, suggestions=prepared.suggestions, bulk=True)
+        if bulk is not None and bulk.made_way:
+            pace.saw_live()
         report.duplicates += sum(r.duplicate for r in results)
         report.stored += sum(not r.duplicate for r in results)
         report.tickets += sum(r.created_ticket for r in results)
         if live:
             kick.dispatch([pair for r in results for pair in r.outbox])
-        elif yielding:
-            make_way(settings)
+        elif yielding and make_way(settings):
+            pace.saw_live()
 
 
-# A historical import on SQLite writes a batch in transactions of this many messages, and makes
-# way for live work between them: SQLite has one writer, and a live page waits for the write
-# transaction under way (1,000 messages: about 0.5 s, longer with the cores busy).
+# While live work is about, a historical import on SQLite writes a batch in transactions of this
+# many messages, and makes way for live work between them: SQLite has one writer, and a live page
+# waits for the write transaction under way (1,000 messages: about 0.5 s, longer with the cores
+# busy). Without live work, whole batches: short transactions cost a fifth of the import's speed.
 SQLITE_WRITE_ROWS = 250
+SHORT_FOR_S = 60.0  # how long after live work was last seen the transactions stay short
+
+
+@dataclass
+class _Pace:
+    short_until: float = 0.0
+
+    def rows(self, batch: int) -> int:
+        return SQLITE_WRITE_ROWS if time.monotonic() < self.short_until else batch
+
+    def saw_live(self) -> None:
+        self.short_until = time.monotonic() + SHORT_FOR_S
 
 
 FRESH_S = 5.0  # live work younger than this is waiting for the lock (older: no worker is running)
 MAX_PAUSE_S = 1.0
 
 
-def make_way(settings: Settings) -> None:
+def make_way(settings: Settings) -> bool:
     """SQLite has one writer. A historical import that starts its next batch the moment it
     commits one keeps the write lock nearly all the time, and a live worker, whose busy handler
     sleeps between its tries, misses every gap: bench/paging.py saw pages held back 13-24 s
     during an import. Between two batches the import therefore waits, up to a second, while a
     fresh live message is staged but not stored, or a page or acknowledgement is queued but
-    not sent. Stale rows (no worker running) do not hold it back."""
+    not sent. Stale rows (no worker running) do not hold it back. Returns whether it saw any."""
     from sqlalchemy import or_, select
 
     from storage.db import session_factory
@@ -252,7 +270,7 @@ def make_way(settings: Settings) -> None:
     from storage.models.delivery import Outbox
     from storage.models.intake import InboundQueue
 
-    deadline = time.monotonic() + MAX_PAUSE_S
+    deadline, saw = time.monotonic() + MAX_PAUSE_S, False
     Session = session_factory(settings.db_url, readonly=True)
     while time.monotonic() < deadline:
         since = utcnow() - timedelta(seconds=FRESH_S)
@@ -265,8 +283,10 @@ def make_way(settings: Settings) -> None:
                                         Outbox.updated_at >= since).limit(1)
             ).first()
         if waiting is None:
-            return
+            return saw
+        saw = True
         time.sleep(0.02)
+    return saw
 
 
 def _chunks(path: Path, size: int, encode_for: str | None = None) -> Iterator[_Chunk]:
