@@ -228,10 +228,15 @@ def pairs_in(session: Session, first: ColumnElement, second: ColumnElement, pair
             bindparam(None, [b for _, b in pairs], type_=ARRAY(Text)),
         ).table_valued("a", "b").render_derived()
         return tuple_(first, second).in_(select(keys.c.a, keys.c.b))
+    return or_(*(and_(first == a, second.in_(bs)) for a, bs in _by_first(pairs).items()))
+
+
+def _by_first(pairs: list[tuple]) -> dict:
+    """Pairs grouped by their first value: SQLite's form of a pairs lookup, `a = ? AND b IN (...)` per `a`."""
     grouped: dict = defaultdict(list)
     for a, b in pairs:
         grouped[a].append(b)
-    return or_(*(and_(first == a, second.in_(bs)) for a, bs in grouped.items()))
+    return grouped
 
 
 def rows_by_pairs(session: Session, table, columns: tuple[str, ...], first: str, second: str, pairs: list[tuple]) -> list:
@@ -250,9 +255,7 @@ def rows_by_pairs(session: Session, table, columns: tuple[str, ...], first: str,
     head = f"SELECT {', '.join(map(quote, columns))} FROM {quote(table.name)} WHERE "
     rows = []
     for chunk in chunked(pairs, 400):
-        grouped: dict = defaultdict(list)
-        for a, b in chunk:
-            grouped[a].append(b)
+        grouped = _by_first(chunk)
         where = " OR ".join(f"({quote(first)} = ? AND {quote(second)} IN ({', '.join('?' * len(bs))}))"
                             for bs in grouped.values())
         params = tuple(value for a, bs in grouped.items() for value in (a, *bs))
