@@ -240,8 +240,15 @@ def tune_for_bulk_load(session: Session) -> None:
     stay in memory (temp_store, for this transaction): each row of the tickets INSERT (it fires
     the full-text trigger) journals the pages it changes, and spilled to a temporary file that
     cost 550,000 write calls, about 0.5 CPU-s, per 20,000 messages imported. Must come first
-    in the transaction: SQLite sets temp_store only before BEGIN."""
+    in the transaction: SQLite sets temp_store only before BEGIN. The importing connection
+    checkpoints the WAL every 10,000 pages (40 MB) rather than every 1,000: at a million
+    tickets a batch's inserts dirty some 3,000 scattered index pages, so the default copied
+    every batch into the database file at its commit; ten times the interval copies a page
+    dirtied by several batches once (commits of 20,000 messages at 1 M tickets: 2.3-2.7 s
+    -> 0.9-1.1 s)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET LOCAL synchronous_commit TO off"))
     else:
-        session.connection(execution_options={"sqlite_temp_store": "MEMORY"}).exec_driver_sql("PRAGMA cache_size = -65536")
+        connection = session.connection(execution_options={"sqlite_temp_store": "MEMORY"})
+        connection.exec_driver_sql("PRAGMA cache_size = -65536")
+        connection.exec_driver_sql("PRAGMA wal_autocheckpoint = 10000")
