@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from storage.db import session_factory
 from storage.models.delivery import Outbox
 from storage.models.tickets import Message, Ticket
+from storage.queries import SEARCH_CHARS
 from support.intake.ingest import ingest, ingest_batch
 from support.intake.sanitize import sanitize
 from tests.cast import ada_email, bo_discord, cy_tweet
@@ -145,3 +146,23 @@ def test_one_author_across_tickets_is_one_contact(settings):
 def _set(settings, ticket_id: int, **values) -> None:
     with session_factory(settings.db_url)() as session, session.begin():
         session.execute(update(Ticket).where(Ticket.id == ticket_id).values(**values))
+
+
+def test_follow_ups_to_several_tickets_in_one_batch_add_their_words_to_each_until_full(settings):
+    # One UPDATE for the whole batch on PostgreSQL (storage.queries.append_search_text): each
+    # ticket gets its own follow-ups' words, and a ticket whose search text is full is left alone.
+    email, discord, tweet = ingest(ada_email()), ingest(bo_discord()), ingest(cy_tweet())
+    full = "x" * SEARCH_CHARS
+    with session_factory(settings.db_url)() as session, session.begin():
+        session.execute(update(Ticket).where(Ticket.id == tweet.ticket_id).values(search_text=full))
+    ingest_batch([
+        ada_email("ada-2@mail.example", "the export still times out", references=["ada-1@mail.example"]),
+        bo_discord("1180000000000000002", "also on firefox"),
+        bo_discord("1180000000000000003", "and on safari"),
+        cy_tweet("1860000000000000002", conversation_key="1860000000000000001", text="@trkvbot any news?"),
+    ])
+    with session_factory(settings.db_url)() as session:
+        words = dict(session.execute(select(Ticket.id, Ticket.search_text)).all())
+    assert words[email.ticket_id].endswith("\nthe export still times out")
+    assert words[discord.ticket_id].endswith("\nalso on firefox\nand on safari")
+    assert words[tweet.ticket_id] == full
