@@ -133,3 +133,29 @@ def test_the_backlog_is_read_through_its_partial_index(sqlite_settings):
         plan = " ".join(str(row[-1]) for row in session.execute(
             text("EXPLAIN QUERY PLAN SELECT id FROM tickets WHERE search_pending = 1 ORDER BY id LIMIT 5")))
     assert "ix_tickets_search_pending" in plan
+
+
+def test_the_inbox_and_the_api_say_when_search_matched_waiting_tickets(sqlite_settings, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from inbox.app import create_app
+    from support import accounts
+    from tests.test_accounts import log_in
+
+    accounts.create_user("lena.lead@trkv.test", "lead", "correct horse battery", settings=sqlite_settings)
+    token = accounts.create_token("lena.lead@trkv.test", settings=sqlite_settings)
+    import_path(_jsonl(tmp_path / "a.jsonl", [_message(1, "Refunds never arrived"), _message(2, "Login loops")]),
+                settings=sqlite_settings, workers=0)
+    with TestClient(create_app(sqlite_settings), headers={"Authorization": f"Bearer {token}"}) as api:
+        body = api.get("/api/tickets", params={"q": "refunds"}).json()
+        assert [item["subject"] for item in body["items"]] == ["Refunds never arrived"]
+        assert body["search_pending"] == 2
+        assert "search_pending" not in api.get("/api/tickets").json()  # no search, nothing to say
+    with TestClient(create_app(sqlite_settings)) as browser:
+        log_in(browser, "lena.lead@trkv.test", "correct horse battery")
+        page = browser.get("/", params={"q": "refunds", "status": "all"}).text
+        assert "2 imported tickets are still being indexed for search" in page
+        index_pending(sqlite_settings)
+        page = browser.get("/", params={"q": "refund", "status": "all"}).text
+        assert "still being indexed" not in page
+        assert "Refunds never arrived" in page

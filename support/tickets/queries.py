@@ -65,6 +65,7 @@ class TicketPage:
     items: list[dict[str, Any]]
     next_cursor: str | None
     sort: str = "newest"
+    search_backlog: int = 0  # with a search: tickets not in the search index yet, matched by substring
 
 
 # cursors ---------------------------------------------------------------------
@@ -120,8 +121,8 @@ def list_tickets(
     with session_factory(settings.db_url, readonly=True)() as session:
         dialect = session.get_bind().dialect.name
         filters = filters or TicketFilters()
-        backlog = bool(filters.q) and search_index.any_pending(session)
-        query = filtered(_with_people(select(Ticket)), filters, now, dialect, search_backlog=backlog)
+        backlog = search_index.pending_count(session) if filters.q and search_index.any_pending(session) else 0
+        query = filtered(_with_people(select(Ticket)), filters, now, dialect, search_backlog=bool(backlog))
         query = _ordered(query, sort, cursor).limit(limit + 1)  # one extra row says whether a next page exists
         rows = session.execute(query).all()
     items = [serialize_ticket(*row, now=now) for row in rows[:limit]]
@@ -129,7 +130,7 @@ def list_tickets(
     if len(rows) > limit:
         last = rows[limit - 1][0]
         next_cursor = encode_cursor(last.id, last.first_response_due_at, sort)
-    return TicketPage(items=items, next_cursor=next_cursor, sort=sort)
+    return TicketPage(items=items, next_cursor=next_cursor, sort=sort, search_backlog=backlog)
 
 
 def _ordered(query: Select, sort: str, cursor: str | None) -> Select:
