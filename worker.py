@@ -147,6 +147,15 @@ def maintenance() -> int:
     return len(tick(get_settings()))
 
 
+@app.task(base=GuardedTask, name="trkv.search_index")
+def search_index() -> int:
+    """Kicked when a historical import ends, and every minute as the safety net: its tickets
+    go into the full-text index, a short transaction per batch (support/tickets/search_index.py)."""
+    from support.tickets.search_index import index_pending
+
+    return index_pending(get_settings())
+
+
 @app.task(base=GuardedTask, name="trkv.demo_agent")
 def demo_agent() -> dict:
     """With the demo feed on: history once, then replies, resolutions and survey answers."""

@@ -101,7 +101,10 @@ def tickets(
     except InvalidCursor as exc:
         raise HTTPException(422, str(exc)) from exc
     next_url = str(request.url.include_query_params(cursor=page.next_cursor)) if page.next_cursor else None
-    return {"items": page.items, "next_cursor": page.next_cursor, "next": next_url}
+    body = {"items": page.items, "next_cursor": page.next_cursor, "next": next_url}
+    if page.search_backlog:  # an import's tickets not indexed yet: they matched by substring
+        body["search_pending"] = page.search_backlog
+    return body
 
 
 @router.get("/tickets/{ref}", responses=NOT_FOUND)

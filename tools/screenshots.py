@@ -68,8 +68,16 @@ def main() -> None:
     maintenance.schedule("Database upgrade (PostgreSQL 17)", start, start + timedelta(hours=2),
                          incidents.Actor("lena.lead@trkv.test"), components_=["API"],
                          description="The API may answer 503 for a few minutes.", settings=settings)
+    archive = home / "archive.jsonl"  # an import's tickets waiting for the search index: the search's note
+    archive.write_text("".join(
+        f'{{"channel": "email", "external_id": "<old-{n}@example.com>", "author_id": "old{n}@example.com", '
+        f'"subject": "{subject}", "text": "{subject}. From last year\'s archive."}}\n'
+        for n, subject in enumerate(("Refunds for the annual plan", "Refund still missing", "Invoice shows the wrong VAT"))))
+    from support.intake.importer import import_path
+
+    import_path(archive, settings=settings, workers=0)
     pages = {
-        "login": "/login", "inbox": "/", "ticket-email": f"/tickets/{refs['email']}",
+        "login": "/login", "inbox": "/", "inbox-search": "/?q=refund&status=all", "ticket-email": f"/tickets/{refs['email']}",
         "ticket-discord": f"/tickets/{refs['discord']}", "ticket-paged": f"/tickets/{refs['paged']}",
         "dashboard": "/dashboard", "operations": "/operations", "incidents": "/incidents",
         "incident": f"/incidents/{incident['id']}", "kb-admin": "/kb-admin", "weekly-review": "/reports/weekly",

@@ -81,6 +81,8 @@ def configure(app: Celery, settings: Settings) -> Celery:
                           "options": {"queue": queue_name("bulk", settings), "expires": 60}},
             "maintenance": {"task": "trkv.maintenance", "schedule": 30.0,  # scheduled maintenance, on time
                             "options": {"queue": queue_name("default", settings), "expires": 30}},
+            "search-index": {"task": "trkv.search_index", "schedule": 60.0,  # a lost kick's safety net
+                             "options": {"queue": queue_name("bulk", settings), "expires": 60}},
             "demo-agent": {"task": "trkv.demo_agent", "schedule": 30.0,  # a no-op unless the demo is on
                            "options": {"queue": queue_name("bulk", settings), "expires": 30}},
         },

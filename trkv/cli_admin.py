@@ -25,11 +25,15 @@ def ensure_database() -> None:
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--live", is_flag=True, help="Treat the messages as new: send acknowledgements and pages.")
 @click.option("--batch-size", default=None, type=int, help="Messages per transaction (default TRKV_IMPORT_BATCH_SIZE).")
-def import_command(path: Path, live: bool, batch_size: int | None) -> None:
+@click.option("--index-now", is_flag=True,
+              help="Index the imported tickets for search before returning, instead of leaving it to the worker.")
+def import_command(path: Path, live: bool, batch_size: int | None, index_now: bool) -> None:
     """Import PATH: a JSONL file of inbound messages, an mbox file or a Maildir folder.
 
     Historical messages get no acknowledgements or pages unless --live. Every
-    message is ingested whatever address it was sent to.
+    message is ingested whatever address it was sent to. A historical import's tickets
+    are indexed for full-text search afterwards, by the worker (or here, with
+    --index-now); until then the inbox's search finds them by substring.
     """
     from support.intake.importer import import_path
 
@@ -43,6 +47,23 @@ def import_command(path: Path, live: bool, batch_size: int | None) -> None:
     click.echo(report.summary())
     if report.quarantined:
         click.echo(f"{report.quarantined} messages quarantined with their reason (see the quarantine view)")
+    if not live:
+        _index_for_search(settings, index_now)
+
+
+def _index_for_search(settings, now: bool) -> None:
+    from support.tickets.search_index import index_pending, pending
+
+    waiting = pending(settings)
+    if not waiting:
+        return
+    if not now:
+        click.echo(f"{waiting:,} tickets wait for the search index: a running worker indexes them "
+                   "(until then search finds them by substring; --index-now waits for it)")
+        return
+    with click.progressbar(length=waiting, label="indexing for search", show_pos=True, show_eta=True) as bar:
+        done = index_pending(settings, progress=bar.update)
+    click.echo(f"{done:,} tickets indexed for search")
 
 
 @click.group()

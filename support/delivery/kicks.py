@@ -44,6 +44,11 @@ def ingest(staged_ids: list[int]) -> None:
         _send("trkv.ingest", [staged_ids], "default")
 
 
+def search_index() -> None:
+    """Index a historical import's tickets for search (support/tickets/search_index.py)."""
+    _send("trkv.search_index", [], "bulk")
+
+
 def _send(task: str, args: list, queue: str) -> None:
     try:
         _app().send_task(task, args=args, queue=_queue(queue))

@@ -84,6 +84,10 @@ def import_path(
     finally:
         gc.unfreeze()
     report.seconds = (datetime.now() - started).total_seconds()
+    if report.tickets and not live:  # its tickets wait for the search index: a worker indexes them
+        from support.delivery import kicks
+
+        kicks.search_index()
     return report
 
 

@@ -97,7 +97,8 @@ def ingest_batch(
     """Store a batch in its own transaction; one result per inbound, in order
     (duplicates included). `suggestions` (from `suggest_for`) may come from elsewhere,
     e.g. another process; by default they are computed here, before the transaction.
-    `bulk`: a historical import's batch (storage.db.tune_for_bulk_load); never live work."""
+    `bulk`: a historical import's batch (storage.db.tune_for_bulk_load; its tickets are indexed
+    for search afterwards, support/tickets/search_index.py); never live work."""
     settings = settings or get_settings()
     if suggestions is None:
         suggestions = suggest_for(inbounds)
@@ -106,7 +107,7 @@ def ingest_batch(
             with transaction(settings.db_url) as session:
                 if bulk and not live:
                     tune_for_bulk_load(session)
-                return ingest_in(session, inbounds, live, settings, suggestions)
+                return ingest_in(session, inbounds, live, settings, suggestions, search_later=bulk and not live)
         except IntegrityError:
             # A concurrent ingest stored one of these first: the next read sees it.
             if attempt == _MAX_RETRIES - 1:
@@ -117,17 +118,19 @@ def ingest_batch(
 
 def ingest_in(
     session: Session, inbounds: list[Inbound], live: bool, settings: Settings,
-    suggestions: dict[tuple[str, str], Suggestion] | None = None,
+    suggestions: dict[tuple[str, str], Suggestion] | None = None, *, search_later: bool = False,
 ) -> list[IngestResult]:
     """The batch's work inside the caller's transaction (`suggestions`: from
-    `suggest_for`, computed before it; whatever is missing is computed here)."""
+    `suggest_for`, computed before it; whatever is missing is computed here). `search_later`:
+    new tickets wait for the search index's backlog instead of being indexed as they are written."""
     now = utcnow()
     items = [_Item(inbound) for inbound in inbounds]
     locks.hold(session, _conversation_locks(inbounds))
     fresh = _mark_duplicates(session, items)
     identity_ids = _upsert_identities(session, [item.inbound for item in fresh], now)
     _thread(session, fresh, settings, now)
-    new_tickets = _insert_tickets(session, fresh, identity_ids, settings, now, suggestions, historical=not live)
+    new_tickets = _insert_tickets(session, fresh, identity_ids, settings, now, suggestions, historical=not live,
+                                 search_later=search_later)
     message_ids = _insert_messages(session, fresh, identity_ids, now, suggestions)
     _touch_tickets(session, fresh, now, settings)
     if live:  # a follow-up that changes the picture ("now nobody can log in") escalates to Critical
@@ -364,6 +367,7 @@ def _acknowledge_and_page(session: Session, tickets: list, settings: Settings, n
 def _insert_tickets(
     session: Session, items: list[_Item], identity_ids: dict, settings: Settings, now: datetime,
     suggestions: dict[tuple[str, str], Suggestion] | None = None, historical: bool = False,
+    search_later: bool = False,
 ) -> list[_NewTicket]:
     new = list({id(i.new_ticket): i.new_ticket for i in items if i.new_ticket}.values())
     if not new:
@@ -405,6 +409,7 @@ def _insert_tickets(
                 "contact_id": identity_ids[(first.channel, first.author_id)][1],
                 "parent_id": ticket.parent_id,
                 "historical": historical,
+                "search_pending": search_later,
                 "created_at": now,
                 "updated_at": now,
                 "last_message_at": now,

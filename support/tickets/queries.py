@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, literal_column, or_, select, text, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, func, literal_column, or_, select, text, tuple_, union_all
+from sqlalchemy.orm import Session, aliased
 
 from storage.db import session_factory
 from storage.models.accounts import User
@@ -27,6 +27,7 @@ from storage.models.contacts import Contact, Identity
 from storage.models.tickets import Message, Ticket, TicketEvent, TicketNote
 from storage.queries import ticket_id_from_ref
 from support.kb import search as kb_search
+from support.tickets import search_index
 from trkv.settings import Settings, get_settings
 
 MAX_LIMIT = 200
@@ -64,6 +65,7 @@ class TicketPage:
     items: list[dict[str, Any]]
     next_cursor: str | None
     sort: str = "newest"
+    search_backlog: int = 0  # with a search: tickets not in the search index yet, matched by substring
 
 
 # cursors ---------------------------------------------------------------------
@@ -118,7 +120,9 @@ def list_tickets(
     now = utcnow()
     with session_factory(settings.db_url, readonly=True)() as session:
         dialect = session.get_bind().dialect.name
-        query = filtered(_with_people(select(Ticket)), filters or TicketFilters(), now, dialect)
+        filters = filters or TicketFilters()
+        backlog = search_index.pending_count(session) if filters.q and search_index.any_pending(session) else 0
+        query = filtered(_with_people(select(Ticket)), filters, now, dialect, search_backlog=bool(backlog))
         query = _ordered(query, sort, cursor).limit(limit + 1)  # one extra row says whether a next page exists
         rows = session.execute(query).all()
     items = [serialize_ticket(*row, now=now) for row in rows[:limit]]
@@ -126,7 +130,7 @@ def list_tickets(
     if len(rows) > limit:
         last = rows[limit - 1][0]
         next_cursor = encode_cursor(last.id, last.first_response_due_at, sort)
-    return TicketPage(items=items, next_cursor=next_cursor, sort=sort)
+    return TicketPage(items=items, next_cursor=next_cursor, sort=sort, search_backlog=backlog)
 
 
 def _ordered(query: Select, sort: str, cursor: str | None) -> Select:
@@ -154,7 +158,8 @@ def _with_people(query: Select) -> Select:
     )
 
 
-def filtered(query: Select, filters: TicketFilters, now: datetime, dialect: str) -> Select:
+def filtered(query: Select, filters: TicketFilters, now: datetime, dialect: str, *,
+             search_backlog: bool = False) -> Select:
     active_only = bool(filters.status) and set(filters.status) == set(ACTIVE_STATUSES) or filters.sla is not None
     if active_only:
         # Spelled exactly as the partial index ix_tickets_active_due, so that both databases use
@@ -189,7 +194,7 @@ def filtered(query: Select, filters: TicketFilters, now: datetime, dialect: str)
             Ticket.first_response_due_at >= now, Ticket.first_response_due_at < now + AT_RISK,
         )
     if filters.q:
-        query = query.where(search_clause(filters.q, dialect))
+        query = query.where(search_clause(filters.q, dialect, search_backlog=search_backlog))
     return query
 
 
@@ -202,21 +207,36 @@ def breached_clause(now: datetime):
     )
 
 
-def search_clause(q: str, dialect: str):
+def search_clause(q: str, dialect: str, *, search_backlog: bool = False):
     """Full-text search (SQLite FTS5, PostgreSQL tsvector) of the subject, the snippet and the
     conversation's search text: every word must occur, the last one may be a prefix ("expo"
     finds "export"). A query without words (say "%") falls back to a literal substring of
-    the subject or snippet."""
+    the subject or snippet. `search_backlog`: some tickets wait for the search index
+    (support/tickets/search_index.py); those match when every word is a substring of their
+    text, so an imported ticket is found before it is indexed, without stemming."""
     terms = [t.lower() for t in _WORD.findall(q)][:_MAX_TERMS]
     if not terms:
         subject = Ticket.subject.icontains(q, autoescape=True)  # % and _ are literal characters
         return or_(subject, Ticket.snippet.icontains(q, autoescape=True))
     if dialect == "postgresql":
         tsquery = " & ".join(terms[:-1] + [terms[-1] + ":*"])
-        return literal_column("tickets.fts").op("@@")(text("to_tsquery('english', :tsq)").bindparams(tsq=tsquery))
-    match = " AND ".join(f'"{t}"' for t in terms[:-1]) + (" AND " if len(terms) > 1 else "") + f'"{terms[-1]}"*'
-    return Ticket.id.in_(text("SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH :match").bindparams(match=match)
-                         .columns(rowid=Ticket.id.type))
+        matches = literal_column("tickets.fts").op("@@")(text("to_tsquery('english', :tsq)").bindparams(tsq=tsquery))
+        if not search_backlog:
+            return matches
+        indexed = select(Ticket.id).where(matches)
+    else:
+        match = " AND ".join(f'"{t}"' for t in terms[:-1]) + (" AND " if len(terms) > 1 else "") + f'"{terms[-1]}"*'
+        indexed = text("SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH :match").bindparams(match=match)
+        if not search_backlog:
+            return Ticket.id.in_(indexed.columns(rowid=Ticket.id.type))
+        indexed = select(literal_column("rowid")).select_from(text("tickets_fts")).where(
+            text("tickets_fts MATCH :match").bindparams(match=match))
+    waiting = aliased(Ticket, name="waiting")
+    words = func.coalesce(waiting.subject, "") + " " + func.coalesce(waiting.snippet, "") + " " + \
+        func.coalesce(waiting.search_text, "")
+    # `= true` (`= 1` on SQLite) is the partial index ix_tickets_search_pending's own condition.
+    backlog = select(waiting.id).where(waiting.search_pending == True, *(words.icontains(t) for t in terms))  # noqa: E712
+    return Ticket.id.in_(union_all(indexed, backlog))
 
 
 # one ticket ---------------------------------------------------------------------

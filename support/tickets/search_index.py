@@ -1,0 +1,79 @@
+"""The search index's backlog: tickets a historical import stored, indexed afterwards.
+
+Full-text indexing was half of a historical import's cost (migration 0020), so `trkv import`
+marks its tickets `search_pending` and leaves them to `index_pending`: a `trkv.search_index`
+task on the bulk queue, kicked when an import ends and run by beat every minute as the safety
+net, or `trkv import --index-now` before the command returns. The inbox's search finds pending
+tickets meanwhile, by substring (support/tickets/queries.py), so no ticket is unsearchable
+while it waits; it is found by stemmed words ("refunds" for "refund") once indexed.
+
+Indexing a ticket is clearing its mark: on SQLite the update trigger then adds it to FTS5,
+on PostgreSQL the generated tsvector is computed and goes into the GIN index. Each batch is a
+short transaction of its own; on SQLite it is bulk work, so a live writer waiting for the lock
+goes first (storage.db.bulk_writer); on PostgreSQL, SKIP LOCKED lets several workers share the
+backlog and never waits for a ticket a live follow-up is updating.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from storage.db import bulk_writer, session_factory, transaction
+from trkv.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+# Tickets per transaction. SQLite holds its one write lock for a batch: ~500 tickets take
+# ~30 ms there, about what a live writer may wait behind a batch already begun.
+BATCH = {"sqlite": 500, "postgresql": 2_000}
+
+_NEXT = {
+    "sqlite": "UPDATE tickets SET search_pending = 0 WHERE id IN "
+              "(SELECT id FROM tickets WHERE search_pending = 1 ORDER BY id LIMIT :n)",
+    "postgresql": "UPDATE tickets SET search_pending = false WHERE id IN "
+                  "(SELECT id FROM tickets WHERE search_pending ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED)",
+}
+_COUNT = {
+    "sqlite": "SELECT count(*) FROM tickets WHERE search_pending = 1",
+    "postgresql": "SELECT count(*) FROM tickets WHERE search_pending",
+}
+
+
+def pending_count(session: Session) -> int:
+    """Tickets waiting for the search index (read through the partial index of the backlog)."""
+    return session.execute(text(_COUNT[session.get_bind().dialect.name])).scalar_one()
+
+
+def any_pending(session: Session) -> bool:
+    dialect = session.get_bind().dialect.name
+    return session.execute(text(_COUNT[dialect].replace("count(*)", "1") + " LIMIT 1")).first() is not None
+
+
+def index_pending(settings: Settings | None = None, *, progress: Callable[[int], None] | None = None) -> int:
+    """Index the backlog, a batch per transaction, until none is left; returns how many.
+    `progress` is called with each batch's count (a progress bar's update)."""
+    settings = settings or get_settings()
+    with session_factory(settings.db_url, readonly=True)() as session:
+        dialect = session.get_bind().dialect.name
+    statement, done = text(_NEXT[dialect]).bindparams(n=BATCH[dialect]), 0
+    while True:
+        with bulk_writer(), transaction(settings.db_url) as session:
+            count = session.execute(statement).rowcount
+        if not count:
+            break
+        done += count
+        if progress:
+            progress(count)
+    if done:
+        log.info("indexed %d imported tickets for search", done)
+    return done
+
+
+def pending(settings: Settings | None = None) -> int:
+    settings = settings or get_settings()
+    with session_factory(settings.db_url, readonly=True)() as session:
+        return pending_count(session)

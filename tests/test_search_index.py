@@ -1,0 +1,161 @@
+"""A historical import's tickets wait for the search index, are found meanwhile, and are
+indexed afterwards (migration 0020, support/tickets/search_index.py)."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+from sqlalchemy import text, update
+
+from storage.db import session_factory, transaction
+from storage.models.tickets import Ticket
+from support.intake.importer import import_path
+from support.intake.ingest import ingest_batch
+from support.tickets.queries import TicketFilters, list_tickets
+from support.tickets.search_index import index_pending, pending
+from connectors.base import Inbound
+
+
+def _jsonl(path, messages):
+    path.write_text("".join(json.dumps(m) + "\n" for m in messages))
+    return path
+
+
+def _message(n: int, text_: str, thread: str | None = None) -> dict:
+    return {"channel": "email", "external_id": f"<m{n}@example.com>", "author_id": f"user{n}@example.com",
+            "author_name": f"User {n}", "text": text_, "subject": text_,
+            "conversation_key": thread or f"<m{n}@example.com>", "references": [thread] if thread else []}
+
+
+def _found(settings, q: str) -> set[str]:
+    return {item["subject"] for item in list_tickets(TicketFilters(q=q), settings=settings).items}
+
+
+def _fts_is_sound(settings) -> None:
+    """FTS5's external content index must hold exactly what its triggers were told."""
+    if settings.db_url.startswith("sqlite"):
+        with transaction(settings.db_url) as session:
+            session.execute(text("INSERT INTO tickets_fts(tickets_fts, rank) VALUES ('integrity-check', 1)"))
+
+
+def test_imported_tickets_are_found_before_and_after_indexing(settings, tmp_path):
+    path = _jsonl(tmp_path / "archive.jsonl", [
+        _message(1, "Refunds for the annual plan never arrived"),
+        _message(2, "Exporting invoices to CSV fails"),
+    ])
+    report = import_path(path, settings=settings, workers=0)
+    assert report.tickets == 2
+    assert pending(settings) == 2
+
+    # Before indexing: found by substring, and only what matches every word.
+    assert _found(settings, "refunds annual") == {"Refunds for the annual plan never arrived"}
+    assert _found(settings, "csv") == {"Exporting invoices to CSV fails"}
+    assert _found(settings, "nothing like it") == set()
+
+    assert index_pending(settings) == 2
+    assert pending(settings) == 0
+    # Indexed: the full-text index finds them, stemmed ("refund" finds "Refunds"), and only once.
+    assert _found(settings, "refund") == {"Refunds for the annual plan never arrived"}
+    page = list_tickets(TicketFilters(q="export"), settings=settings)
+    assert [item["subject"] for item in page.items] == ["Exporting invoices to CSV fails"]
+    _fts_is_sound(settings)
+
+
+def test_a_follow_up_to_a_waiting_ticket_is_indexed_with_the_whole_conversation(settings, tmp_path):
+    """A follow-up rewrites the ticket's search text while it waits: the index, filled later,
+    must hold the new words and the old."""
+    path = _jsonl(tmp_path / "archive.jsonl", [
+        _message(1, "The dashboard shows a blank page"),
+        _message(2, "Second ticket about webhooks"),
+    ])
+    import_path(path, settings=settings, workers=0)
+    path = _jsonl(tmp_path / "more.jsonl", [_message(3, "Still blank after clearing the cache", thread="<m1@example.com>")])
+    import_path(path, settings=settings, workers=0)
+    index_pending(settings)
+    assert _found(settings, "cache") == {"The dashboard shows a blank page"}
+    assert _found(settings, "dashboard") == {"The dashboard shows a blank page"}
+    assert _found(settings, "webhook") == {"Second ticket about webhooks"}
+    _fts_is_sound(settings)
+
+    # Once indexed, an update goes through the index as before: old words out, new words in.
+    with transaction(settings.db_url) as session:
+        session.execute(update(Ticket).where(Ticket.subject.like("The dashboard%"))
+                        .values(subject="Renamed", snippet="nothing", search_text="quartz"))
+    assert _found(settings, "quartz") == {"Renamed"}
+    assert _found(settings, "cache") == set()
+    _fts_is_sound(settings)
+
+
+def test_live_and_ingested_tickets_are_indexed_at_once(settings):
+    """Only a historical import defers: a live message (and an ordinary ingest) is searchable when stored."""
+    ingest_batch([Inbound(channel="email", external_id="<live@example.com>", author_id="a@example.com",
+                          text="Password reset mail never arrives", subject="Password reset")],
+                 live=True, settings=settings)
+    assert pending(settings) == 0
+    assert _found(settings, "resets") == {"Password reset"}  # stemmed: the index, not a substring
+
+
+def test_a_live_import_is_indexed_at_once(settings, tmp_path):
+    path = _jsonl(tmp_path / "live.jsonl", [_message(1, "Webhooks stopped firing")])
+    import_path(path, live=True, settings=settings, workers=0)
+    assert pending(settings) == 0
+    assert _found(settings, "webhook") == {"Webhooks stopped firing"}
+
+
+def test_the_import_command_says_what_waits_and_index_now_indexes(sqlite_settings, tmp_path):
+    from trkv.cli import main
+
+    runner = CliRunner()
+    path = _jsonl(tmp_path / "a.jsonl", [_message(1, "Invoices are wrong"), _message(2, "Login loops")])
+    result = runner.invoke(main, ["import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "2 tickets wait for the search index" in result.output
+    path = _jsonl(tmp_path / "b.jsonl", [_message(3, "Exports time out")])
+    result = runner.invoke(main, ["import", "--index-now", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "3 tickets indexed for search" in result.output
+    assert pending(sqlite_settings) == 0
+    assert _found(sqlite_settings, "invoice") == {"Invoices are wrong"}
+
+
+def test_the_worker_task_indexes_the_backlog(settings, tmp_path):
+    import worker
+
+    import_path(_jsonl(tmp_path / "a.jsonl", [_message(1, "Invoices are wrong")]), settings=settings, workers=0)
+    assert worker.search_index.apply().get() == 1
+    assert pending(settings) == 0
+    assert worker.app.conf.beat_schedule["search-index"]["task"] == "trkv.search_index"
+
+
+def test_the_backlog_is_read_through_its_partial_index(sqlite_settings):
+    with session_factory(sqlite_settings.db_url, readonly=True)() as session:
+        plan = " ".join(str(row[-1]) for row in session.execute(
+            text("EXPLAIN QUERY PLAN SELECT id FROM tickets WHERE search_pending = 1 ORDER BY id LIMIT 5")))
+    assert "ix_tickets_search_pending" in plan
+
+
+def test_the_inbox_and_the_api_say_when_search_matched_waiting_tickets(sqlite_settings, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from inbox.app import create_app
+    from support import accounts
+    from tests.test_accounts import log_in
+
+    accounts.create_user("lena.lead@trkv.test", "lead", "correct horse battery", settings=sqlite_settings)
+    token = accounts.create_token("lena.lead@trkv.test", settings=sqlite_settings)
+    import_path(_jsonl(tmp_path / "a.jsonl", [_message(1, "Refunds never arrived"), _message(2, "Login loops")]),
+                settings=sqlite_settings, workers=0)
+    with TestClient(create_app(sqlite_settings), headers={"Authorization": f"Bearer {token}"}) as api:
+        body = api.get("/api/tickets", params={"q": "refunds"}).json()
+        assert [item["subject"] for item in body["items"]] == ["Refunds never arrived"]
+        assert body["search_pending"] == 2
+        assert "search_pending" not in api.get("/api/tickets").json()  # no search, nothing to say
+    with TestClient(create_app(sqlite_settings)) as browser:
+        log_in(browser, "lena.lead@trkv.test", "correct horse battery")
+        page = browser.get("/", params={"q": "refunds", "status": "all"}).text
+        assert "2 imported tickets are still being indexed for search" in page
+        index_pending(sqlite_settings)
+        page = browser.get("/", params={"q": "refund", "status": "all"}).text
+        assert "still being indexed" not in page
+        assert "Refunds never arrived" in page
