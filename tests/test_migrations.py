@@ -6,7 +6,7 @@ from __future__ import annotations
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, insert, select
+from sqlalchemy import create_engine, insert, select, text
 
 from storage.migrate import alembic_config
 from storage.models.base import all_metadata, utcnow
@@ -60,3 +60,16 @@ def test_an_inbox_upgraded_to_search_text_finds_the_words_of_its_earlier_convers
         engine.dispose()
     assert found == [ticket_id]
     assert text_ == "the timeline crashes\norder number 88-31-zebra"  # in the order they arrived
+
+
+def test_postgresql_leaves_room_on_each_tickets_page_for_the_next_version_of_a_row(db_url):
+    # 0021: a follow-up's UPDATE of its ticket is HOT (no index entries) when the page has room.
+    if not db_url.startswith("postgresql"):
+        return
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            options = conn.execute(text("SELECT reloptions FROM pg_class WHERE relname = 'tickets'")).scalar_one()
+    finally:
+        engine.dispose()
+    assert "fillfactor=75" in options
