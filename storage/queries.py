@@ -213,6 +213,13 @@ def chunked(items: list, size: int):
         yield items[start : start + size]
 
 
+def pair_chunks(session: Session, pairs: list[tuple]):
+    """`pairs` in slices a statement each for `pairs_in`: 400 on SQLite (a bound parameter
+    per value), all at once on PostgreSQL (two array parameters whatever their length: a
+    round trip per 400 pairs cost more than the index probes)."""
+    return chunked(pairs, 400) if session.get_bind().dialect.name != "postgresql" else [pairs] if pairs else []
+
+
 def pairs_in(session: Session, first: ColumnElement, second: ColumnElement, pairs: list[tuple]) -> ColumnElement[bool]:
     """(first, second) IN pairs, in the form each database plans well.
 
@@ -241,14 +248,14 @@ def _by_first(pairs: list[tuple]) -> dict:
 
 def rows_by_pairs(session: Session, table, columns: tuple[str, ...], first: str, second: str, pairs: list[tuple]) -> list:
     """The `columns` (plain numbers and strings: no result processing) of `table`'s rows whose
-    (`first`, `second`) is one of `pairs`, 400 pairs a statement.
+    (`first`, `second`) is one of `pairs` (`pair_chunks`: 400 pairs a statement on SQLite).
 
     On SQLite the statement is written here in `pairs_in`'s form, not compiled by SQLAlchemy:
     a bulk import's batch looks up thousands of keys, and compiling an OR of IN lists (one
     bound parameter each) cost ten times what SQLite takes to run it."""
     if session.get_bind().dialect.name == "postgresql":
         selected = select(*(table.c[name] for name in columns))
-        return [row for chunk in chunked(pairs, 400)
+        return [row for chunk in pair_chunks(session, pairs)
                 for row in session.execute(selected.where(pairs_in(session, table.c[first], table.c[second], chunk)))]
     connection = session.connection()
     quote = connection.dialect.identifier_preparer.quote

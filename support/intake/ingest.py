@@ -29,8 +29,8 @@ from storage.queries import (
     SEARCH_CHARS,
     append_search_text,
     bulk_insert_returning_ids,
-    chunked,
     insert_many_ignoring_conflicts,
+    pair_chunks,
     pairs_in,
     rows_by_pairs,
 )
@@ -321,7 +321,7 @@ _TICKET_COLUMNS = (Ticket.id, Ticket.status, Ticket.resolved_at)
 def _tickets_of_messages(session: Session, items: list[_Item]) -> dict:
     keys = sorted({(i.inbound.channel, ref) for i in items for ref in i.inbound.references})
     found = {}
-    for chunk in chunked(keys, 400):
+    for chunk in pair_chunks(session, keys):
         rows = session.execute(
             select(Message.channel, Message.external_id, *_TICKET_COLUMNS)
             .join(Ticket, Ticket.id == Message.ticket_id)
@@ -341,7 +341,7 @@ def _tickets_by_tag(session: Session, items: list[_Item]) -> dict:
 def _tickets_by_conversation(session: Session, items: list[_Item]) -> dict:
     keys = sorted({(i.inbound.channel, i.inbound.conversation_key) for i in items if i.inbound.conversation_key})
     found = {}
-    for chunk in chunked(keys, 400):
+    for chunk in pair_chunks(session, keys):
         latest = (
             select(func.max(Ticket.id))
             .where(pairs_in(session, Ticket.channel, Ticket.conversation_key, chunk))
