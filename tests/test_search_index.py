@@ -159,3 +159,29 @@ def test_the_inbox_and_the_api_say_when_search_matched_waiting_tickets(sqlite_se
         page = browser.get("/", params={"q": "refund", "status": "all"}).text
         assert "still being indexed" not in page
         assert "Refunds never arrived" in page
+
+
+def test_one_indexer_at_a_time_and_a_few_seconds_per_task(settings, tmp_path, monkeypatch):
+    """The worker serves default and bulk with two processes: a backlog of a million tickets
+    must not hold both for minutes. A second task finds the first at work and returns; a task
+    stops after its budget and queues its sequel."""
+    from storage import locks
+    from support.delivery import kicks
+    from support.tickets import search_index
+
+    import_path(_jsonl(tmp_path / "a.jsonl", [_message(n, f"Ticket number {n}") for n in range(1, 4)]),
+                settings=settings, workers=0)
+    sequels = []
+    monkeypatch.setattr(kicks, "search_index", lambda: sequels.append(1))
+    with locks.single_flight(settings.db_url, "search-index") as first:
+        assert first
+        assert search_index.run_task(settings) == 0  # another indexer is at work
+    assert pending(settings) == 3 and sequels == []
+
+    monkeypatch.setitem(search_index.BATCH, settings.db_url.split(":")[0].split("+")[0], 1)
+    monkeypatch.setattr(search_index, "TASK_BUDGET_S", 0.0)
+    assert search_index.run_task(settings) == 1  # one batch, then the budget is spent
+    assert pending(settings) == 2 and sequels == [1]
+    monkeypatch.setattr(search_index, "TASK_BUDGET_S", 60.0)
+    assert search_index.run_task(settings) == 2
+    assert pending(settings) == 0 and sequels == [1]  # nothing left: no sequel
