@@ -185,3 +185,16 @@ def test_one_indexer_at_a_time_and_a_few_seconds_per_task(settings, tmp_path, mo
     monkeypatch.setattr(search_index, "TASK_BUDGET_S", 60.0)
     assert search_index.run_task(settings) == 2
     assert pending(settings) == 0 and sequels == [1]  # nothing left: no sequel
+
+
+def test_a_backlog_too_large_to_scan_is_left_out_and_the_search_says_so(sqlite_settings, tmp_path, monkeypatch):
+    from support.tickets import search_index
+
+    import_path(_jsonl(tmp_path / "a.jsonl", [_message(n, f"Refund number {n}") for n in range(1, 4)]),
+                settings=sqlite_settings, workers=0)
+    monkeypatch.setattr(search_index, "SCAN_AT_MOST", 2)
+    page = list_tickets(TicketFilters(q="refund"), settings=sqlite_settings)
+    assert page.items == [] and page.search_backlog == 3 and not page.search_backlog_scanned
+    monkeypatch.setattr(search_index, "SCAN_AT_MOST", 3)
+    page = list_tickets(TicketFilters(q="refund"), settings=sqlite_settings)
+    assert len(page.items) == 3 and page.search_backlog_scanned
