@@ -103,8 +103,12 @@ def test_a_live_import_is_indexed_at_once(settings, tmp_path):
     assert _found(settings, "webhook") == {"Webhooks stopped firing"}
 
 
-def test_the_import_command_says_what_waits_and_index_now_indexes(sqlite_settings, tmp_path):
+def test_the_import_command_says_what_waits_and_index_now_indexes(sqlite_settings, tmp_path, monkeypatch):
     from trkv.cli import main
+    from trkv.settings import reset_settings
+
+    monkeypatch.setenv("TRKV_IMPORT_NICE", "0")  # a nice value cannot be lowered again: it would stay for later tests
+    reset_settings()
 
     runner = CliRunner()
     path = _jsonl(tmp_path / "a.jsonl", [_message(1, "Invoices are wrong"), _message(2, "Login loops")])
@@ -198,3 +202,26 @@ def test_a_backlog_too_large_to_scan_is_left_out_and_the_search_says_so(sqlite_s
     monkeypatch.setattr(search_index, "SCAN_AT_MOST", 3)
     page = list_tickets(TicketFilters(q="refund"), settings=sqlite_settings)
     assert len(page.items) == 3 and page.search_backlog_scanned
+
+
+def test_the_task_indexes_at_the_import_s_lower_cpu_priority_and_leaves_the_worker_s_own(settings, tmp_path,
+                                                                                       monkeypatch):
+    """The worker process that runs it serves live ingest next: only the indexing thread is niced."""
+    import os
+    import threading
+
+    from support.tickets import search_index
+
+    import_path(_jsonl(tmp_path / "a.jsonl", [_message(1, "Invoices are wrong")]), settings=settings, workers=0)
+    seen = {}
+    real = search_index.index_pending
+
+    def spy(*args, **kwargs):
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(search_index, "index_pending", spy)
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert search_index.run_task(settings) == 1
+    assert seen["nice"] == min(19, before + settings.import_nice) > before
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before

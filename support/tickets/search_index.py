@@ -17,6 +17,8 @@ backlog and never waits for a ticket a live follow-up is updating.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
 from collections.abc import Callable
 
@@ -96,12 +98,39 @@ def run_task(settings: Settings | None = None) -> int:
     with locks.single_flight(settings.db_url, "search-index") as mine:
         if not mine:
             return 0
-        done = index_pending(settings, budget_s=TASK_BUDGET_S)
+        done = _yielding(settings.import_nice, lambda: index_pending(settings, budget_s=TASK_BUDGET_S))
     if done and pending(settings):
         from support.delivery import kicks
 
         kicks.search_index()
     return done
+
+
+def _yielding(nice: int, work: Callable[[], int]) -> int:
+    """Run `work` in a thread of its own at `nice` (TRKV_IMPORT_NICE, as the import itself):
+    the worker's pool process serves live ingest too, and on Linux a nice value belongs to a
+    thread, so live tasks after this one run at the process's own priority. (SQLite's indexing
+    runs in this thread; PostgreSQL's in its server, as during the import before.)"""
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        if nice > 0:
+            try:
+                me = threading.get_native_id()
+                os.setpriority(os.PRIO_PROCESS, me, min(19, os.getpriority(os.PRIO_PROCESS, me) + nice))
+            except OSError:
+                pass  # not Linux-like: the work still gets done, at the process's priority
+        try:
+            outcome["done"] = work()
+        except BaseException as exc:  # noqa: BLE001 - raised again in the task's own thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name="search-index")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["done"]
 
 
 def pending(settings: Settings | None = None) -> int:
