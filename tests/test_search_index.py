@@ -225,3 +225,26 @@ def test_the_task_indexes_at_the_import_s_lower_cpu_priority_and_leaves_the_work
     assert search_index.run_task(settings) == 1
     assert seen["nice"] == min(19, before + settings.import_nice) > before
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
+
+
+def test_a_downgrade_puts_the_waiting_tickets_into_the_index(settings, tmp_path):
+    """Below 0020 nothing knows of a backlog: the downgrade indexes it, so no ticket is lost to search."""
+    from alembic import command
+    from sqlalchemy import create_engine, select
+
+    from storage.db import dispose_engines
+    from storage.migrate import alembic_config
+    from support.tickets.queries import search_clause
+
+    import_path(_jsonl(tmp_path / "a.jsonl", [_message(1, "Refunds never arrived")]), settings=settings, workers=0)
+    dispose_engines()
+    config = alembic_config(settings.db_url)
+    command.downgrade(config, "0019_historical_tickets")
+    engine = create_engine(settings.db_url)
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(select(Ticket.id).where(search_clause("refund", engine.dialect.name))).scalars().all()
+    finally:
+        engine.dispose()
+        command.upgrade(config, "heads")  # the session's PostgreSQL database stays at the head for the next test
+    assert len(found) == 1
