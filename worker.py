@@ -150,10 +150,11 @@ def maintenance() -> int:
 @app.task(base=GuardedTask, name="trkv.search_index")
 def search_index() -> int:
     """Kicked when a historical import ends, and every minute as the safety net: its tickets
-    go into the full-text index, a short transaction per batch (support/tickets/search_index.py)."""
-    from support.tickets.search_index import index_pending
+    go into the full-text index, a short transaction per batch, one indexer at a time, a few
+    seconds per task (support/tickets/search_index.py)."""
+    from support.tickets.search_index import run_task
 
-    return index_pending(get_settings())
+    return run_task(get_settings())
 
 
 @app.task(base=GuardedTask, name="trkv.demo_agent")

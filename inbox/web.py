@@ -152,7 +152,7 @@ def _inbox_context(request: Request, user: User, *, full_page: bool = True) -> d
     return {
         "user": user, "tickets": page.items, "filters": kept, "query": query, "cursor": cursor or "",
         "next_cursor": page.next_cursor, "current_view": current_view, "error": error,
-        "search_backlog": page.search_backlog,
+        "search_backlog": page.search_backlog, "search_backlog_scanned": page.search_backlog_scanned,
         "poll_seconds": live.poll_seconds(settings),
         # The live refresh needs only the rows: no view or agent lists for it.
         "views": views.list_views(user.id, settings) if full_page else [],

@@ -8,8 +8,10 @@ reads see what the first committed.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -39,3 +41,44 @@ def try_hold(session: Session, name: str) -> bool:
     if session.get_bind().dialect.name != "postgresql":
         return True
     return bool(session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": lock_key(name)}).scalar())
+
+
+@contextlib.contextmanager
+def single_flight(url: str, name: str) -> Iterator[bool]:
+    """For work longer than a transaction that one process at a time should do (on any
+    host): yields True to the one that got the lock, False to the others, which return at
+    once. PostgreSQL: a session advisory lock on a connection of its own, held throughout;
+    SQLite (one host): a flock on `<database>-<name>`. Either ends with the process."""
+    from storage.db import get_engine
+
+    engine = get_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": lock_key(name)}).scalar())
+            conn.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock_key(name)})
+                    conn.commit()
+        return
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield True
+        return
+    try:
+        handle = open(f"{database}-{name}", "a")  # noqa: SIM115 - closed below
+    except OSError:  # a read-only folder: no lock file, so gating is off
+        yield True
+        return
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -103,8 +103,12 @@ def test_a_live_import_is_indexed_at_once(settings, tmp_path):
     assert _found(settings, "webhook") == {"Webhooks stopped firing"}
 
 
-def test_the_import_command_says_what_waits_and_index_now_indexes(sqlite_settings, tmp_path):
+def test_the_import_command_says_what_waits_and_index_now_indexes(sqlite_settings, tmp_path, monkeypatch):
     from trkv.cli import main
+    from trkv.settings import reset_settings
+
+    monkeypatch.setenv("TRKV_IMPORT_NICE", "0")  # a nice value cannot be lowered again: it would stay for later tests
+    reset_settings()
 
     runner = CliRunner()
     path = _jsonl(tmp_path / "a.jsonl", [_message(1, "Invoices are wrong"), _message(2, "Login loops")])
@@ -159,3 +163,88 @@ def test_the_inbox_and_the_api_say_when_search_matched_waiting_tickets(sqlite_se
         page = browser.get("/", params={"q": "refund", "status": "all"}).text
         assert "still being indexed" not in page
         assert "Refunds never arrived" in page
+
+
+def test_one_indexer_at_a_time_and_a_few_seconds_per_task(settings, tmp_path, monkeypatch):
+    """The worker serves default and bulk with two processes: a backlog of a million tickets
+    must not hold both for minutes. A second task finds the first at work and returns; a task
+    stops after its budget and queues its sequel."""
+    from storage import locks
+    from support.delivery import kicks
+    from support.tickets import search_index
+
+    import_path(_jsonl(tmp_path / "a.jsonl", [_message(n, f"Ticket number {n}") for n in range(1, 4)]),
+                settings=settings, workers=0)
+    sequels = []
+    monkeypatch.setattr(kicks, "search_index", lambda: sequels.append(1))
+    with locks.single_flight(settings.db_url, "search-index") as first:
+        assert first
+        assert search_index.run_task(settings) == 0  # another indexer is at work
+    assert pending(settings) == 3 and sequels == []
+
+    monkeypatch.setitem(search_index.BATCH, settings.db_url.split(":")[0].split("+")[0], 1)
+    monkeypatch.setattr(search_index, "TASK_BUDGET_S", 0.0)
+    assert search_index.run_task(settings) == 1  # one batch, then the budget is spent
+    assert pending(settings) == 2 and sequels == [1]
+    monkeypatch.setattr(search_index, "TASK_BUDGET_S", 60.0)
+    assert search_index.run_task(settings) == 2
+    assert pending(settings) == 0 and sequels == [1]  # nothing left: no sequel
+
+
+def test_a_backlog_too_large_to_scan_is_left_out_and_the_search_says_so(sqlite_settings, tmp_path, monkeypatch):
+    from support.tickets import search_index
+
+    import_path(_jsonl(tmp_path / "a.jsonl", [_message(n, f"Refund number {n}") for n in range(1, 4)]),
+                settings=sqlite_settings, workers=0)
+    monkeypatch.setattr(search_index, "SCAN_AT_MOST", 2)
+    page = list_tickets(TicketFilters(q="refund"), settings=sqlite_settings)
+    assert page.items == [] and page.search_backlog == 3 and not page.search_backlog_scanned
+    monkeypatch.setattr(search_index, "SCAN_AT_MOST", 3)
+    page = list_tickets(TicketFilters(q="refund"), settings=sqlite_settings)
+    assert len(page.items) == 3 and page.search_backlog_scanned
+
+
+def test_the_task_indexes_at_the_import_s_lower_cpu_priority_and_leaves_the_worker_s_own(settings, tmp_path,
+                                                                                       monkeypatch):
+    """The worker process that runs it serves live ingest next: only the indexing thread is niced."""
+    import os
+    import threading
+
+    from support.tickets import search_index
+
+    import_path(_jsonl(tmp_path / "a.jsonl", [_message(1, "Invoices are wrong")]), settings=settings, workers=0)
+    seen = {}
+    real = search_index.index_pending
+
+    def spy(*args, **kwargs):
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(search_index, "index_pending", spy)
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert search_index.run_task(settings) == 1
+    assert seen["nice"] == min(19, before + settings.import_nice) > before
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
+
+
+def test_a_downgrade_puts_the_waiting_tickets_into_the_index(settings, tmp_path):
+    """Below 0020 nothing knows of a backlog: the downgrade indexes it, so no ticket is lost to search."""
+    from alembic import command
+    from sqlalchemy import create_engine, select
+
+    from storage.db import dispose_engines
+    from storage.migrate import alembic_config
+    from support.tickets.queries import search_clause
+
+    import_path(_jsonl(tmp_path / "a.jsonl", [_message(1, "Refunds never arrived")]), settings=settings, workers=0)
+    dispose_engines()
+    config = alembic_config(settings.db_url)
+    command.downgrade(config, "0019_historical_tickets")
+    engine = create_engine(settings.db_url)
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(select(Ticket.id).where(search_clause("refund", engine.dialect.name))).scalars().all()
+    finally:
+        engine.dispose()
+        command.upgrade(config, "heads")  # the session's PostgreSQL database stays at the head for the next test
+    assert len(found) == 1

@@ -65,7 +65,10 @@ class TicketPage:
     items: list[dict[str, Any]]
     next_cursor: str | None
     sort: str = "newest"
-    search_backlog: int = 0  # with a search: tickets not in the search index yet, matched by substring
+    # With a search: tickets not in the search index yet (up to SCAN_AT_MOST + 1), and whether
+    # they were matched by substring (a backlog above SCAN_AT_MOST is left out).
+    search_backlog: int = 0
+    search_backlog_scanned: bool = False
 
 
 # cursors ---------------------------------------------------------------------
@@ -121,8 +124,11 @@ def list_tickets(
     with session_factory(settings.db_url, readonly=True)() as session:
         dialect = session.get_bind().dialect.name
         filters = filters or TicketFilters()
-        backlog = search_index.pending_count(session) if filters.q and search_index.any_pending(session) else 0
-        query = filtered(_with_people(select(Ticket)), filters, now, dialect, search_backlog=bool(backlog))
+        backlog = 0
+        if filters.q and search_index.any_pending(session):
+            backlog = search_index.pending_count(session, at_most=search_index.SCAN_AT_MOST)
+        scanned = 0 < backlog <= search_index.SCAN_AT_MOST
+        query = filtered(_with_people(select(Ticket)), filters, now, dialect, search_backlog=scanned)
         query = _ordered(query, sort, cursor).limit(limit + 1)  # one extra row says whether a next page exists
         rows = session.execute(query).all()
     items = [serialize_ticket(*row, now=now) for row in rows[:limit]]
@@ -130,7 +136,8 @@ def list_tickets(
     if len(rows) > limit:
         last = rows[limit - 1][0]
         next_cursor = encode_cursor(last.id, last.first_response_due_at, sort)
-    return TicketPage(items=items, next_cursor=next_cursor, sort=sort, search_backlog=backlog)
+    return TicketPage(items=items, next_cursor=next_cursor, sort=sort, search_backlog=backlog,
+                      search_backlog_scanned=scanned)
 
 
 def _ordered(query: Select, sort: str, cursor: str | None) -> Select:

@@ -17,15 +17,28 @@ backlog and never waits for a ticket a live follow-up is updating.
 from __future__ import annotations
 
 import logging
+import os
+import threading
+import time
 from collections.abc import Callable
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from storage.db import bulk_writer, session_factory, transaction
+from storage import locks
+from storage.db import bulk_writer, get_engine, session_factory, transaction
 from trkv.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
+
+# How long one task indexes before it hands its pool process back and queues its sequel: the
+# bulk queue's other tasks get their turn, and a worker serving default and bulk keeps a free slot.
+TASK_BUDGET_S = 5.0
+
+# The inbox's search reads the backlog's text by substring up to this many waiting tickets
+# (~40 ms on SQLite, ~150 ms on PostgreSQL at 14,000); a larger backlog is left out of searches
+# until indexed, and the search says so.
+SCAN_AT_MOST = 50_000
 
 # Tickets per transaction. SQLite holds its one write lock for a batch: ~500 tickets take
 # ~30 ms there, about what a live writer may wait behind a batch already begun.
@@ -43,9 +56,13 @@ _COUNT = {
 }
 
 
-def pending_count(session: Session) -> int:
-    """Tickets waiting for the search index (read through the partial index of the backlog)."""
-    return session.execute(text(_COUNT[session.get_bind().dialect.name])).scalar_one()
+def pending_count(session: Session, at_most: int | None = None) -> int:
+    """Tickets waiting for the search index (read through the partial index of the backlog);
+    with `at_most`, counting stops after that many plus one."""
+    statement = _COUNT[session.get_bind().dialect.name]
+    if at_most is not None:
+        statement = f"SELECT count(*) FROM ({statement.replace('count(*)', '1')} LIMIT {int(at_most) + 1}) AS waiting"
+    return session.execute(text(statement)).scalar_one()
 
 
 def any_pending(session: Session) -> bool:
@@ -53,24 +70,67 @@ def any_pending(session: Session) -> bool:
     return session.execute(text(_COUNT[dialect].replace("count(*)", "1") + " LIMIT 1")).first() is not None
 
 
-def index_pending(settings: Settings | None = None, *, progress: Callable[[int], None] | None = None) -> int:
-    """Index the backlog, a batch per transaction, until none is left; returns how many.
-    `progress` is called with each batch's count (a progress bar's update)."""
+def index_pending(settings: Settings | None = None, *, progress: Callable[[int], None] | None = None,
+                  budget_s: float | None = None) -> int:
+    """Index the backlog, a batch per transaction, until none is left (or `budget_s` seconds
+    have passed); returns how many. `progress` is called with each batch's count."""
     settings = settings or get_settings()
-    with session_factory(settings.db_url, readonly=True)() as session:
-        dialect = session.get_bind().dialect.name
+    dialect = get_engine(settings.db_url).dialect.name
     statement, done = text(_NEXT[dialect]).bindparams(n=BATCH[dialect]), 0
+    until = time.monotonic() + budget_s if budget_s is not None else None
     while True:
         with bulk_writer(), transaction(settings.db_url) as session:
             count = session.execute(statement).rowcount
-        if not count:
-            break
         done += count
-        if progress:
+        if progress and count:
             progress(count)
+        if not count or (until is not None and time.monotonic() >= until):
+            break
     if done:
         log.info("indexed %d imported tickets for search", done)
     return done
+
+
+def run_task(settings: Settings | None = None) -> int:
+    """The `trkv.search_index` task: one indexer at a time (a task that finds another at work
+    returns at once), for TASK_BUDGET_S; what is left is queued again for a sequel."""
+    settings = settings or get_settings()
+    with locks.single_flight(settings.db_url, "search-index") as mine:
+        if not mine:
+            return 0
+        done = _yielding(settings.import_nice, lambda: index_pending(settings, budget_s=TASK_BUDGET_S))
+    if done and pending(settings):
+        from support.delivery import kicks
+
+        kicks.search_index()
+    return done
+
+
+def _yielding(nice: int, work: Callable[[], int]) -> int:
+    """Run `work` in a thread of its own at `nice` (TRKV_IMPORT_NICE, as the import itself):
+    the worker's pool process serves live ingest too, and on Linux a nice value belongs to a
+    thread, so live tasks after this one run at the process's own priority. (SQLite's indexing
+    runs in this thread; PostgreSQL's in its server, as during the import before.)"""
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        if nice > 0:
+            try:
+                me = threading.get_native_id()
+                os.setpriority(os.PRIO_PROCESS, me, min(19, os.getpriority(os.PRIO_PROCESS, me) + nice))
+            except OSError:
+                pass  # not Linux-like: the work still gets done, at the process's priority
+        try:
+            outcome["done"] = work()
+        except BaseException as exc:  # noqa: BLE001 - raised again in the task's own thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name="search-index")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["done"]
 
 
 def pending(settings: Settings | None = None) -> int:
