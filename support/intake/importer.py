@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib
 import json
 import logging
 import mailbox
@@ -158,6 +159,11 @@ class _Workers:
             from triage.classifier import active_model
 
             active_model()
+            # So are the modules a worker needs and this process imports anyway to write: imported
+            # after the fork, each worker spent up to 0.4 CPU-s on them (storage.db and SQLAlchemy,
+            # where nothing had opened the database yet; storage.queries, 0.08 s, always).
+            for module in ("storage.db", "storage.queries", "support.intake.suggest", "threadpoolctl"):
+                importlib.import_module(module)
             # import_path froze what start-up made; the model and scikit-learn came after (~60,000
             # objects): frozen too, or every worker's full collections walk them (bench/triage.py)
             gc.freeze()
