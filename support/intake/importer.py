@@ -7,12 +7,14 @@ skipped in silence. Historical imports (the default) send nothing.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import importlib
 import json
 import logging
 import mailbox
 import multiprocessing
+import operator
 import os
 import time
 from collections import deque
@@ -102,6 +104,39 @@ class _Chunk:
 class _Prepared:
     items: list[Inbound | _Bad]  # in the order read
     suggestions: dict | None  # by (channel, external id), or None: triage in the writer
+    raw_encoded: bool = False  # the messages' raw payloads are `EncodedJSON` (or None)
+
+    def __reduce__(self):
+        """Pickled (a worker sends it to the writer) with each message as a row of its fields, and
+        an encoded raw payload as a plain string: pickle's own way with a dataclass (a call and a
+        dict per object) and with a str subclass took a fifth longer both ways (20,000 messages of
+        bench/importer.py: 0.15 -> 0.12 CPU-s to pickle, 0.16 -> 0.13 to unpickle)."""
+        raws = [item.raw for item in self.items if not isinstance(item, _Bad)]
+        if self.raw_encoded:
+            raws = [None if raw is None else str(raw) for raw in raws]
+        rows = [item if isinstance(item, _Bad) else _inbound_row(item) for item in self.items]
+        return _prepared, (rows, raws, self.raw_encoded, self.suggestions)
+
+
+_INBOUND_FIELDS = tuple(field.name for field in dataclasses.fields(Inbound) if field.name != "raw")
+_inbound_row = operator.attrgetter(*_INBOUND_FIELDS)
+
+
+def _prepared(rows: list[tuple | _Bad], raws: list, raw_encoded: bool, suggestions: dict | None) -> _Prepared:
+    from storage.queries import EncodedJSON
+
+    raws = iter([None if raw is None else EncodedJSON(raw) for raw in raws] if raw_encoded else raws)
+    items: list[Inbound | _Bad] = []
+    new = object.__new__
+    for row in rows:
+        if isinstance(row, _Bad):
+            items.append(row)
+            continue
+        inbound = new(Inbound)  # as pickle itself restores a dataclass: its attributes, no __init__
+        inbound.__dict__.update(zip(_INBOUND_FIELDS, row))
+        inbound.raw = next(raws)
+        items.append(inbound)
+    return _Prepared(items, suggestions, raw_encoded)
 
 
 def _prepare(chunk: _Chunk, triage: bool = True) -> _Prepared:
@@ -118,7 +153,7 @@ def _prepare(chunk: _Chunk, triage: bool = True) -> _Prepared:
         suggestions = suggest_for(good)
     if chunk.encode_for:
         _encode_raw(good, chunk.encode_for)
-    return _Prepared(items, suggestions)
+    return _Prepared(items, suggestions, raw_encoded=bool(chunk.encode_for))
 
 
 def _encode_raw(inbounds: list[Inbound], db_url: str) -> None:
