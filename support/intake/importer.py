@@ -144,34 +144,24 @@ def _prepare(chunk: _Chunk, triage: bool = True) -> _Prepared:
     settings = get_settings()
     parsed = (_parse_line(*raw) if chunk.kind == "jsonl" else _parse_mail(*raw) if not isinstance(raw, _Bad) else raw
               for raw in chunk.raws)
-    items = [_sanitized(item, settings) for item in parsed]
+    items = [_sanitized(item, settings, chunk.encode_for) for item in parsed]
     good = [item for item in items if not isinstance(item, _Bad)]
     suggestions = None
     if triage and good:
         from support.intake.suggest import suggest_for
 
         suggestions = suggest_for(good)
-    if chunk.encode_for:
-        _encode_raw(good, chunk.encode_for)
     return _Prepared(items, suggestions, raw_encoded=bool(chunk.encode_for))
 
 
-def _encode_raw(inbounds: list[Inbound], db_url: str) -> None:
-    """Each raw payload serialized for the messages table, once and here (in a worker): the
-    writing process then stores it as it is. Not for a live import: its acknowledgements
-    read the payload (a Discord message's channel), so it stays a dict."""
-    from storage.queries import encode_json
-
-    for inbound in inbounds:
-        if inbound.raw is not None:
-            inbound.raw = encode_json(inbound.raw, db_url)
-
-
-def _sanitized(item: Inbound | _Bad, settings: Settings) -> Inbound | _Bad:
+def _sanitized(item: Inbound | _Bad, settings: Settings, encode_for: str | None) -> Inbound | _Bad:
+    """With `encode_for`, each raw payload is serialized for the messages table, once and here (in
+    a worker): the writing process then stores it as it is. Not for a live import: its
+    acknowledgements read the payload (a Discord message's channel), so it stays a dict."""
     if isinstance(item, _Bad):
         return item
     try:
-        return sanitize(item, max_text_bytes=settings.max_text_bytes)
+        return sanitize(item, max_text_bytes=settings.max_text_bytes, encode_raw_for=encode_for)
     except ValueError as exc:
         return _Bad(item.channel, str(exc), json.dumps(item.to_dict(), default=str)[:100_000])
 
