@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from storage.db import session_factory
 from storage.models.delivery import Outbox
 from storage.models.tickets import Message, Ticket
-from support.intake.importer import _Chunk, _prepare, _Prepared, _Workers, import_path
+from support.intake.importer import _Chunk, _prepare, _Workers, import_path
 from triage.classifier import active_model, suggest
 from triage.types import TriageInput
 
@@ -111,22 +111,6 @@ def test_an_import_worker_collects_its_garbage_a_batch_at_a_time(sqlite_settings
     try:
         with _Workers(1) as workers:
             assert workers.pool.submit(gc.get_threshold).result()[0] >= 10_000
-    finally:
-        gc.unfreeze()
-
-
-def _seen_by_triage(word: str) -> bool:
-    return active_model().featurizer.chars._sightings.again(word)
-
-
-def test_the_import_workers_start_knowing_the_words_of_the_first_chunk(sqlite_settings):
-    """It is prepared before they fork: they do not each learn its words from nothing."""
-    line = {"channel": "api", "external_id": "1", "author_id": "ada", "text": "Zanzibarquux export times out"}
-    try:
-        with _Workers(1) as workers:
-            first = workers.submit(_Chunk("jsonl", [(1, json.dumps(line).encode())]))
-            assert isinstance(first, _Prepared) and ("api", "1") in first.suggestions
-            assert workers.pool.submit(_seen_by_triage, "Zanzibarquux").result()
     finally:
         gc.unfreeze()
 

@@ -167,7 +167,7 @@ def _sanitized(item: Inbound | _Bad, settings: Settings, encode_for: str | None)
 
 
 class _Workers:
-    """Chunks prepared in other processes meanwhile (or here: with no workers, and the first)."""
+    """Chunks prepared in other processes meanwhile (or here, with no workers)."""
 
     def __init__(self, workers: int | None):
         if workers is None:  # measured (bench/importer.py): one per core beats cores - 1 on two cores
@@ -176,7 +176,6 @@ class _Workers:
         self.workers = workers
         self.depth = max(1, workers)  # chunks prepared ahead of the one being written
         self.pool: ProcessPoolExecutor | None = None
-        self.forked = False
 
     def __enter__(self) -> _Workers:
         if self.workers > 0:
@@ -205,13 +204,6 @@ class _Workers:
     def submit(self, chunk: _Chunk) -> Future | _Prepared:
         if self.pool is None:
             return _prepare(chunk, triage=False)  # ingest_batch triages it, before its transaction
-        if not self.forked:
-            # The first chunk is prepared here, before the workers fork (on their first task): they
-            # start with what it put in triage's caches (words, their features, which came back)
-            # instead of each filling them from nothing, and this process had nothing to write
-            # meanwhile anyway. bench: the workers' CPU -0.3 s per 20,000 messages, this one's +0.15.
-            self.forked = True
-            return _prepare(chunk)
         future = self.pool.submit(_prepare, chunk)
         future.chunk = chunk  # kept to be prepared here if the worker fails
         return future
