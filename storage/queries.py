@@ -81,6 +81,15 @@ def encode_json(value, db_url: str) -> EncodedJSON:
     return EncodedJSON(json.dumps(value, ensure_ascii=not db_url.startswith("postgresql")))
 
 
+def encode_json_from(unescaped: str, value, db_url: str) -> EncodedJSON:
+    """`encode_json(value, db_url)`, given `unescaped` = `json.dumps(value, ensure_ascii=False)` made
+    already (to measure the value): the same text on PostgreSQL, and on SQLite where it is all ASCII
+    but DEL (which `ensure_ascii` escapes), so the value is not serialized a second time."""
+    if db_url.startswith("postgresql") or (unescaped.isascii() and "\x7f" not in unescaped):
+        return EncodedJSON(unescaped)
+    return encode_json(value, db_url)
+
+
 def _decoded(rows: list[dict]) -> list[dict]:
     """Rows for SQLAlchemy's own insert, which serializes every JSON value itself."""
     return [{k: json.loads(v) if isinstance(v, EncodedJSON) else v for k, v in row.items()} for row in rows]

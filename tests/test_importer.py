@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import mailbox
+import pickle
 
 import pytest
 from sqlalchemy import func, select
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 from storage.db import session_factory
 from storage.models.delivery import Outbox
 from storage.models.tickets import Message, Ticket
-from support.intake.importer import _Workers, import_path
+from support.intake.importer import _Chunk, _prepare, _Workers, import_path
 from triage.classifier import active_model, suggest
 from triage.types import TriageInput
 
@@ -112,6 +113,23 @@ def test_an_import_worker_collects_its_garbage_a_batch_at_a_time(sqlite_settings
             assert workers.pool.submit(gc.get_threshold).result()[0] >= 10_000
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.parametrize("encode_for", [None, "sqlite:///trkv.db"])
+def test_a_prepared_chunk_reaches_the_writer_as_it_was_made(encode_for):
+    """Pickled as rows: every field, the raw payload's type (encoded or not) and the quarantined lines."""
+    from storage.queries import EncodedJSON
+
+    lines = [(1, b'{"channel": "api", "external_id": "1", "author_id": "ada", "text": "Export fails",'
+                 b' "sent_at": "2026-11-23T09:00:00Z", "attachments": [{"filename": "a.log"}], "hints": {"x": "y"}}'),
+             (2, b"not json"),
+             (3, b'{"channel": "api", "external_id": "2", "author_id": "bo", "text": "caf\\u00e9 \\u0000"}')]
+    prepared = _prepare(_Chunk("jsonl", lines, encode_for))
+    back = pickle.loads(pickle.dumps(prepared, pickle.HIGHEST_PROTOCOL))
+    assert back == prepared and back.items[1].reason.startswith("line 2")
+    raw_types = [type(getattr(item, "raw", None)) for item in prepared.items]
+    assert [type(getattr(item, "raw", None)) for item in back.items] == raw_types
+    assert isinstance(back.items[0].raw, EncodedJSON) == bool(encode_for)
 
 
 def test_a_reply_in_the_same_batch_is_found_by_search_on_its_ticket(settings, tmp_path):

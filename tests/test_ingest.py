@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from storage.db import session_factory
@@ -135,6 +136,19 @@ def test_a_timestamp_from_the_year_3000_is_recorded_and_the_clock_uses_receipt_t
         message = session.get(Message, result.message_id)
     assert any("future" in p for p in message.problems)
     assert ticket.first_response_due_at < datetime.now(UTC) + timedelta(hours=3)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite:///trkv.db", "postgresql://trkv@localhost/trkv"])
+@pytest.mark.parametrize("raw", [{"text": "plain"}, {"text": "café ☕"}, {"text": "a\x7fb \x01"}, ["a", "list"],
+                                 {"text": "y" * 2_100_000}])
+def test_a_raw_payload_left_serialized_is_what_the_database_would_have_stored(raw, db_url):
+    """A bulk import's workers leave it serialized: the writer stores the text as it is."""
+    from storage.queries import EncodedJSON, encode_json
+
+    as_dict = sanitize(cy_tweet(raw=raw), max_text_bytes=1_000_000)
+    serialized = sanitize(cy_tweet(raw=raw), max_text_bytes=1_000_000, encode_raw_for=db_url)
+    assert isinstance(serialized.raw, EncodedJSON) and serialized.raw == encode_json(as_dict.raw, db_url)
+    assert serialized.problems == as_dict.problems
 
 
 def test_one_author_across_tickets_is_one_contact(settings):

@@ -7,11 +7,14 @@ skipped in silence. Historical imports (the default) send nothing.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
+import importlib
 import json
 import logging
 import mailbox
 import multiprocessing
+import operator
 import os
 import time
 from collections import deque
@@ -105,6 +108,39 @@ class _Chunk:
 class _Prepared:
     items: list[Inbound | _Bad]  # in the order read
     suggestions: dict | None  # by (channel, external id), or None: triage in the writer
+    raw_encoded: bool = False  # the messages' raw payloads are `EncodedJSON` (or None)
+
+    def __reduce__(self):
+        """Pickled (a worker sends it to the writer) with each message as a row of its fields, and
+        an encoded raw payload as a plain string: pickle's own way with a dataclass (a call and a
+        dict per object) and with a str subclass took a fifth longer both ways (20,000 messages of
+        bench/importer.py: 0.15 -> 0.12 CPU-s to pickle, 0.16 -> 0.13 to unpickle)."""
+        raws = [item.raw for item in self.items if not isinstance(item, _Bad)]
+        if self.raw_encoded:
+            raws = [None if raw is None else str(raw) for raw in raws]
+        rows = [item if isinstance(item, _Bad) else _inbound_row(item) for item in self.items]
+        return _prepared, (rows, raws, self.raw_encoded, self.suggestions)
+
+
+_INBOUND_FIELDS = tuple(field.name for field in dataclasses.fields(Inbound) if field.name != "raw")
+_inbound_row = operator.attrgetter(*_INBOUND_FIELDS)
+
+
+def _prepared(rows: list[tuple | _Bad], raws: list, raw_encoded: bool, suggestions: dict | None) -> _Prepared:
+    from storage.queries import EncodedJSON
+
+    raws = iter([None if raw is None else EncodedJSON(raw) for raw in raws] if raw_encoded else raws)
+    items: list[Inbound | _Bad] = []
+    new = object.__new__
+    for row in rows:
+        if isinstance(row, _Bad):
+            items.append(row)
+            continue
+        inbound = new(Inbound)  # as pickle itself restores a dataclass: its attributes, no __init__
+        inbound.__dict__.update(zip(_INBOUND_FIELDS, row))
+        inbound.raw = next(raws)
+        items.append(inbound)
+    return _Prepared(items, suggestions, raw_encoded)
 
 
 def _prepare(chunk: _Chunk, triage: bool = True) -> _Prepared:
@@ -112,34 +148,24 @@ def _prepare(chunk: _Chunk, triage: bool = True) -> _Prepared:
     settings = get_settings()
     parsed = (_parse_line(*raw) if chunk.kind == "jsonl" else _parse_mail(*raw) if not isinstance(raw, _Bad) else raw
               for raw in chunk.raws)
-    items = [_sanitized(item, settings) for item in parsed]
+    items = [_sanitized(item, settings, chunk.encode_for) for item in parsed]
     good = [item for item in items if not isinstance(item, _Bad)]
     suggestions = None
     if triage and good:
         from support.intake.suggest import suggest_for
 
         suggestions = suggest_for(good)
-    if chunk.encode_for:
-        _encode_raw(good, chunk.encode_for)
-    return _Prepared(items, suggestions)
+    return _Prepared(items, suggestions, raw_encoded=bool(chunk.encode_for))
 
 
-def _encode_raw(inbounds: list[Inbound], db_url: str) -> None:
-    """Each raw payload serialized for the messages table, once and here (in a worker): the
-    writing process then stores it as it is. Not for a live import: its acknowledgements
-    read the payload (a Discord message's channel), so it stays a dict."""
-    from storage.queries import encode_json
-
-    for inbound in inbounds:
-        if inbound.raw is not None:
-            inbound.raw = encode_json(inbound.raw, db_url)
-
-
-def _sanitized(item: Inbound | _Bad, settings: Settings) -> Inbound | _Bad:
+def _sanitized(item: Inbound | _Bad, settings: Settings, encode_for: str | None) -> Inbound | _Bad:
+    """With `encode_for`, each raw payload is serialized for the messages table, once and here (in
+    a worker): the writing process then stores it as it is. Not for a live import: its
+    acknowledgements read the payload (a Discord message's channel), so it stays a dict."""
     if isinstance(item, _Bad):
         return item
     try:
-        return sanitize(item, max_text_bytes=settings.max_text_bytes)
+        return sanitize(item, max_text_bytes=settings.max_text_bytes, encode_raw_for=encode_for)
     except ValueError as exc:
         return _Bad(item.channel, str(exc), json.dumps(item.to_dict(), default=str)[:100_000])
 
@@ -162,6 +188,11 @@ class _Workers:
             from triage.classifier import active_model
 
             active_model()
+            # So are the modules a worker needs and this process imports anyway to write: imported
+            # after the fork, each worker spent up to 0.4 CPU-s on them (storage.db and SQLAlchemy,
+            # where nothing had opened the database yet; storage.queries, 0.08 s, always).
+            for module in ("storage.db", "storage.queries", "support.intake.suggest", "threadpoolctl"):
+                importlib.import_module(module)
             # import_path froze what start-up made; the model and scikit-learn came after (~60,000
             # objects): frozen too, or every worker's full collections walk them (bench/triage.py)
             gc.freeze()

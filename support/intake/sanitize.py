@@ -37,8 +37,10 @@ def clean_json(value: Any) -> Any:
     return clean_text(str(value))[0]
 
 
-def sanitize(inbound: Inbound, *, max_text_bytes: int, now: datetime | None = None) -> Inbound:
-    """Fix what can be fixed in place; every fix is noted in `inbound.problems`."""
+def sanitize(inbound: Inbound, *, max_text_bytes: int, now: datetime | None = None,
+             encode_raw_for: str | None = None) -> Inbound:
+    """Fix what can be fixed in place; every fix is noted in `inbound.problems`. `encode_raw_for`: a
+    database URL, for which the raw payload is left serialized (`storage.queries.EncodedJSON`)."""
     now = now or datetime.now(UTC)
     problems = list(inbound.problems)
     for name in ("text", "subject", "html", "author_handle", "author_name", "author_id", "author_email",
@@ -71,16 +73,24 @@ def sanitize(inbound: Inbound, *, max_text_bytes: int, now: datetime | None = No
         problems.append("author: no id given")
     if len(inbound.external_id) > MAX_KEY_CHARS or len(inbound.conversation_key or "") > MAX_KEY_CHARS:
         raise ValueError("external_id or conversation_key longer than 500 characters")
-    inbound.raw = _bounded_raw(clean_json(inbound.raw), problems)
+    inbound.raw = _bounded_raw(clean_json(inbound.raw), problems, encode_raw_for)
     inbound.problems = problems
     return inbound
 
 
-def _bounded_raw(raw: Any, problems: list[str]) -> Any:
+def _bounded_raw(raw: Any, problems: list[str], encode_for: str | None = None) -> Any:
     if raw is None:
         return None
-    size = len(json.dumps(raw, ensure_ascii=False))
+    text: str | None = json.dumps(raw, ensure_ascii=False)
+    size = len(text)
     if size > MAX_RAW_CHARS:
         problems.append(f"raw: {size} characters, not stored in full")
-        return {"truncated": True, "size": size}
-    return raw if isinstance(raw, dict) else {"value": raw}
+        raw, text = {"truncated": True, "size": size}, None
+    elif not isinstance(raw, dict):
+        raw, text = {"value": raw}, None
+    if encode_for is None:
+        return raw
+    from storage.queries import encode_json, encode_json_from
+
+    # the text that measured it, where it is what the database stores: serialized once, not twice
+    return encode_json(raw, encode_for) if text is None else encode_json_from(text, raw, encode_for)
