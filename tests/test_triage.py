@@ -342,3 +342,24 @@ def test_one_off_words_do_not_grow_a_long_running_workers_caches(model):
     # the same features whether a batch's words were first seen, seen again, or cached
     again, cached_now = featurizer.transform(batch(0)), featurizer.transform(batch(0))
     assert abs(first - again).max() < 1e-6 and abs(again - cached_now).max() < 1e-6
+
+
+def test_a_single_message_s_character_counts_are_scipy_s_whole_product_to_the_bit(monkeypatch):
+    """One message takes a product over the columns it uses (no clearing of two arrays as
+    long as the feature space, a worker's page faults); a batch takes scipy's whole product.
+    Both must give the same matrix, entries in the same order, so every later sum is the same."""
+    import numpy as np
+
+    from triage import features
+
+    hasher = features.CharHasher(ngram_range=(2, 5), n_features=2**18)
+    one = ["Export to CSV fails with a timeout — café, naïve, 😡 and a very-long-hyphenated-word",
+           "second message: login loops after the 2FA prompt"]
+    few = hasher._counts(one)
+    monkeypatch.setattr(features, "_FEW_GRAMS", 2**40)  # every call takes the whole product
+    whole = hasher._counts(one)
+    assert few.shape == whole.shape == (2, 2**18)
+    assert np.array_equal(few.indptr, whole.indptr)
+    assert np.array_equal(few.indices, whole.indices)
+    assert np.array_equal(few.data, whole.data)
+    assert few.sum() > 100
