@@ -248,3 +248,31 @@ def test_a_downgrade_puts_the_waiting_tickets_into_the_index(settings, tmp_path)
         engine.dispose()
         command.upgrade(config, "heads")  # the session's PostgreSQL database stays at the head for the next test
     assert len(found) == 1
+
+
+def test_a_running_worker_indexes_an_import_s_tickets_on_its_own(monkeypatch, tmp_path, request):
+    """The import's kick reaches a real worker on the bulk queue (embedded broker, SQLite):
+    nobody runs --index-now, and the tickets become searchable by stemmed words."""
+    import time
+
+    import pytest
+
+    from tests.conftest import make_db_url, settings_for
+    from tests.workers import Worker, make_broker, worker_env
+
+    broker = make_broker("filesystem")
+    settings = settings_for(monkeypatch, tmp_path, make_db_url("sqlite", request, tmp_path),
+                            queue_prefix=broker.prefix)
+    worker = Worker(worker_env(settings, broker), tmp_path / "worker.log", queues=("default", "bulk")).start()
+    try:
+        import_path(_jsonl(tmp_path / "a.jsonl", [_message(n, f"Refunding failed, case {n}") for n in range(1, 6)]),
+                    settings=settings, workers=0)
+        deadline = time.monotonic() + 120
+        while pending(settings):  # a hang guard, not a speed check
+            if time.monotonic() > deadline:
+                pytest.fail(f"the worker did not index the import:\n{(tmp_path / 'worker.log').read_text()[-3000:]}")
+            time.sleep(0.25)
+    finally:
+        worker.stop()
+        broker.cleanup()
+    assert len(_found(settings, "refunds")) == 5  # stemmed ("refunds" is no substring of "Refunding"): the index
