@@ -97,33 +97,59 @@ def bulk_file(folder: Path, count: int) -> Path:
 
 
 class BulkImport:
-    """`trkv import` in a loop, in its own process, until stopped; ids renamed per round."""
+    """`trkv import` in a loop, in a process of its own, until stopped; ids renamed per round.
+
+    The renaming (20,000 JSON lines a round) runs in that process too: in a thread of this
+    one it held the GIL against the submit calls being timed, which added up to a switch
+    interval (5 ms) to each of their round trips to the database."""
 
     def __init__(self, env: dict, source: Path, folder: Path):
         self.env, self.source, self.folder = env, source, folder
-        self.stop = threading.Event()
-        self.imported = 0
+        self.stop_file, self.count_file = folder / "bulk.stop", folder / "bulk.count"
+        self.process: subprocess.Popen | None = None
         self.failed: str | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.imported = 0
 
-    def _run(self) -> None:
-        lines = self.source.read_text().splitlines()
-        round_ = 0
-        while not self.stop.is_set():
-            round_ += 1
-            path = self.folder / f"round{round_}.jsonl"
-            with path.open("w") as handle:
-                for line in lines:
-                    data = json.loads(line)
-                    data["external_id"] = f"r{round_}-{data['external_id']}"
-                    handle.write(json.dumps(data) + "\n")
-            done = subprocess.run([str(ROOT / ".venv/bin/trkv"), "import", str(path)], env=self.env, cwd=self.folder,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
-            if done.returncode != 0:  # a failing import is no load: the run fails rather than count it
-                self.failed = done.stderr[-2000:]
-                return
-            self.imported += len(lines)
-            path.unlink()
+    def start(self) -> None:
+        self.process = subprocess.Popen([sys.executable, __file__, "--bulk-loop", str(self.source), str(self.folder)],
+                                        env=self.env, cwd=self.folder, stderr=subprocess.PIPE, text=True)
+
+    def stop(self, timeout: float = 300) -> None:
+        """Ends after the round under way (a round cut short would be counted wrong)."""
+        self.stop_file.touch()
+        if self.process is not None:
+            _, err = self.process.communicate(timeout=timeout)
+            if self.process.returncode != 0:
+                self.failed = err[-2000:]
+        self.imported = int(self.count_file.read_text() or 0) if self.count_file.exists() else 0
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+
+
+def bulk_loop(source: Path, folder: Path) -> int:
+    """The import loop's own process (`--bulk-loop`): a failing import is no load, so it
+    fails the run rather than count."""
+    lines = source.read_text().splitlines()
+    round_, imported = 0, 0
+    while not (folder / "bulk.stop").exists():
+        round_ += 1
+        path = folder / f"round{round_}.jsonl"
+        with path.open("w") as handle:
+            for line in lines:
+                data = json.loads(line)
+                data["external_id"] = f"r{round_}-{data['external_id']}"
+                handle.write(json.dumps(data) + "\n")
+        done = subprocess.run([str(ROOT / ".venv/bin/trkv"), "import", str(path)], cwd=folder,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
+        if done.returncode != 0:
+            sys.stderr.write(done.stderr[-2000:])
+            return 1
+        imported += len(lines)
+        (folder / "bulk.count").write_text(str(imported))
+        path.unlink()
+    return 0
 
 
 def run(broker_kind: str, messages: int, rate: float, bulk: int) -> dict:
@@ -157,7 +183,7 @@ def run(broker_kind: str, messages: int, rate: float, bulk: int) -> dict:
         from triage.types import TriageInput
 
         suggest_batch([TriageInput(text="warm up", channel="x", subject=None, hints={})])  # the model, ready on disk
-        workers = []
+        workers, importer = [], None
         try:
             wenv = worker_env(settings, broker, oncall_webhook_url=listener.url, incident_min_contacts=str(NO_INCIDENTS))
             workers.append(Worker(wenv, home_path / "critical.log", queues=("critical",)).start())
@@ -169,7 +195,7 @@ def run(broker_kind: str, messages: int, rate: float, bulk: int) -> dict:
                 time.sleep(0.2)
             importer = BulkImport({**os.environ, **wenv}, bulk_file(home_path, max(bulk, 1)), home_path)
             if bulk:  # --bulk 0: pages alone, for comparison
-                importer.thread.start()
+                importer.start()
                 time.sleep(2)  # the import is under way
             run_id = uuid.uuid4().hex[:6]
             submitted: dict[str, float] = {}
@@ -189,17 +215,24 @@ def run(broker_kind: str, messages: int, rate: float, bulk: int) -> dict:
             deadline = time.time() + 120
             while len([t for t in submitted if t in listener.arrivals]) < messages and time.time() < deadline:
                 time.sleep(0.2)
-            importer.stop.set()
+            if bulk:
+                importer.stop()
             bulk_seconds = time.time() - bulk_started
             latencies = sorted((listener.arrivals[t] - s) * 1000 for t, s in submitted.items() if t in listener.arrivals)
             live_ms = sorted(live_latencies_ms(live, settings))
             if bulk:
-                importer.thread.join(timeout=300)
                 if importer.failed:
                     raise RuntimeError(f"the bulk import failed:\n{importer.failed}")
         finally:
+            if importer is not None:
+                importer.kill()  # a run that failed midway leaves no import running
             for w in workers:
                 w.stop()
+            if os.environ.get("TRKV_BENCH_KEEP_LOGS"):  # the workers' logs, for a look at task runtimes
+                import shutil
+
+                for log in home_path.glob("*.log"):
+                    shutil.copy(log, Path(os.environ["TRKV_BENCH_KEEP_LOGS"]) / f"{broker_kind}-{log.name}")
             broker.cleanup()
             dispose_engines()
             if pg_name:
@@ -245,7 +278,10 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=4.0, help="critical messages per second")
     parser.add_argument("--brokers", default="amqp,filesystem")
     parser.add_argument("--bulk", type=int, default=20_000, help="messages per bulk import round")
+    parser.add_argument("--bulk-loop", nargs=2, metavar=("SOURCE", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.bulk_loop:
+        return bulk_loop(Path(args.bulk_loop[0]), Path(args.bulk_loop[1]))
     print(f"machine: {os.cpu_count()} cores; {args.messages} critical messages at {args.rate}/s during a bulk import")
     print(f"{'broker':<11} {'database':<11} {'received':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'bulk msgs':>10}"
           f" {'bulk/s':>7} {'live p50':>9} {'live p99':>9}")

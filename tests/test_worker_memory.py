@@ -75,3 +75,30 @@ def test_the_allocator_is_tuned_and_trimmed_on_glibc():
         return
     assert memory.tune() is True
     memory.trim()  # returns whether pages were released; must not fail either way
+
+
+def test_a_worker_freezes_what_its_first_tasks_built_once_and_a_full_collection_then_skips_it():
+    import gc
+
+    gc.unfreeze()
+    try:
+        after_task = memory.freeze_once_warm(tasks=3)
+        long_lived = [{"word": str(n)} for n in range(50_000)]  # as a model's vocabulary, built on a first task
+        assert [after_task() for _ in range(5)] == [False, False, True, False, False]
+        assert gc.get_freeze_count() >= len(long_lived)  # out of the cyclic collector's way
+    finally:
+        gc.unfreeze()
+
+
+def test_loading_the_triage_model_freezes_it():
+    import gc
+
+    from triage import classifier
+
+    gc.unfreeze()
+    try:
+        classifier._ACTIVE.model = None  # the next suggestion loads it
+        classifier.suggest_batch([classifier.TriageInput(text="the app is down", channel="x", subject=None, hints={})])
+        assert gc.get_freeze_count() > 10_000  # its vocabularies, among others
+    finally:
+        gc.unfreeze()
