@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -287,41 +287,15 @@ class _Pace:
         self.short_until = time.monotonic() + SHORT_FOR_S
 
 
-FRESH_S = 5.0  # live work younger than this is waiting for the lock (older: no worker is running)
-MAX_PAUSE_S = 1.0
-
-
 def make_way(settings: Settings) -> bool:
     """SQLite has one writer. A historical import that starts its next batch the moment it
     commits one keeps the write lock nearly all the time, and a live worker, whose busy handler
     sleeps between its tries, misses every gap: bench/paging.py saw pages held back 13-24 s
-    during an import. Between two batches the import therefore waits, up to a second, while a
-    fresh live message is staged but not stored, or a page or acknowledgement is queued but
-    not sent. Stale rows (no worker running) do not hold it back. Returns whether it saw any."""
-    from sqlalchemy import or_, select
+    during an import. Between two batches the import therefore waits while live work is about
+    (storage/live_work.py). Returns whether it saw any."""
+    from storage import live_work
 
-    from storage.db import session_factory
-    from storage.models.base import utcnow
-    from storage.models.delivery import Outbox
-    from storage.models.intake import InboundQueue
-
-    deadline, saw = time.monotonic() + MAX_PAUSE_S, False
-    Session = session_factory(settings.db_url, readonly=True)
-    while time.monotonic() < deadline:
-        since = utcnow() - timedelta(seconds=FRESH_S)
-        with Session() as session:  # a new read transaction per look: WAL readers see a snapshot
-            waiting = session.execute(
-                select(InboundQueue.id).where(InboundQueue.status == "pending", InboundQueue.live.is_(True),
-                                              InboundQueue.updated_at >= since).limit(1)
-            ).first() or session.execute(
-                select(Outbox.id).where(or_(Outbox.status == "queued", Outbox.status == "sending"),
-                                        Outbox.updated_at >= since).limit(1)
-            ).first()
-        if waiting is None:
-            return saw
-        saw = True
-        time.sleep(0.02)
-    return saw
+    return live_work.make_way(settings.db_url)
 
 
 def _chunks(path: Path, size: int, encode_for: str | None = None) -> Iterator[_Chunk]:
