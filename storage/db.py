@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, exc, text
+from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -278,6 +278,16 @@ def transaction(url: str | None = None) -> Iterator[Session]:
     """One unit of work: commits on success, rolls back on any error."""
     with session_factory(url)() as session, session.begin():
         yield session
+
+
+@contextlib.contextmanager
+def single_statement(url: str | None = None) -> Iterator[Connection]:
+    """A connection for one statement that is its own transaction (autocommit): on a server
+    database no BEGIN and COMMIT round trips around it, and a single statement is atomic
+    anyway. For the live path's one-row writes; anything of two statements or more takes
+    `transaction`."""
+    with get_engine(url).connect() as connection:
+        yield connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def tune_for_bulk_load(session: Session) -> None:
