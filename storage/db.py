@@ -167,6 +167,19 @@ def _use_temp_store(conn, store: str) -> None:  # noqa: ANN001
         info["sqlite_temp_store"] = store
 
 
+class BinaryList(list):
+    """A list that psycopg 3 sends as a binary array (storage.queries.BinaryArray makes them);
+    plain lists keep their text form."""
+
+
+def _dump_binary_lists(dbapi_conn, _record) -> None:  # noqa: ANN001
+    """On each new psycopg 3 connection: `%s` dumps a BinaryList as a binary array. Registered on
+    the connection, not psycopg's global map: a connection copies that map when it opens."""
+    from psycopg.types.array import ListBinaryDumper
+
+    dbapi_conn.adapters.register_dumper(BinaryList, ListBinaryDumper)
+
+
 def _pg_connect_args(url: str) -> dict:
     if not url.startswith("postgresql"):
         return {}
@@ -192,6 +205,8 @@ def get_engine(url: str | None = None) -> Engine:
             else:
                 engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
                                        connect_args=_pg_connect_args(url))
+                if engine.dialect.driver == "psycopg":
+                    event.listen(engine, "connect", _dump_binary_lists)
             _engines[url] = engine
         return engine
 
