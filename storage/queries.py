@@ -10,10 +10,12 @@ from collections.abc import Mapping
 from sqlalchemy import (
     ARRAY,
     JSON,
+    BigInteger,
     ColumnElement,
     Insert,
     Text,
     and_,
+    any_,
     bindparam,
     func,
     insert,
@@ -269,6 +271,14 @@ def pairs_in(session: Session, first: ColumnElement, second: ColumnElement, pair
         ).table_valued("a", "b").render_derived()
         return tuple_(first, second).in_(select(keys.c.a, keys.c.b))
     return or_(*(and_(first == a, second.in_(bs)) for a, bs in _by_first(pairs).items()))
+
+
+def ids_in(session: Session, column: ColumnElement, ids: list[int]) -> ColumnElement[bool]:
+    """`column IN ids`: on PostgreSQL `= ANY` of one binary array parameter, not a parameter per id
+    (SQLAlchemy renders and processes each: ~0.1 ms per 1,000 ids in the writer of a bulk import)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=BinaryArray(BigInteger)))
+    return column.in_(ids)
 
 
 def _by_first(pairs: list[tuple]) -> dict:
