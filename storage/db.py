@@ -172,12 +172,17 @@ class BinaryList(list):
     plain lists keep their text form."""
 
 
-def _dump_binary_lists(dbapi_conn, _record) -> None:  # noqa: ANN001
-    """On each new psycopg 3 connection: `%s` dumps a BinaryList as a binary array. Registered on
-    the connection, not psycopg's global map: a connection copies that map when it opens."""
+def _binary_lists_context():
+    """The adapters a psycopg 3 connection starts from: psycopg's own, and a BinaryList dumped as a
+    binary array by `%s`. Given to each connection, not registered in psycopg's global map: no
+    other code's connections change, and a connection copies its map when it opens."""
+    import psycopg
+    from psycopg.adapt import AdaptersMap
     from psycopg.types.array import ListBinaryDumper
 
-    dbapi_conn.adapters.register_dumper(BinaryList, ListBinaryDumper)
+    adapters = AdaptersMap(psycopg.adapters)
+    adapters.register_dumper(BinaryList, ListBinaryDumper)
+    return adapters
 
 
 def _pg_connect_args(url: str) -> dict:
@@ -189,6 +194,7 @@ def _pg_connect_args(url: str) -> dict:
         # generic plan: for our IN lists of hundreds of keys that is a sequential scan,
         # and ingest slowed down as the tables grew.
         args["prepare_threshold"] = None
+        args["context"] = _binary_lists_context()
     return args
 
 
@@ -205,8 +211,6 @@ def get_engine(url: str | None = None) -> Engine:
             else:
                 engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
                                        connect_args=_pg_connect_args(url))
-                if engine.dialect.driver == "psycopg":
-                    event.listen(engine, "connect", _dump_binary_lists)
             _engines[url] = engine
         return engine
 
