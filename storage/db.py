@@ -168,6 +168,24 @@ def _use_temp_store(conn, store: str) -> None:  # noqa: ANN001
         info["sqlite_temp_store"] = store
 
 
+class BinaryList(list):
+    """A list that psycopg 3 sends as a binary array (storage.queries.BinaryArray makes them);
+    plain lists keep their text form."""
+
+
+def _binary_lists_context():
+    """The adapters a psycopg 3 connection starts from: psycopg's own, and a BinaryList dumped as a
+    binary array by `%s`. Given to each connection, not registered in psycopg's global map: no
+    other code's connections change, and a connection copies its map when it opens."""
+    import psycopg
+    from psycopg.adapt import AdaptersMap
+    from psycopg.types.array import ListBinaryDumper
+
+    adapters = AdaptersMap(psycopg.adapters)
+    adapters.register_dumper(BinaryList, ListBinaryDumper)
+    return adapters
+
+
 def _pg_connect_args(url: str) -> dict:
     if not url.startswith("postgresql"):
         return {}
@@ -177,6 +195,7 @@ def _pg_connect_args(url: str) -> dict:
         # generic plan: for our IN lists of hundreds of keys that is a sequential scan,
         # and ingest slowed down as the tables grew.
         args["prepare_threshold"] = None
+        args["context"] = _binary_lists_context()
     return args
 
 
@@ -308,9 +327,17 @@ def tune_for_bulk_load(session: Session) -> None:
     tickets a batch's inserts dirty some 3,000 scattered index pages, so the default copied
     every batch into the database file at its commit; ten times the interval copies a page
     dirtied by several batches once (commits of 20,000 messages at 1 M tickets: 2.3-2.7 s
-    -> 0.9-1.1 s)."""
+    -> 0.9-1.1 s).
+
+    PostgreSQL also plans the transaction's joins as nested loops over indexes (hash and merge
+    joins off, for this transaction only): a batch looks up a few thousand keys in large tables,
+    and without fresh statistics (a new database, autovacuum off) the planner took the tables for
+    small and hashed them whole, a sequential scan of tickets and messages per statement that
+    grew with the table (the follow-ups' tickets: 6 -> 2.5 ms a batch at 14,000 tickets; their
+    UPDATE: 16 -> 4.5 ms)."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL synchronous_commit TO off"))
+        session.execute(text("SELECT set_config('synchronous_commit', 'off', true), "
+                             "set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)"))
     else:
         connection = session.connection(execution_options={"sqlite_temp_store": "MEMORY"})
         connection.exec_driver_sql("PRAGMA cache_size = -65536")

@@ -13,7 +13,7 @@ import fcntl
 import hashlib
 from collections.abc import Iterable, Iterator
 
-from sqlalchemy import text
+from sqlalchemy import BigInteger, bindparam, text
 from sqlalchemy.orm import Session
 
 
@@ -29,9 +29,12 @@ def hold(session: Session, names: Iterable[str]) -> None:
         return
     keys = sorted({lock_key(n) for n in names})
     if keys:
+        from storage.queries import BinaryArray  # a batch's thousands of keys: a binary array
+
         session.execute(
             text("SELECT count(pg_advisory_xact_lock(k)) FROM "
-                 "(SELECT k FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k) AS ordered"),
+                 "(SELECT k FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k) AS ordered")
+            .bindparams(bindparam("keys", type_=BinaryArray(BigInteger))),
             {"keys": keys},
         )
 

@@ -10,10 +10,12 @@ from collections.abc import Mapping
 from sqlalchemy import (
     ARRAY,
     JSON,
+    BigInteger,
     ColumnElement,
     Insert,
     Text,
     and_,
+    any_,
     bindparam,
     func,
     insert,
@@ -24,7 +26,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeDecorator
 
+from storage.db import BinaryList
 from storage.models.base import REF_PREFIX, UTCDateTime
 from storage.models.tickets import Ticket
 
@@ -34,6 +38,26 @@ from storage.models.tickets import Ticket
 SEARCH_CHARS = 32_000
 
 _REF = re.compile(rf"^{REF_PREFIX}(\d+)$", re.IGNORECASE)
+
+
+class BinaryArray(TypeDecorator):
+    """An array parameter sent in PostgreSQL's binary format (psycopg 3): the text form quotes and
+    escapes every element in Python, which cost more than the statement. A lookup of 1,000 pairs
+    (two text arrays): client 2.2 -> 0.65 ms, wall 2.6 -> 0.9 ms. Same SQL (`%(name)s::TEXT[]`),
+    same values: only `BinaryList`, made here, dumps in binary (storage/db.py registers it on each
+    PostgreSQL connection), so no other statement changes. `BinaryArray(Text)` as an
+    `ARRAY(Text)`; the item type's bind processor still applies."""
+
+    impl = ARRAY
+    cache_ok = True
+
+    def bind_processor(self, dialect):
+        if dialect.driver != "psycopg":
+            return self.impl_instance.dialect_impl(dialect).bind_processor(dialect)
+        item = self.impl_instance.item_type.dialect_impl(dialect).bind_processor(dialect)
+        if item is None:
+            return lambda value: None if value is None else BinaryList(value)
+        return lambda value: None if value is None else BinaryList(map(item, value))
 
 
 def insert_ignoring_conflicts(session: Session, model: type) -> Insert:
@@ -59,7 +83,7 @@ def insert_many_ignoring_conflicts(session: Session, model: type, rows: list[dic
     from sqlalchemy.dialects.postgresql import insert as pg_insert
 
     names = list(rows[0])
-    arrays = [bindparam(f"many_{name}", [row[name] for row in rows], type_=ARRAY(table.c[name].type)) for name in names]
+    arrays = [bindparam(f"many_{name}", [row[name] for row in rows], type_=BinaryArray(table.c[name].type)) for name in names]
     source = func.unnest(*arrays).table_valued(*names).render_derived()
     statement = pg_insert(table).from_select(names, select(*(source.c[name] for name in names))).on_conflict_do_nothing()
     if not returning:
@@ -110,9 +134,11 @@ def bulk_insert_returning_ids(session: Session, model: type, rows: list[dict]) -
             # the sequence and a COPY (its start and its end) take three.
             return [session.execute(insert(table).returning(table.c.id), _decoded(rows)[0]).scalar_one()]
         # Take the ids from the sequence first, then COPY the rows: several times faster
-        # than INSERT ... RETURNING in parameter order.
+        # than INSERT ... RETURNING in parameter order. The sequence is looked up once, not
+        # per row (1,000 ids: 2.4 -> 0.4 ms on the server).
         ids = session.execute(
-            text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+            text("SELECT nextval(seq) FROM (SELECT CAST(pg_get_serial_sequence(:table, 'id') AS regclass) AS seq "
+                 "OFFSET 0) AS once, generate_series(1, :n)"),
             {"table": table.name, "n": len(rows)},
         ).scalars().all()
         _copy(session, table, [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
@@ -244,11 +270,19 @@ def pairs_in(session: Session, first: ColumnElement, second: ColumnElement, pair
     if session.get_bind().dialect.name == "postgresql":
         # Two array parameters, not one parameter per key: the statement compiles once.
         keys = func.unnest(
-            bindparam(None, [a for a, _ in pairs], type_=ARRAY(Text)),
-            bindparam(None, [b for _, b in pairs], type_=ARRAY(Text)),
+            bindparam(None, [a for a, _ in pairs], type_=BinaryArray(Text)),
+            bindparam(None, [b for _, b in pairs], type_=BinaryArray(Text)),
         ).table_valued("a", "b").render_derived()
         return tuple_(first, second).in_(select(keys.c.a, keys.c.b))
     return or_(*(and_(first == a, second.in_(bs)) for a, bs in _by_first(pairs).items()))
+
+
+def ids_in(session: Session, column: ColumnElement, ids: list[int]) -> ColumnElement[bool]:
+    """`column IN ids`: on PostgreSQL `= ANY` of one binary array parameter, not a parameter per id
+    (SQLAlchemy renders and processes each: ~0.1 ms per 1,000 ids in the writer of a bulk import)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=BinaryArray(BigInteger)))
+    return column.in_(ids)
 
 
 def _by_first(pairs: list[tuple]) -> dict:
@@ -300,8 +334,8 @@ def append_search_text(session: Session, texts: Mapping[int, str], touched_at=No
         # of `texts`): an executemany is a statement per ticket to parse, plan and answer, and
         # it was the largest server-side cost of a bulk import's batch.
         source = func.unnest(
-            bindparam("tids", [row["tid"] for row in rows], type_=ARRAY(table.c.id.type)),
-            bindparam("words", [row["words"] for row in rows], type_=ARRAY(Text)),
+            bindparam("tids", [row["tid"] for row in rows], type_=BinaryArray(table.c.id.type)),
+            bindparam("words", [row["words"] for row in rows], type_=BinaryArray(Text)),
         ).table_valued("tid", "words").render_derived()
         appended = func.substr(func.coalesce(table.c.search_text, "") + source.c.words, 1, SEARCH_CHARS)
         session.execute(update(table).where(table.c.id == source.c.tid, not_full).values(search_text=appended, **touched))

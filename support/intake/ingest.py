@@ -29,6 +29,7 @@ from storage.queries import (
     SEARCH_CHARS,
     append_search_text,
     bulk_insert_returning_ids,
+    ids_in,
     insert_many_ignoring_conflicts,
     pair_chunks,
     pairs_in,
@@ -437,7 +438,7 @@ def _blocked_contacts(session: Session, contact_ids: set[int]) -> set[int]:
     ids = [i for i in contact_ids if i is not None]
     if not ids:
         return set()
-    return set(session.execute(select(Contact.id).where(Contact.id.in_(ids), Contact.blocked.is_(True))).scalars())
+    return set(session.execute(select(Contact.id).where(ids_in(session, Contact.id, ids), Contact.blocked.is_(True))).scalars())
 
 
 def _subject(inbound: Inbound) -> str:
@@ -504,7 +505,7 @@ def _touch_tickets(session: Session, items: list[_Item], now: datetime, settings
     if existing - reopen:  # the rest: tickets whose search text is full, or whose follow-ups had no words
         session.execute(
             update(Ticket)
-            .where(Ticket.id.in_(sorted(existing - reopen)), or_(Ticket.last_message_at.is_(None), Ticket.last_message_at != now))
+            .where(ids_in(session, Ticket.id, sorted(existing - reopen)), or_(Ticket.last_message_at.is_(None), Ticket.last_message_at != now))
             .values(last_message_at=now, updated_at=now)
         )
     if reopen:
