@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from datetime import UTC
 from collections.abc import Mapping
 
 from sqlalchemy import (
@@ -225,12 +226,20 @@ def _copy(session: Session, table, rows: list[dict]) -> None:
     # JSON columns take any JSON value (an email's raw text is a JSON string), as an INSERT
     # would; the others go as they are. Chosen once per column, not per value.
     json_at = [i for i, c in enumerate(columns) if isinstance(c.type, JSON)]
+    # Times are stored as naive UTC (storage.models.base.UTCDateTime), which an INSERT's bind
+    # processing does and COPY skips: PostgreSQL reads "10:00+02:00" into a timestamp without
+    # time zone as 10:00. A time in another zone (an email's Date header) is converted here.
+    time_at = [i for i, c in enumerate(columns) if isinstance(c.type, UTCDateTime)]
     with dbapi.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         for row in rows:
             values = [row[name] if name in row else _default(c) for name, c in fields]
             for i in json_at:
                 if values[i] is not None and values[i].__class__ is not EncodedJSON:
                     values[i] = json.dumps(values[i], ensure_ascii=False)
+            for i in time_at:
+                value = values[i]
+                if value is not None and value.tzinfo is not None and value.tzinfo is not UTC:
+                    values[i] = value.astimezone(UTC).replace(tzinfo=None)
             copy.write_row(values)
 
 

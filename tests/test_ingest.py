@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select, update
@@ -136,6 +136,19 @@ def test_a_timestamp_from_the_year_3000_is_recorded_and_the_clock_uses_receipt_t
         message = session.get(Message, result.message_id)
     assert any("future" in p for p in message.problems)
     assert ticket.first_response_due_at < datetime.now(UTC) + timedelta(hours=3)
+
+
+def test_a_send_time_in_another_zone_is_stored_as_the_same_instant_one_message_or_a_batch(settings):
+    # A message of its own is one INSERT; a batch goes by COPY on PostgreSQL, which read
+    # "10:00+02:00" into the naive UTC column as 10:00 until the COPY converted it too.
+    berlin = timezone(timedelta(hours=2))
+    alone = ingest(cy_tweet(external_id="tz-1", sent_at=datetime(2026, 6, 1, 10, 0, tzinfo=berlin)))
+    batch = ingest_batch([cy_tweet(external_id=f"tz-{n}", conversation_key=f"tz-{n}", text=f"the export fails, case {n}",
+                                   sent_at=datetime(2026, 6, 1, 10, 0, tzinfo=berlin)) for n in (2, 3)],
+                         live=False, bulk=True)
+    with session_factory(settings.db_url)() as session:
+        for result in (alone, *batch):
+            assert session.get(Message, result.message_id).sent_at == datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("db_url", ["sqlite:///trkv.db", "postgresql://trkv@localhost/trkv"])
