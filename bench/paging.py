@@ -2,10 +2,10 @@
 
     .venv/bin/python bench/paging.py [--messages 200] [--rate 4] [--brokers amqp,filesystem] [--bulk 20000]
 
-For each broker, real Celery workers run as subprocesses: one on the `critical` queue
-(prefetch 1) and one on `default,bulk`. Meanwhile `trkv import` loads a JSONL file of
-`--bulk` generated messages again and again (new ids each round) in its own process,
-so the pages compete with a bulk import for the database and the CPU. Critical
+For each broker, real Celery workers run as subprocesses, as `trkv up` runs them: one on
+the `critical` queue (one process), one on `default` (two) and one on `bulk` (one).
+Meanwhile `trkv import` loads a JSONL file of `--bulk` generated messages again and again
+(new ids each round) in its own process, so the pages compete with a bulk import for the database and the CPU. Critical
 messages are submitted through `support.intake.submit` at `--rate` per second, each
 unlike the others (so none groups into another's alert); latency = submit call ->
 the page's HTTP request at the local listener. Between them, as many ordinary customer
@@ -186,8 +186,10 @@ def run(broker_kind: str, messages: int, rate: float, bulk: int) -> dict:
         workers, importer = [], None
         try:
             wenv = worker_env(settings, broker, oncall_webhook_url=listener.url, incident_min_contacts=str(NO_INCIDENTS))
-            workers.append(Worker(wenv, home_path / "critical.log", queues=("critical",)).start())
-            workers.append(Worker(wenv, home_path / "default.log", queues=("default", "bulk")).start())
+            # The one-machine topology of `trkv up` (trkv/supervisor.py)
+            workers.append(Worker(wenv, home_path / "critical.log", queues=("critical",), concurrency=1).start())
+            workers.append(Worker(wenv, home_path / "default.log", queues=("default",)).start())
+            workers.append(Worker(wenv, home_path / "bulk.log", queues=("bulk",), concurrency=1).start())
             for i in range(2):  # warm both pool processes: first use loads the model and connections
                 intake.submit([critical(10_000 + i, "warm")], settings=settings)
             deadline = time.time() + 120

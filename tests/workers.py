@@ -55,11 +55,12 @@ class Worker:
     """`celery worker` as a child process in its own process group, so that a test
     can SIGKILL the whole worker (main process and pool children) at once."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, queues=("critical", "default", "bulk"), beat=False):
+    def __init__(self, env: dict[str, str], log_path: Path, queues=("critical", "default", "bulk"), beat=False,
+                 concurrency: int = 2):
         self.env = env
         self.log_path = log_path
         prefix = env.get("TRKV_QUEUE_PREFIX", "")
-        self.argv = [sys.executable, "-m", "celery", "-A", "worker", "worker", "-c", "2", "--loglevel", "INFO",
+        self.argv = [sys.executable, "-m", "celery", "-A", "worker", "worker", "-c", str(concurrency), "--loglevel", "INFO",
                      "-Q", ",".join(prefix + q for q in queues), "-n", f"test-{uuid.uuid4().hex[:8]}@%h",
                      "--without-gossip", "--without-mingle", "--without-heartbeat"]
         if beat:

@@ -43,7 +43,10 @@ class Supervisor:
             Child("web", [*cli, "web"]),
             # Pages never wait behind bulk work: the critical queue has a worker of its own.
             Child("worker-critical", [*cli, "worker", "-Q", "critical", "-c", "1", "-n", "critical@%h"]),
-            Child("worker", [*cli, "worker", "-Q", "default,bulk", "-c", "2", "-n", "default@%h", "--beat"]),
+            # Nor does live work: a long bulk task (indexing an import for search, a retrain) held
+            # one of the default worker's two processes, and live messages queued for the other.
+            Child("worker", [*cli, "worker", "-Q", "default", "-c", "2", "-n", "default@%h", "--beat"]),
+            Child("worker-bulk", [*cli, "worker", "-Q", "bulk", "-c", "1", "-n", "bulk@%h"]),
             Child("connect", [*cli, "connect"]),
         ]
         return cls(children)
