@@ -30,7 +30,8 @@ def for_new_tickets(session: Session, tickets: list, settings: Settings, now: da
     acknowledged naming it."""
     rows: list[dict[str, Any]] = []
     incidents = incidents or {}
-    acks = {ticket.id: templates.incident_ack(acknowledgement(ticket, settings, now), incidents.get(ticket.id), settings)
+    acks = {ticket.id: templates.incident_ack(acknowledgement(ticket, settings, now, session), incidents.get(ticket.id),
+                                              settings)
             for ticket in tickets}
     acknowledged = _recently_acknowledged(session, acks.values(), settings, now)
     for ticket in tickets:
@@ -83,8 +84,9 @@ def _recently_acknowledged(session: Session, acks, settings: Settings, now: date
     return found
 
 
-def acknowledgement(ticket, settings: Settings, now: datetime) -> Outbound | None:
-    """The first automatic answer, or None when one must not be sent."""
+def acknowledgement(ticket, settings: Settings, now: datetime, session: Session | None = None) -> Outbound | None:
+    """The first automatic answer, or None when one must not be sent (`session`: the caller's,
+    for the templates it reads)."""
     first = ticket.first
     if first.no_ack_reason:
         return None
@@ -99,7 +101,7 @@ def acknowledgement(ticket, settings: Settings, now: datetime) -> Outbound | Non
     promise = promised_response(ticket.first_response_due_at, now)
     from support.kb.acks import ack_article, open_questions
 
-    article, questions = ack_article(ticket, settings), open_questions(ticket, settings)
+    article, questions = ack_article(ticket, settings), open_questions(ticket, settings, session)
     key = f"ack:{ticket.id}"
     name = first.author_name or first.author_handle or "there"
     if first.channel in ("email", "api"):

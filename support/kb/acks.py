@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from support.kb import reads, responses, search
 from trkv.settings import Settings
 
@@ -24,7 +26,9 @@ def ack_article(ticket: Any, settings: Settings) -> dict[str, str] | None:
     return {"title": best["title"], "url": reads.go_url(settings, best["slug"], reads.ticket_ref(settings, ticket.id))}
 
 
-def open_questions(ticket: Any, settings: Settings) -> list[str]:
-    """The questions of the category's issue template that the first message leaves open."""
+def open_questions(ticket: Any, settings: Settings, session: Session | None = None) -> list[str]:
+    """The questions of the category's issue template that the first message leaves open
+    (`session`: the caller's, where it has one)."""
     first = ticket.first
-    return responses.missing_questions(settings, ticket.category, f"{first.subject or ''}\n{first.text or ''}")
+    return responses.missing_questions(settings, ticket.category, f"{first.subject or ''}\n{first.text or ''}",
+                                       session=session)

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from storage.db import session_factory, transaction
 from storage.models.base import CATEGORIES, utcnow
@@ -95,11 +96,15 @@ def _default(seed: dict[str, Any]) -> dict[str, Any]:
     return {**seed, "usage_count": 0, "updated_by": "seed", "updated_at": None}
 
 
-def listing(settings: Settings, kind: str | None = None) -> list[dict[str, Any]]:
-    """Every template (seed defaults first, in their order, then the others by age)."""
-    with session_factory(settings.db_url, readonly=True)() as session:
-        rows = {row.name: serialize(row) for row in
-                session.execute(select(ResponseTemplate).order_by(ResponseTemplate.id)).scalars()}
+def listing(settings: Settings, kind: str | None = None, *, session: Session | None = None) -> list[dict[str, Any]]:
+    """Every template (seed defaults first, in their order, then the others by age).
+    `session`: the caller's, where it has one (an acknowledgement written inside ingest's
+    transaction), which saves a session of its own, two round trips on PostgreSQL."""
+    if session is None:
+        with session_factory(settings.db_url, readonly=True)() as own:
+            return listing(settings, kind, session=own)
+    rows = {row.name: serialize(row) for row in
+            session.execute(select(ResponseTemplate).order_by(ResponseTemplate.id)).scalars()}
     merged = [rows.pop(seed["name"], None) or _default(seed) for seed in SEED] + list(rows.values())
     return [t for t in merged if kind is None or t["kind"] == kind]
 
@@ -180,12 +185,13 @@ def used(settings: Settings, name: str) -> None:
                             .values(usage_count=ResponseTemplate.usage_count + 1))
 
 
-def checklist(settings: Settings, category: str | None, text: str) -> list[dict[str, Any]]:
+def checklist(settings: Settings, category: str | None, text: str, *,
+              session: Session | None = None) -> list[dict[str, Any]]:
     """The issue template's questions for this category: [{key, question, present}], where
     `present` says the customer's words already answer it."""
     if not category:
         return []
-    body = next((t["body"] for t in listing(settings, "issue") if t["category"] == category), None)
+    body = next((t["body"] for t in listing(settings, "issue", session=session) if t["category"] == category), None)
     if not body:
         return []
     lower, out = f" {text.lower()} ", []
@@ -196,5 +202,6 @@ def checklist(settings: Settings, category: str | None, text: str) -> list[dict[
     return out
 
 
-def missing_questions(settings: Settings, category: str | None, text: str) -> list[str]:
-    return [item["question"] for item in checklist(settings, category, text) if not item["present"]]
+def missing_questions(settings: Settings, category: str | None, text: str, *,
+                      session: Session | None = None) -> list[str]:
+    return [item["question"] for item in checklist(settings, category, text, session=session) if not item["present"]]
