@@ -128,10 +128,11 @@ def ingest_in(
     items = [_Item(inbound) for inbound in inbounds]
     locks.hold(session, _conversation_locks(inbounds))
     fresh = _mark_duplicates(session, items)
-    identity_ids = _upsert_identities(session, [item.inbound for item in fresh], now)
+    new_contacts: set[int] = set()
+    identity_ids = _upsert_identities(session, [item.inbound for item in fresh], now, new_contacts)
     _thread(session, fresh, settings, now)
     new_tickets = _insert_tickets(session, fresh, identity_ids, settings, now, suggestions, historical=not live,
-                                 search_later=search_later)
+                                 search_later=search_later, new_contacts=new_contacts)
     message_ids = _insert_messages(session, fresh, identity_ids, now, suggestions)
     _touch_tickets(session, fresh, now, settings)
     if live:  # a follow-up that changes the picture ("now nobody can log in") escalates to Critical
@@ -191,8 +192,10 @@ def _mark_duplicates(session: Session, items: list[_Item]) -> list[_Item]:
     return fresh
 
 
-def _upsert_identities(session: Session, inbounds: list[Inbound], now: datetime) -> dict[tuple[str, str], tuple[int, int]]:
-    """(channel, author id) -> (identity id, contact id), creating what is missing."""
+def _upsert_identities(session: Session, inbounds: list[Inbound], now: datetime,
+                       new_contacts: set[int] | None = None) -> dict[tuple[str, str], tuple[int, int]]:
+    """(channel, author id) -> (identity id, contact id), creating what is missing; the
+    contacts it created, which no one can have blocked yet, are added to `new_contacts`."""
     wanted = {(i.channel, i.author_id): i for i in inbounds}
     found = _load_identities(session, list(wanted))
     missing = [inbound for key, inbound in wanted.items() if key not in found]
@@ -217,11 +220,15 @@ def _upsert_identities(session: Session, inbounds: list[Inbound], now: datetime)
             # none of `missing` can have been stored since the read above: no read back.
             ids = bulk_insert_returning_ids(session, Identity, rows)
             found.update({(r["channel"], r["external_user_id"]): (i, r["contact_id"]) for r, i in zip(rows, ids, strict=True)})
+            if new_contacts is not None:
+                new_contacts.update(contact_ids)
             return found
         inserted = insert_many_ignoring_conflicts(
             session, Identity, rows, returning=("channel", "external_user_id", "id", "contact_id"),
         )
         found.update({(r.channel, r.external_user_id): (r.id, r.contact_id) for r in inserted})
+        if new_contacts is not None:  # not those of an identity a concurrent writer stored first
+            new_contacts.update(r.contact_id for r in inserted)
         # Read back what a concurrent writer stored first.
         unresolved = [(i.channel, i.author_id) for i in missing if (i.channel, i.author_id) not in found]
         found.update(_load_identities(session, unresolved))
@@ -368,7 +375,7 @@ def _acknowledge_and_page(session: Session, tickets: list, settings: Settings, n
 def _insert_tickets(
     session: Session, items: list[_Item], identity_ids: dict, settings: Settings, now: datetime,
     suggestions: dict[tuple[str, str], Suggestion] | None = None, historical: bool = False,
-    search_later: bool = False,
+    search_later: bool = False, new_contacts: set[int] | frozenset[int] = frozenset(),
 ) -> list[_NewTicket]:
     new = list({id(i.new_ticket): i.new_ticket for i in items if i.new_ticket}.values())
     if not new:
@@ -378,7 +385,8 @@ def _insert_tickets(
     if missing:
         known = {**known, **suggest_for(missing)}
     suggestions = [known[(t.first.channel, t.first.external_id)] for t in new]
-    blocked = _blocked_contacts(session, {identity_ids[(t.first.channel, t.first.author_id)][1] for t in new})
+    blocked = _blocked_contacts(session, {identity_ids[(t.first.channel, t.first.author_id)][1] for t in new}
+                                - new_contacts)  # a contact made in this transaction is blocked by no one
     clocks = functools.cache(lambda priority, channel: sla.clock_fields(now, priority, channel, settings))  # one `now`
     later_words: dict[int, str] = {}  # id(new ticket) -> its follow-ups' words in this batch
     for item in items:
