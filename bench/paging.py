@@ -195,7 +195,7 @@ def run(broker_kind: str, messages: int, rate: float, bulk: int) -> dict:
             deadline = time.time() + 120
             while len(listener.arrivals) < 2 and time.time() < deadline:
                 time.sleep(0.2)
-            importer = BulkImport({**os.environ, **wenv, **({"TRKV_QUEUE_PREFIX": "nobody-"} if os.environ.get("XNOINDEX") else {})}, bulk_file(home_path, max(bulk, 1)), home_path)
+            importer = BulkImport({**os.environ, **wenv}, bulk_file(home_path, max(bulk, 1)), home_path)
             if bulk:  # --bulk 0: pages alone, for comparison
                 importer.start()
                 time.sleep(2)  # the import is under way
