@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from datetime import UTC
 from collections.abc import Mapping
+from datetime import UTC
 
 from sqlalchemy import (
     ARRAY,
@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
 from storage.db import BinaryList
-from storage.models.base import REF_PREFIX, UTCDateTime
+from storage.models.base import REF_PREFIX, UTCDateTime, naive_utc
 from storage.models.tickets import Ticket
 
 # How much of a conversation full-text search covers: every word people write in a normal
@@ -237,9 +237,8 @@ def _copy(session: Session, table, rows: list[dict]) -> None:
                 if values[i] is not None and values[i].__class__ is not EncodedJSON:
                     values[i] = json.dumps(values[i], ensure_ascii=False)
             for i in time_at:
-                value = values[i]
-                if value is not None and value.tzinfo is not None and value.tzinfo is not UTC:
-                    values[i] = value.astimezone(UTC).replace(tzinfo=None)
+                if values[i] is not None and values[i].tzinfo not in (None, UTC):  # UTC needs no work
+                    values[i] = naive_utc(values[i])
             copy.write_row(values)
 
 
