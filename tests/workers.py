@@ -70,8 +70,10 @@ class Worker:
     def start(self, timeout: float = 90) -> Worker:
         self._log = open(self.log_path, "ab")
         offset = self.log_path.stat().st_size
+        # A process group of its own (killed together), in this session: as `trkv up` runs them,
+        # so the workers share one scheduling group (Linux autogroup) and nice values count between them.
         self.process = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+                                        process_group=0)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:  # a hang guard, not a speed check
             if self.process.poll() is not None:

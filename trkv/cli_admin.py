@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -36,19 +35,19 @@ def import_command(path: Path, live: bool, batch_size: int | None, index_now: bo
     --index-now); until then the inbox's search finds them by substring.
     """
     from support.intake.importer import import_path
+    from trkv.priority import background
 
     ensure_database()
     settings = get_settings()
-    if not live and settings.import_nice > 0 and hasattr(os, "nice"):
-        # Bulk work yields the cores to live work: measured by bench/paging.py, an import at full
-        # priority on both cores held pages and live acknowledgements back by seconds.
-        os.nice(settings.import_nice)
-    report = import_path(path, live=live, batch_size=batch_size or settings.import_batch_size, settings=settings)
-    click.echo(report.summary())
-    if report.quarantined:
-        click.echo(f"{report.quarantined} messages quarantined with their reason (see the quarantine view)")
-    if not live:
-        _index_for_search(settings, index_now)
+    # Bulk work yields the cores to live work: measured by bench/paging.py, an import at full
+    # priority on both cores held pages and live acknowledgements back by seconds.
+    with background(0 if live else settings.import_nice):
+        report = import_path(path, live=live, batch_size=batch_size or settings.import_batch_size, settings=settings)
+        click.echo(report.summary())
+        if report.quarantined:
+            click.echo(f"{report.quarantined} messages quarantined with their reason (see the quarantine view)")
+        if not live:
+            _index_for_search(settings, index_now)
 
 
 def _index_for_search(settings, now: bool) -> None:
