@@ -87,6 +87,26 @@ def test_a_follow_up_to_a_waiting_ticket_is_indexed_with_the_whole_conversation(
     _fts_is_sound(settings)
 
 
+def test_an_imported_follow_up_to_an_indexed_ticket_waits_for_the_index_and_is_found_meanwhile(settings, tmp_path):
+    """Importing into a hub whose tickets are indexed: a follow-up does not re-index its ticket
+    in the import's transaction (its whole text vector, per follow-up); the backlog does."""
+    ingest_batch([Inbound(channel="email", external_id="<m1@example.com>", author_id="user1@example.com",
+                          text="The dashboard shows a blank page", subject="The dashboard shows a blank page",
+                          conversation_key="<m1@example.com>")], live=True, settings=settings)
+    assert pending(settings) == 0
+    path = _jsonl(tmp_path / "archive.jsonl", [_message(2, "Still blank after clearing the cache", thread="<m1@example.com>")])
+    import_path(path, settings=settings, workers=0)
+    assert pending(settings) == 1
+    page = list_tickets(TicketFilters(q="clearing cache"), settings=settings)  # by substring, and the page says so
+    assert [item["subject"] for item in page.items] == ["The dashboard shows a blank page"]
+    assert _found(settings, "dashboard") == {"The dashboard shows a blank page"}
+
+    assert index_pending(settings) == 1
+    assert _found(settings, "caches") == {"The dashboard shows a blank page"}  # stemmed: the index again
+    assert _found(settings, "dashboard") == {"The dashboard shows a blank page"}
+    _fts_is_sound(settings)
+
+
 def test_live_and_ingested_tickets_are_indexed_at_once(settings):
     """Only a historical import defers: a live message (and an ordinary ingest) is searchable when stored."""
     ingest_batch([Inbound(channel="email", external_id="<live@example.com>", author_id="a@example.com",

@@ -134,7 +134,7 @@ def ingest_in(
     new_tickets = _insert_tickets(session, fresh, identity_ids, settings, now, suggestions, historical=not live,
                                  search_later=search_later, new_contacts=new_contacts)
     message_ids = _insert_messages(session, fresh, identity_ids, now, suggestions)
-    _touch_tickets(session, fresh, now, settings)
+    _touch_tickets(session, fresh, now, settings, search_later=search_later)
     if live:  # a follow-up that changes the picture ("now nobody can log in") escalates to Critical
         resuggest.escalate_on_follow_ups(session, _follow_ups(fresh), settings, now, suggestions)
     incidents = detect.observe(session, new_tickets, settings, now) if live else {}  # alike reports of an outage
@@ -504,17 +504,25 @@ def _search_text(first: Inbound, more: str | None) -> str:
     return text
 
 
-def _touch_tickets(session: Session, items: list[_Item], now: datetime, settings: Settings) -> None:
-    """Follow-ups: bump activity, and reopen a resolved or pending ticket."""
+def _touch_tickets(session: Session, items: list[_Item], now: datetime, settings: Settings,
+                   search_later: bool = False) -> None:
+    """Follow-ups: bump activity, and reopen a resolved or pending ticket. `search_later` (a
+    historical import): a ticket already indexed for search is indexed again by the search
+    index's backlog, not by each follow-up's UPDATE. Importing into a hub whose tickets were
+    indexed, PostgreSQL recomputed a ticket's whole text vector (and its GIN entries) for each
+    follow-up: the largest server cost of an import running beside live work (bench/paging.py:
+    ~51 ms a statement, 14 s of server time a minute)."""
     existing = {i.ticket_id for i in items if i.ticket_id is not None}
     reopen = {i.ticket_id for i in items if i.reopen}
+    later = {"search_pending": True} if search_later else {}
     # Their words join the ticket's search text; a ticket opened in this batch got them in its INSERT.
-    append_search_text(session, _follow_up_words(item for item in items if item.ticket_id is not None), touched_at=now)
+    append_search_text(session, _follow_up_words(item for item in items if item.ticket_id is not None), touched_at=now,
+                       **later)
     if existing - reopen:  # the rest: tickets whose search text is full, or whose follow-ups had no words
         session.execute(
             update(Ticket)
             .where(ids_in(session, Ticket.id, sorted(existing - reopen)), or_(Ticket.last_message_at.is_(None), Ticket.last_message_at != now))
-            .values(last_message_at=now, updated_at=now)
+            .values(last_message_at=now, updated_at=now, **later)
         )
     if reopen:
         sla.resume_many(session, sorted(reopen), settings, now)  # the customer answered: clocks run again
