@@ -44,6 +44,12 @@ def _mask_secrets(logger: logging.Logger, **_kwargs) -> None:
             handler.addFilter(MaskUrlPasswords())
 
 
+# What the tasks import when they run: the live path's workflows and what they call.
+WARM_MODULES = ("support.intake.staging", "support.intake.ingest", "support.delivery.dispatch",
+                "support.delivery.outbox", "support.kb.acks", "support.kb.responses", "support.oncall.paging",
+                "support.incidents.detect", "support.oncall.sweep")
+
+
 @worker_init.connect
 def _warm(sender=None, **_kwargs) -> None:
     """Before the pool forks, the worker loads what a live message needs: the workflow modules
@@ -57,20 +63,13 @@ def _warm(sender=None, **_kwargs) -> None:
     from sqlalchemy.orm import configure_mappers
 
     configure_mappers()
-    consumed = set(getattr(getattr(sender, "app", app).amqp.queues, "consume_from", None) or ())
-    if queue_name("default") in consumed:
+    if queue_name("default") in sender.app.amqp.queues.consume_from:
         from triage.classifier import active_model
 
         try:
             active_model()
         except Exception:  # noqa: BLE001 - no model yet: the first message trains or fails as before
             log.warning("the triage model could not be loaded ahead of the first message", exc_info=True)
-
-
-# What the tasks import when they run: the live path's workflows and what they call.
-WARM_MODULES = ("support.intake.staging", "support.intake.ingest", "support.delivery.dispatch",
-                "support.delivery.outbox", "support.kb.acks", "support.kb.responses", "support.oncall.paging",
-                "support.incidents.detect", "support.oncall.sweep")
 
 
 @worker_process_init.connect
