@@ -70,6 +70,7 @@ def _warm(sender=None, **_kwargs) -> None:
             active_model()
         except Exception:  # noqa: BLE001 - no model yet: the first message trains or fails as before
             log.warning("the triage model could not be loaded ahead of the first message", exc_info=True)
+    gc.freeze()  # what it loaded is not garbage: the collections of a thread pool's tasks skip it too
 
 
 @worker_process_init.connect

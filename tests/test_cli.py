@@ -111,3 +111,26 @@ def _wait_for_tickets(port: int, token: str) -> list[dict]:
             pass
         time.sleep(0.5)
     pytest.fail("no demo ticket reached the API")
+
+
+@pytest.mark.parametrize(("queues", "pool"), [("critical,default", "thread"), ("default,bulk", "prefork")])
+def test_a_worker_for_live_queues_alone_runs_threads_and_one_with_bulk_work_runs_processes(tmp_path, queues, pool):
+    # trkv.celery_app.pool_for: a live task mostly waits on the database, and a process hop costs it a wake-up.
+    home = tmp_path / "home"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TRKV_")}
+    environment.update({"TRKV_HOME": str(home), "TRKV_DEMO": "0"})
+    assert trkv(["db", "upgrade"], home).returncode == 0
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "trkv.cli", "worker", "-Q", queues], stdout=out,
+                                   stderr=subprocess.STDOUT, env=environment, cwd=tmp_path, process_group=0)
+        try:
+            deadline = time.monotonic() + 90  # a hang guard, not a speed check
+            while b" ready." not in log.read_bytes() and process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+    banner = log.read_text()
+    assert " ready." in banner, banner[-2000:]
+    assert f"concurrency: 2 ({pool})" in banner

@@ -56,11 +56,14 @@ class Worker:
     can SIGKILL the whole worker (main process and pool children) at once."""
 
     def __init__(self, env: dict[str, str], log_path: Path, queues=("critical", "default", "bulk"), beat=False,
-                 concurrency: int = 2):
+                 concurrency: int = 2, pool: str = "auto"):
+        from trkv.celery_app import pool_for
+
         self.env = env
         self.log_path = log_path
         prefix = env.get("TRKV_QUEUE_PREFIX", "")
-        self.argv = [sys.executable, "-m", "celery", "-A", "worker", "worker", "-c", str(concurrency), "--loglevel", "INFO",
+        self.argv = [sys.executable, "-m", "celery", "-A", "worker", "worker", "-c", str(concurrency),
+                     "-P", pool_for(queues, pool), "--loglevel", "INFO",  # the pool `trkv worker` picks
                      "-Q", ",".join(prefix + q for q in queues), "-n", f"test-{uuid.uuid4().hex[:8]}@%h",
                      "--without-gossip", "--without-mingle", "--without-heartbeat"]
         if beat:

@@ -12,6 +12,7 @@ import threading
 import click
 
 from trkv.cli_base import forget_settings, get_settings
+from trkv.settings import WORKER_POOLS
 
 log = logging.getLogger("trkv")
 
@@ -90,14 +91,18 @@ def web(host: str | None, port: int | None) -> None:
 @click.option("-c", "--concurrency", default=2, show_default=True, help="Worker processes.")
 @click.option("-B", "--beat", is_flag=True, help="Also run the beat scheduler (one per deployment).")
 @click.option("-n", "--name", default=None, help="Worker node name (default: <first queue>@<host>).")
-def worker(queues: str, concurrency: int, beat: bool, name: str | None) -> None:
+@click.option("-P", "--pool", type=click.Choice(WORKER_POOLS), default=None,
+              help="Celery pool (TRKV_WORKER_POOL; auto: threads for live queues only, processes with bulk).")
+def worker(queues: str, concurrency: int, beat: bool, name: str | None, pool: str | None) -> None:
     """Run a Celery worker. Give the critical queue a worker of its own in production."""
     from trkv import memory
+    from trkv.celery_app import pool_for
     from worker import app, queue_name
 
     memory.tune()  # the pool, forked from this process, inherits it
-    names = [queue_name(q.strip()) for q in queues.split(",") if q.strip()]
-    argv = ["worker", "-Q", ",".join(names), "-c", str(concurrency), "--loglevel", get_settings().log_level,
+    plain = [q.strip() for q in queues.split(",") if q.strip()]
+    argv = ["worker", "-Q", ",".join(queue_name(q) for q in plain), "-c", str(concurrency),
+            "-P", pool_for(plain, pool or get_settings().worker_pool), "--loglevel", get_settings().log_level,
             "-n", name or f"{queues.split(',')[0]}@%h", "--without-gossip", "--without-mingle"]
     if beat:
         argv.append("-B")

@@ -20,7 +20,7 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
@@ -38,6 +38,10 @@ def _config_file() -> Path | None:
         if candidate and Path(candidate).is_file():
             return Path(candidate)
     return None
+
+
+WorkerPool = Literal["auto", "threads", "prefork", "solo"]
+WORKER_POOLS: tuple[str, ...] = get_args(WorkerPool)
 
 
 class Settings(BaseSettings):
@@ -81,6 +85,9 @@ class Settings(BaseSettings):
     # a historical `trkv import` lowers its CPU priority (and its workers') by this much, so that
     # live messages and pages on the same machine come first (0: not at all)
     import_nice: int = 10
+    # `trkv worker`'s Celery pool: auto (threads for the live queues alone, processes with bulk),
+    # threads, prefork or solo (trkv.celery_app.pool_for)
+    worker_pool: WorkerPool = "auto"
 
     # email
     imap_host: str | None = None
