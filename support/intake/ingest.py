@@ -514,15 +514,14 @@ def _touch_tickets(session: Session, items: list[_Item], now: datetime, settings
     ~51 ms a statement, 14 s of server time a minute)."""
     existing = {i.ticket_id for i in items if i.ticket_id is not None}
     reopen = {i.ticket_id for i in items if i.reopen}
-    later = {"search_pending": True} if search_later else {}
     # Their words join the ticket's search text; a ticket opened in this batch got them in its INSERT.
     append_search_text(session, _follow_up_words(item for item in items if item.ticket_id is not None), touched_at=now,
-                       **later)
-    if existing - reopen:  # the rest: tickets whose search text is full, or whose follow-ups had no words
-        session.execute(
+                       search_pending=True if search_later else None)
+    if existing - reopen:  # the rest: tickets whose search text is full, or whose follow-ups had no words:
+        session.execute(  # their text did not change, so neither does their place in the search index
             update(Ticket)
             .where(ids_in(session, Ticket.id, sorted(existing - reopen)), or_(Ticket.last_message_at.is_(None), Ticket.last_message_at != now))
-            .values(last_message_at=now, updated_at=now, **later)
+            .values(last_message_at=now, updated_at=now)
         )
     if reopen:
         sla.resume_many(session, sorted(reopen), settings, now)  # the customer answered: clocks run again
