@@ -74,28 +74,3 @@ def test_postgresql_leaves_room_on_each_tickets_page_for_the_next_version_of_a_r
         engine.dispose()
     assert "fillfactor=75" in options
 
-
-def test_postgresql_compresses_a_long_message_body_and_raw_payload_with_lz4(db_url):
-    # 0022: long values are compressed with lz4 (several times faster than pglz) as they are written.
-    if not db_url.startswith("postgresql"):
-        return
-    engine = create_engine(db_url)
-    body = " ".join(f"the sync of order {n} failed again after the update" for n in range(400))  # ~20 kB
-    try:
-        with engine.begin() as conn:
-            now = utcnow()
-            ticket_id = conn.execute(insert(Ticket.__table__).values(
-                channel="email", subject="sync fails", snippet="sync fails", status="new", priority="medium",
-                category="bug_report", needs_triage=False, search_text=body, created_at=now, updated_at=now,
-                last_message_at=now).returning(Ticket.__table__.c.id)).scalar_one()
-            message_id = conn.execute(insert(Message.__table__).values(
-                ticket_id=ticket_id, direction="in", channel="email", external_id=f"<lz4-{ticket_id}@x>", author="bo",
-                text=body, raw={"body": body}, received_at=now).returning(Message.__table__.c.id)).scalar_one()
-            methods = conn.execute(text(
-                "SELECT pg_column_compression(m.text), pg_column_compression(m.raw), pg_column_compression(t.search_text) "
-                "FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE m.id = :id"), {"id": message_id}).one()
-            stored = conn.execute(select(Message.text).where(Message.id == message_id)).scalar_one()
-    finally:
-        engine.dispose()
-    assert tuple(methods) == ("lz4", "lz4", "lz4")
-    assert stored == body  # and reads back whole
