@@ -52,10 +52,11 @@ WARM_MODULES = ("support.intake.staging", "support.intake.ingest", "support.deli
 
 @worker_init.connect
 def _warm(sender=None, **_kwargs) -> None:
-    """Before the pool forks, the worker loads what a live message needs: the workflow modules
-    and, where it ingests (the default queue), the triage model. Every pool process starts with
-    them, shared, instead of loading them during its first messages (measured in bench/paging.py:
-    1.8 s for a process's first message, and 0.1-0.2 s more for its first ordinary one)."""
+    """Before its pool starts, the worker loads what a live message needs: the workflow modules
+    and, where it ingests (the default queue), the triage model. Every pool thread, or forked
+    pool process, starts with them, shared, instead of loading them during its first messages
+    (measured in bench/paging.py: 1.8 s for a process's first message, and 0.1-0.2 s more for its
+    first ordinary one)."""
     import importlib
 
     for module in WARM_MODULES:

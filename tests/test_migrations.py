@@ -73,4 +73,3 @@ def test_postgresql_leaves_room_on_each_tickets_page_for_the_next_version_of_a_r
     finally:
         engine.dispose()
     assert "fillfactor=75" in options
-

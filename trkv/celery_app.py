@@ -26,12 +26,13 @@ def pool_for(queues, choice: str = "auto") -> str:
     two hops between processes (the consumer hands it to a child through a pipe, the child
     answers back), and on a busy machine every hop is a wake-up that may wait for a core:
     measured by bench/paging.py on PostgreSQL + RabbitMQ during an import, the live path's p99
-    was 69-126 ms with prefork and 55-70 ms with threads (page p99 240-250 -> 186-202 ms). Bulk
-    work (search indexing, retraining) is CPU-heavy Python, and keeps processes: in threads it
-    would hold the interpreter's lock against the live tasks beside it."""
+    was 69-126 ms with prefork (11 runs) and 55-70 ms with threads (9 runs; page p99 240-250 ->
+    184-208 ms). Bulk work (search indexing, retraining) is CPU-heavy Python, and keeps processes:
+    in threads it would hold the interpreter's lock against the live tasks beside it."""
     if choice != "auto":
         return choice
     return "threads" if set(queues) <= {"critical", "default"} else "prefork"
+
 
 # filesystem:// means our multi-process-safe variant of kombu's filesystem transport.
 TRANSPORT_ALIASES["filesystem"] = "trkv.broker:Transport"

@@ -88,7 +88,7 @@ def web(host: str | None, port: int | None) -> None:
 
 @main.command()
 @click.option("-Q", "--queues", default="critical,default,bulk", show_default=True, help="Queues to consume.")
-@click.option("-c", "--concurrency", default=2, show_default=True, help="Worker processes.")
+@click.option("-c", "--concurrency", default=2, show_default=True, help="Worker processes (or threads).")
 @click.option("-B", "--beat", is_flag=True, help="Also run the beat scheduler (one per deployment).")
 @click.option("-n", "--name", default=None, help="Worker node name (default: <first queue>@<host>).")
 @click.option("-P", "--pool", type=click.Choice(WORKER_POOLS), default=None,
