@@ -100,9 +100,10 @@ def worker(queues: str, concurrency: int, beat: bool, name: str | None, pool: st
     from worker import app, queue_name
 
     memory.tune()  # the pool, forked from this process, inherits it
+    settings = get_settings()
     plain = [q.strip() for q in queues.split(",") if q.strip()]
     argv = ["worker", "-Q", ",".join(queue_name(q) for q in plain), "-c", str(concurrency),
-            "-P", pool_for(plain, pool or get_settings().worker_pool), "--loglevel", get_settings().log_level,
+            "-P", pool_for(plain, pool or settings.worker_pool), "--loglevel", settings.log_level,
             "-n", name or f"{queues.split(',')[0]}@%h", "--without-gossip", "--without-mingle"]
     if beat:
         argv.append("-B")
