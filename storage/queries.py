@@ -20,6 +20,7 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    literal,
     or_,
     select,
     text,
@@ -151,6 +152,30 @@ def bulk_insert_returning_ids(session: Session, model: type, rows: list[dict]) -
     ids = list(range(start + 1, start + 1 + len(rows)))
     _executemany(session, table, [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
     return ids
+
+
+def insert_with_child(session: Session, parent: type, parent_row: dict, child: type, child_row: dict,
+                      link: str, *, child_may_conflict: bool = False) -> tuple[int, int | None]:
+    """PostgreSQL: a row and one row of `child` pointing at it by `link` (its value in `child_row`
+    is ignored), in one statement (INSERT ... RETURNING in a WITH): one round trip where two
+    INSERTs take two. Returns (parent id, child id). `child_may_conflict`: a child row that a
+    unique key holds already is skipped (ON CONFLICT DO NOTHING), and its id is None."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    parent_table, child_table = parent.__table__, child.__table__
+    made = insert(parent_table).values(_decoded([parent_row])[0]).returning(parent_table.c.id).cte("parent_row")
+    values = {name: value for name, value in _decoded([child_row])[0].items() if name != link}
+    statement = pg_insert(child_table).from_select(
+        [link, *values], select(made.c.id, *(literal(value, child_table.c[name].type) for name, value in values.items())),
+    )
+    if child_may_conflict:
+        statement = statement.on_conflict_do_nothing()
+        # The parent's id comes from its own RETURNING, which a skipped child does not hide.
+        stored = statement.returning(child_table.c.id).cte("child_row")
+        row = session.execute(select(made.c.id, select(stored.c.id).scalar_subquery())).one()
+        return row[0], row[1]
+    child_id, parent_id = session.execute(statement.returning(child_table.c.id, child_table.c[link])).one()
+    return parent_id, child_id
 
 
 def _insert_columns(table, rows: list[dict]) -> list | None:
@@ -328,16 +353,18 @@ def rows_by_pairs(session: Session, table, columns: tuple[str, ...], first: str,
     return rows
 
 
-def append_search_text(session: Session, texts: Mapping[int, str], touched_at=None, search_pending: bool | None = None) -> None:
+def append_search_text(session: Session, texts: Mapping[int, str], touched_at=None,
+                       search_pending: bool | None = None) -> set[int] | None:
     """Add a message's words to its ticket's search text (ticket id -> text), up to
     SEARCH_CHARS characters per ticket; the full-text index follows (a generated column on
     PostgreSQL, a trigger on SQLite). With `touched_at`, the same UPDATE also sets the
     ticket's last_message_at and updated_at: one new row version (and one round of index
     updates on PostgreSQL) per follow-up, not two. `search_pending=True` leaves the index to
-    the search index's backlog (a historical import)."""
+    the search index's backlog (a historical import). Returns the ids of the tickets it
+    updated on PostgreSQL (None on SQLite, whose executemany returns no rows)."""
     rows = [{"tid": ticket_id, "words": "\n" + words} for ticket_id, words in texts.items() if words and words.strip()]
     if not rows:
-        return
+        return set()
     table = Ticket.__table__
     not_full = func.coalesce(func.length(table.c.search_text), 0) < SEARCH_CHARS
     touched = {} if touched_at is None else {"last_message_at": touched_at, "updated_at": touched_at}
@@ -352,10 +379,11 @@ def append_search_text(session: Session, texts: Mapping[int, str], touched_at=No
             bindparam("words", [row["words"] for row in rows], type_=BinaryArray(Text)),
         ).table_valued("tid", "words").render_derived()
         appended = func.substr(func.coalesce(table.c.search_text, "") + source.c.words, 1, SEARCH_CHARS)
-        session.execute(update(table).where(table.c.id == source.c.tid, not_full).values(search_text=appended, **touched))
-        return
+        return set(session.execute(update(table).where(table.c.id == source.c.tid, not_full)
+                                   .values(search_text=appended, **touched).returning(table.c.id)).scalars())
     appended = func.substr(func.coalesce(table.c.search_text, "") + bindparam("words"), 1, SEARCH_CHARS)
     session.execute(update(table).where(table.c.id == bindparam("tid"), not_full).values(search_text=appended, **touched), rows)
+    return None
 
 
 def upsert_named(db_url: str, model: type, name: str, **values) -> None:

@@ -10,13 +10,14 @@ from datetime import timedelta
 
 
 from storage.models.base import utcnow
+from storage.models.contacts import Identity
 from storage.models.delivery import Outbox
 from storage.models.tickets import Ticket
 from support.intake import ingest as ingesting
 from support.intake.suggest import suggest_for
 from support.oncall import sweep as sweeping
 from tests.cast import bo_discord
-from tests.rows import count
+from tests.rows import count, ticket
 
 _WAIT = 3.0  # how long a writer inside its transaction waits for the other one
 
@@ -66,6 +67,21 @@ def test_the_first_two_messages_of_a_conversation_ingested_at_once_open_one_tick
                           for m in (first, second)))
     assert count(settings, Ticket) == 1
     assert results[0].ticket_id == results[1].ticket_id
+
+
+def test_a_new_author_writing_in_two_places_at_once_becomes_one_identity(settings, monkeypatch):
+    """Two conversations (no lock in common) by one author the hub has not seen: both writers
+    find no identity, both store one; the unique key keeps the first, and the second reads it back."""
+    here = bo_discord("1180000000000000011", conversation_key="thread-1")
+    there = bo_discord("1180000000000000012", conversation_key="thread-2", text="and the export hangs")
+    suggestions = suggest_for([here, there])
+    _held_at(ingesting, "_lookup", threading.Barrier(2), monkeypatch)
+    results = _together(*(lambda m=m: ingesting.ingest_batch([m], settings=settings, suggestions=suggestions)[0]
+                          for m in (here, there)))
+    assert results[0].ticket_id != results[1].ticket_id
+    assert count(settings, Identity, Identity.external_user_id == here.author_id) == 1
+    contacts = {ticket(settings, r.ticket_id).contact_id for r in results}
+    assert len(contacts) == 1  # both tickets are the one customer's
 
 
 def test_two_sweeps_at_once_rekick_a_lost_send_once(settings, monkeypatch):

@@ -315,3 +315,22 @@ def test_a_running_worker_indexes_an_import_s_tickets_on_its_own(monkeypatch, tm
         worker.stop()
         broker.cleanup()
     assert len(_found(settings, "refunds")) == 5  # stemmed ("refunds" is no substring of "Refunding"): the index
+
+
+def test_indexing_leaves_postgresql_no_pending_list_for_a_live_statement_to_move(monkeypatch, request, tmp_path):
+    """GIN's pending list is moved into the index by whichever statement finds it over its limit:
+    the indexer empties it after each batch, so that statement is not a live message's."""
+    from tests.conftest import make_db_url, settings_for
+
+    settings = settings_for(monkeypatch, tmp_path, make_db_url("postgresql", request, tmp_path))
+    words = "outage refund invoice export login password webhook billing dashboard latency".split()
+    path = _jsonl(tmp_path / "archive.jsonl", [
+        _message(n, f"{words[n % 10]} {words[(n * 7) % 10]} problem, case marker{n}")
+        for n in range(600)
+    ])
+    import_path(path, settings=settings, workers=0)
+    assert index_pending(settings) == 600
+    with transaction(settings.db_url) as session:
+        moved = session.execute(text("SELECT gin_clean_pending_list('ix_tickets_fts'::regclass)")).scalar_one()
+    assert moved == 0  # the indexer left nothing pending
+    assert _found(settings, "marker599") == {"latency export problem, case marker599"}  # and the index answers

@@ -13,7 +13,8 @@ import functools
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from connectors.base import Inbound
 from storage import locks
-from storage.db import transaction, tune_for_bulk_load
+from storage.db import BinaryList, transaction, tune_for_bulk_load
 from storage.models.base import utcnow
 from storage.models.contacts import Contact, Identity
 from storage.models.tickets import Message, Ticket, TicketEvent
@@ -31,6 +32,7 @@ from storage.queries import (
     bulk_insert_returning_ids,
     ids_in,
     insert_many_ignoring_conflicts,
+    insert_with_child,
     pair_chunks,
     pairs_in,
     rows_by_pairs,
@@ -120,20 +122,24 @@ def ingest_batch(
 def ingest_in(
     session: Session, inbounds: list[Inbound], live: bool, settings: Settings,
     suggestions: dict[tuple[str, str], Suggestion] | None = None, *, search_later: bool = False,
+    locked: bool = False,
 ) -> list[IngestResult]:
     """The batch's work inside the caller's transaction (`suggestions`: from
     `suggest_for`, computed before it; whatever is missing is computed here). `search_later`:
-    new tickets wait for the search index's backlog instead of being indexed as they are written."""
+    new tickets wait for the search index's backlog instead of being indexed as they are written.
+    `locked`: the caller's transaction holds `conversation_locks(inbounds)` already."""
     now = utcnow()
     items = [_Item(inbound) for inbound in inbounds]
-    locks.hold(session, _conversation_locks(inbounds))
-    fresh = _mark_duplicates(session, items)
-    new_contacts: set[int] = set()
-    identity_ids = _upsert_identities(session, [item.inbound for item in fresh], now, new_contacts)
-    _thread(session, fresh, settings, now)
-    new_tickets = _insert_tickets(session, fresh, identity_ids, settings, now, suggestions, historical=not live,
-                                 search_later=search_later, new_contacts=new_contacts)
-    message_ids = _insert_messages(session, fresh, identity_ids, now, suggestions)
+    if not locked:
+        locks.hold(session, conversation_locks(inbounds))
+    stored = _lookup(session, items)
+    fresh = _mark_duplicates(items, stored.messages)
+    identity_ids = _upsert_identities(session, [item.inbound for item in fresh], now, stored.unblocked, stored.identities)
+    _thread(session, fresh, settings, now, stored)
+    new_tickets, message_ids = _insert_tickets(session, fresh, identity_ids, settings, now, suggestions,
+                                               historical=not live, search_later=search_later, unblocked=stored.unblocked)
+    if message_ids is None:
+        message_ids = _insert_messages(session, fresh, identity_ids, now, suggestions)
     _touch_tickets(session, fresh, now, settings, search_later=search_later)
     if live:  # a follow-up that changes the picture ("now nobody can log in") escalates to Critical
         resuggest.escalate_on_follow_ups(session, _follow_ups(fresh), settings, now, suggestions)
@@ -152,7 +158,7 @@ def ingest_in(
     return [item.result for item in items]
 
 
-def _conversation_locks(inbounds: list[Inbound]) -> set[str]:
+def conversation_locks(inbounds: list[Inbound]) -> set[str]:
     """What two concurrent ingests must not thread at once: each message's conversation,
     itself and what it replies to. Held until commit, so a second worker's reads see the
     ticket the first one opened (PostgreSQL; SQLite's writers are serialised anyway)."""
@@ -171,12 +177,74 @@ def _follow_ups(items: list[_Item]) -> list[tuple[int, Inbound]]:
             if item.ticket_id is not None or item.new_ticket.first is not item.inbound]
 
 
-def _mark_duplicates(session: Session, items: list[_Item]) -> list[_Item]:
-    """Resolve redeliveries (stored before, or twice in this batch); return the rest."""
-    keys = sorted({(item.inbound.channel, item.inbound.external_id) for item in items})
-    rows = rows_by_pairs(session, Message.__table__, ("channel", "external_id", "ticket_id", "id"),
-                         "channel", "external_id", keys)
-    stored = {(r.channel, r.external_id): (r.ticket_id, r.id) for r in rows}
+# What a batch needs to know before it writes, in one statement on PostgreSQL (a live message
+# spent a round trip on each): its messages stored already ('m': ticket, message), its authors'
+# identities ('i': identity, contact, blocked), the tickets of the messages they reply to ('r')
+# and the latest ticket of their conversations ('c'). Each set of keys is a pair of binary arrays,
+# probed through the unique indexes as in storage.queries.rows_by_pairs.
+_PAIRS = "IN (SELECT a, b FROM unnest(%({0}c)s::text[], %({0}k)s::text[]) AS k(a, b))"
+_LOOKUP = " UNION ALL ".join((
+    "SELECT 'm' AS kind, channel, external_id AS key, ticket_id AS a, id AS b, false AS blocked, "
+    f"NULL::text AS status, NULL::timestamp AS resolved_at FROM messages WHERE (channel, external_id) {_PAIRS.format('m')}",
+    "SELECT 'i', i.channel, i.external_user_id, i.id, i.contact_id, c.blocked, NULL, NULL "
+    f"FROM identities AS i JOIN contacts AS c ON c.id = i.contact_id WHERE (i.channel, i.external_user_id) {_PAIRS.format('i')}",
+    "SELECT 'r', m.channel, m.external_id, t.id, NULL, false, t.status, t.resolved_at "
+    f"FROM messages AS m JOIN tickets AS t ON t.id = m.ticket_id WHERE (m.channel, m.external_id) {_PAIRS.format('r')}",
+    "SELECT 'c', t.channel, t.conversation_key, t.id, NULL, false, t.status, t.resolved_at FROM tickets AS t "
+    f"WHERE t.id IN (SELECT max(id) FROM tickets WHERE (channel, conversation_key) {_PAIRS.format('c')} "
+    "GROUP BY channel, conversation_key)",
+))
+
+
+class _TicketRow(NamedTuple):
+    id: int
+    status: str
+    resolved_at: datetime | None
+
+
+@dataclass
+class _Stored:
+    """What `_lookup` found. `by_reference` and `by_conversation` are None where it did not
+    look (SQLite, where a statement costs no round trip: `_thread` reads them itself)."""
+    messages: dict[tuple[str, str], tuple[int, int]]
+    identities: dict[tuple[str, str], tuple[int, int]]
+    unblocked: set[int]  # contacts of `identities` that are not blocked (PostgreSQL)
+    by_reference: dict[tuple[str, str], _TicketRow] | None = None
+    by_conversation: dict[tuple[str, str], _TicketRow] | None = None
+
+
+def _lookup(session: Session, items: list[_Item]) -> _Stored:
+    """What is stored already for the batch's messages (redeliveries), their authors, and the
+    conversations they belong to. Read after the conversations' locks are taken."""
+    messages = sorted({(item.inbound.channel, item.inbound.external_id) for item in items})
+    authors = sorted({(item.inbound.channel, item.inbound.author_id) for item in items})
+    if session.get_bind().dialect.name != "postgresql":
+        rows = rows_by_pairs(session, Message.__table__, ("channel", "external_id", "ticket_id", "id"),
+                             "channel", "external_id", messages)
+        return _Stored({(r.channel, r.external_id): (r.ticket_id, r.id) for r in rows},
+                       _load_identities(session, authors), set())
+    references = sorted({(i.inbound.channel, ref) for i in items for ref in i.inbound.references})
+    conversations = sorted({(i.inbound.channel, i.inbound.conversation_key) for i in items if i.inbound.conversation_key})
+    params = {}
+    for prefix, pairs in (("m", messages), ("i", authors), ("r", references), ("c", conversations)):
+        params[prefix + "c"], params[prefix + "k"] = BinaryList(a for a, _ in pairs), BinaryList(b for _, b in pairs)
+    stored = _Stored({}, {}, set(), {}, {})
+    for r in session.connection().exec_driver_sql(_LOOKUP, params):
+        key = (r.channel, r.key)
+        if r.kind == "m":
+            stored.messages[key] = (r.a, r.b)
+        elif r.kind == "i":
+            stored.identities[key] = (r.a, r.b)
+            if not r.blocked:
+                stored.unblocked.add(r.b)
+        else:  # a ticket: timestamps are naive UTC in the database (storage.models.base.UTCDateTime)
+            ticket = _TicketRow(r.a, r.status, r.resolved_at.replace(tzinfo=UTC) if r.resolved_at else None)
+            (stored.by_reference if r.kind == "r" else stored.by_conversation)[key] = ticket
+    return stored
+
+
+def _mark_duplicates(items: list[_Item], stored: dict[tuple[str, str], tuple[int, int]]) -> list[_Item]:
+    """Resolve redeliveries (`stored` before, or twice in this batch); return the rest."""
     fresh: list[_Item] = []
     first_seen: dict[tuple[str, str], _Item] = {}
     for item in items:
@@ -193,45 +261,44 @@ def _mark_duplicates(session: Session, items: list[_Item]) -> list[_Item]:
 
 
 def _upsert_identities(session: Session, inbounds: list[Inbound], now: datetime,
-                       new_contacts: set[int] | None = None) -> dict[tuple[str, str], tuple[int, int]]:
+                       new_contacts: set[int] | None = None,
+                       known: dict[tuple[str, str], tuple[int, int]] | None = None) -> dict[tuple[str, str], tuple[int, int]]:
     """(channel, author id) -> (identity id, contact id), creating what is missing; the
-    contacts it created, which no one can have blocked yet, are added to `new_contacts`."""
+    contacts it created, which no one can have blocked yet, are added to `new_contacts`.
+    `known`: the identities stored already, where the caller looked them up (`_lookup`)."""
     wanted = {(i.channel, i.author_id): i for i in inbounds}
-    found = _load_identities(session, list(wanted))
+    found = dict(known) if known is not None else _load_identities(session, list(wanted))
     missing = [inbound for key, inbound in wanted.items() if key not in found]
-    if missing:
-        contact_ids = bulk_insert_returning_ids(
-            session, Contact,
-            [{"name": i.author_name or i.author_handle, "email": i.author_email, "created_at": now} for i in missing],
-        )
-        rows = [
-            {
-                "contact_id": contact_id,
-                "channel": i.channel,
-                "external_user_id": i.author_id,
-                "handle": i.author_handle[:320],
-                "display_name": i.author_name[:300],
-                "created_at": now,
-            }
-            for i, contact_id in zip(missing, contact_ids, strict=True)
-        ]
-        if session.get_bind().dialect.name != "postgresql":
-            # SQLite: this transaction has held the write lock since it began (IMMEDIATE), so
-            # none of `missing` can have been stored since the read above: no read back.
-            ids = bulk_insert_returning_ids(session, Identity, rows)
-            found.update({(r["channel"], r["external_user_id"]): (i, r["contact_id"]) for r, i in zip(rows, ids, strict=True)})
-            if new_contacts is not None:
-                new_contacts.update(contact_ids)
-            return found
+    if not missing:
+        return found
+    contacts = [{"name": i.author_name or i.author_handle, "email": i.author_email, "created_at": now} for i in missing]
+    rows = [{"contact_id": None, "channel": i.channel, "external_user_id": i.author_id, "handle": i.author_handle[:320],
+             "display_name": i.author_name[:300], "created_at": now} for i in missing]
+    if session.get_bind().dialect.name != "postgresql":
+        # SQLite: this transaction has held the write lock since it began (IMMEDIATE), so
+        # none of `missing` can have been stored since the read above: no read back.
+        contact_ids = bulk_insert_returning_ids(session, Contact, contacts)
+        ids = bulk_insert_returning_ids(session, Identity, [{**r, "contact_id": c} for r, c in zip(rows, contact_ids, strict=True)])
+        found.update({(r["channel"], r["external_user_id"]): (i, c) for r, i, c in zip(rows, ids, contact_ids, strict=True)})
+        if new_contacts is not None:
+            new_contacts.update(contact_ids)
+        return found
+    if len(missing) == 1:  # a live message's new author: contact and identity in one round trip
+        contact_id, identity_id = insert_with_child(session, Contact, contacts[0], Identity, rows[0], "contact_id",
+                                                    child_may_conflict=True)
+        inserted = [] if identity_id is None else [(rows[0]["channel"], rows[0]["external_user_id"], identity_id, contact_id)]
+    else:
+        contact_ids = bulk_insert_returning_ids(session, Contact, contacts)
         inserted = insert_many_ignoring_conflicts(
-            session, Identity, rows, returning=("channel", "external_user_id", "id", "contact_id"),
+            session, Identity, [{**r, "contact_id": c} for r, c in zip(rows, contact_ids, strict=True)],
+            returning=("channel", "external_user_id", "id", "contact_id"),
         )
-        found.update({(r.channel, r.external_user_id): (r.id, r.contact_id) for r in inserted})
-        if new_contacts is not None:  # not those of an identity a concurrent writer stored first
-            new_contacts.update(r.contact_id for r in inserted)
-        # Read back what a concurrent writer stored first.
-        unresolved = [(i.channel, i.author_id) for i in missing if (i.channel, i.author_id) not in found]
-        found.update(_load_identities(session, unresolved))
+    found.update({(channel, user): (identity_id, contact_id) for channel, user, identity_id, contact_id in inserted})
+    if new_contacts is not None:  # not those of an identity a concurrent writer stored first
+        new_contacts.update(contact_id for *_, contact_id in inserted)
+    # Read back what a concurrent writer stored first.
+    unresolved = [(i.channel, i.author_id) for i in missing if (i.channel, i.author_id) not in found]
+    found.update(_load_identities(session, unresolved))
     return found
 
 
@@ -241,12 +308,13 @@ def _load_identities(session: Session, keys: list[tuple[str, str]]) -> dict[tupl
     return {(r.channel, r.external_user_id): (r.id, r.contact_id) for r in rows}
 
 
-def _thread(session: Session, items: list[_Item], settings: Settings, now: datetime) -> None:
+def _thread(session: Session, items: list[_Item], settings: Settings, now: datetime, stored: _Stored) -> None:
     """Find each message's ticket: replied-to message, [TRKV-n] tag, conversation key."""
-    by_reference = _tickets_of_messages(session, items)
+    by_reference = stored.by_reference if stored.by_reference is not None else _tickets_of_messages(session, items)
     by_tag = _tickets_by_tag(session, items)
     allowed = tags.participants(session, sorted(by_tag))
-    by_conversation = _tickets_by_conversation(session, items)
+    by_conversation = (stored.by_conversation if stored.by_conversation is not None
+                       else _tickets_by_conversation(session, items))
     batch_messages: dict[tuple[str, str], _Item] = {}
     batch_conversations: dict[tuple[str, str], _Item] = {}
     reopen_before = now - timedelta(days=settings.reopen_days)
@@ -375,18 +443,20 @@ def _acknowledge_and_page(session: Session, tickets: list, settings: Settings, n
 def _insert_tickets(
     session: Session, items: list[_Item], identity_ids: dict, settings: Settings, now: datetime,
     suggestions: dict[tuple[str, str], Suggestion] | None = None, historical: bool = False,
-    search_later: bool = False, new_contacts: set[int] | frozenset[int] = frozenset(),
-) -> list[_NewTicket]:
+    search_later: bool = False, unblocked: set[int] | frozenset[int] = frozenset(),
+) -> tuple[list[_NewTicket], list[int] | None]:
+    """The new tickets of `items`, stored; and, where the batch is one message opening one
+    ticket on PostgreSQL (a live message), the id of that message, stored with it."""
     new = list({id(i.new_ticket): i.new_ticket for i in items if i.new_ticket}.values())
     if not new:
-        return []
+        return [], None
     known = suggestions or {}
     missing = [t.first for t in new if (t.first.channel, t.first.external_id) not in known]
     if missing:
         known = {**known, **suggest_for(missing)}
     suggestions = [known[(t.first.channel, t.first.external_id)] for t in new]
     blocked = _blocked_contacts(session, {identity_ids[(t.first.channel, t.first.author_id)][1] for t in new}
-                                - new_contacts)  # a contact made in this transaction is blocked by no one
+                                - unblocked)  # made in this transaction, or read unblocked by it (`_lookup`)
     clocks = functools.cache(lambda priority, channel: sla.clock_fields(now, priority, channel, settings))  # one `now`
     later_words: dict[int, str] = {}  # id(new ticket) -> its follow-ups' words in this batch
     for item in items:
@@ -426,7 +496,13 @@ def _insert_tickets(
                 **({"status": "closed", "closed_at": now, "sla_next_at": None} if muted else {}),
             }
         )
-    ids = bulk_insert_returning_ids(session, Ticket, rows)
+    message_ids = None
+    if len(items) == 1 and session.get_bind().dialect.name == "postgresql":  # one round trip, not two
+        ticket_id, message_id = insert_with_child(session, Ticket, rows[0], Message,
+                                                  _message_row(items[0], identity_ids, now, known), "ticket_id")
+        ids, message_ids = [ticket_id], [message_id]
+    else:
+        ids = bulk_insert_returning_ids(session, Ticket, rows)
     for ticket, ticket_id, row, suggestion in zip(new, ids, rows, suggestions, strict=True):
         ticket.id = ticket_id
         ticket.praise = bool(getattr(suggestion, "praise", False))
@@ -439,7 +515,7 @@ def _insert_tickets(
         ticket.needs_triage = row["needs_triage"]
         ticket.muted = row["status"] == "closed"
         ticket.first_response_due_at = row["first_response_due_at"]
-    return new
+    return new, message_ids
 
 
 def _blocked_contacts(session: Session, contact_ids: set[int]) -> set[int]:
@@ -460,31 +536,31 @@ def _insert_messages(session: Session, items: list[_Item], identity_ids: dict, n
                      suggestions: dict | None = None) -> list[int]:
     if not items:
         return []
-    rows = []
-    for item in items:
-        inbound = item.inbound
-        rows.append(
-            {
-                "ticket_id": item.new_ticket.id if item.new_ticket else item.ticket_id,
-                "direction": "in",
-                "channel": inbound.channel,
-                "external_id": inbound.external_id,
-                "conversation_key": inbound.conversation_key,
-                "identity_id": identity_ids[(inbound.channel, inbound.author_id)][0],
-                "author": (inbound.author_name or inbound.author_handle or inbound.author_id)[:500],
-                "subject": inbound.subject[:1000] if inbound.subject else None,
-                "text": inbound.text,
-                "html": inbound.html,
-                "attachments": [a.__dict__ for a in inbound.attachments] or None,
-                "raw": inbound.raw,
-                "problems": inbound.problems or None,
-                "permalink": inbound.permalink,
-                "sent_at": inbound.sent_at,
-                "received_at": now,
-                "sentiment": getattr((suggestions or {}).get((inbound.channel, inbound.external_id)), "sentiment", None),
-            }
-        )
-    return bulk_insert_returning_ids(session, Message, rows)
+    return bulk_insert_returning_ids(session, Message, [_message_row(item, identity_ids, now, suggestions) for item in items])
+
+
+def _message_row(item: _Item, identity_ids: dict, now: datetime, suggestions: dict | None = None) -> dict:
+    """The message's row; its ticket's id is None while that ticket is being stored with it."""
+    inbound = item.inbound
+    return {
+        "ticket_id": item.new_ticket.id if item.new_ticket else item.ticket_id,
+        "direction": "in",
+        "channel": inbound.channel,
+        "external_id": inbound.external_id,
+        "conversation_key": inbound.conversation_key,
+        "identity_id": identity_ids[(inbound.channel, inbound.author_id)][0],
+        "author": (inbound.author_name or inbound.author_handle or inbound.author_id)[:500],
+        "subject": inbound.subject[:1000] if inbound.subject else None,
+        "text": inbound.text,
+        "html": inbound.html,
+        "attachments": [a.__dict__ for a in inbound.attachments] or None,
+        "raw": inbound.raw,
+        "problems": inbound.problems or None,
+        "permalink": inbound.permalink,
+        "sent_at": inbound.sent_at,
+        "received_at": now,
+        "sentiment": getattr((suggestions or {}).get((inbound.channel, inbound.external_id)), "sentiment", None),
+    }
 
 
 def _follow_up_words(items) -> dict[int, str]:
@@ -515,12 +591,13 @@ def _touch_tickets(session: Session, items: list[_Item], now: datetime, settings
     existing = {i.ticket_id for i in items if i.ticket_id is not None}
     reopen = {i.ticket_id for i in items if i.reopen}
     # Their words join the ticket's search text; a ticket opened in this batch got them in its INSERT.
-    append_search_text(session, _follow_up_words(item for item in items if item.ticket_id is not None), touched_at=now,
-                       search_pending=True if search_later else None)
-    if existing - reopen:  # the rest: tickets whose search text is full, or whose follow-ups had no words:
+    appended = append_search_text(session, _follow_up_words(item for item in items if item.ticket_id is not None),
+                                  touched_at=now, search_pending=True if search_later else None)
+    rest = existing - reopen - (appended or set())  # PostgreSQL says which it touched: no statement for those
+    if rest:  # tickets whose search text is full, or whose follow-ups had no words:
         session.execute(  # their text did not change, so neither does their place in the search index
             update(Ticket)
-            .where(ids_in(session, Ticket.id, sorted(existing - reopen)), or_(Ticket.last_message_at.is_(None), Ticket.last_message_at != now))
+            .where(ids_in(session, Ticket.id, sorted(rest)), or_(Ticket.last_message_at.is_(None), Ticket.last_message_at != now))
             .values(last_message_at=now, updated_at=now)
         )
     if reopen:

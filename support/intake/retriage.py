@@ -33,21 +33,21 @@ def escalate_on_follow_ups(session: Session, follow_ups: Sequence[tuple[int, Inb
     Returns the ids of the tickets escalated to Critical."""
     if not follow_ups:
         return []
-    ids = sorted({ticket_id for ticket_id, _ in follow_ups})
+    known = dict(suggestions or {})
+    missing = [m for _, m in follow_ups if (m.channel, m.external_id) not in known]
+    if missing:
+        known.update(suggest_for(missing))
+    critical = [(t, m) for t, m in follow_ups if known[(m.channel, m.external_id)].priority == "critical"]
+    if not critical:  # the usual case: no read of the tickets at all (a live follow-up's round trip fewer)
+        return []
+    ids = sorted({ticket_id for ticket_id, _ in critical})
     open_ids = set(session.execute(
         select(Ticket.id).where(Ticket.id.in_(ids), Ticket.priority != "critical", Ticket.status != "closed")
     ).scalars())
-    candidates = [(t, m) for t, m in follow_ups if t in open_ids]
-    if not candidates:
-        return []
-    known = dict(suggestions or {})
-    missing = [m for _, m in candidates if (m.channel, m.external_id) not in known]
-    if missing:
-        known.update(suggest_for(missing))
     escalated: list[int] = []
-    for ticket_id, message in candidates:
+    for ticket_id, message in critical:
         suggestion = known[(message.channel, message.external_id)]
-        if suggestion.priority != "critical" or ticket_id in escalated:
+        if ticket_id not in open_ids or ticket_id in escalated:
             continue
         ticket = session.get(Ticket, ticket_id)
         old = ticket.priority
