@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import defaultdict
@@ -160,22 +161,37 @@ def insert_with_child(session: Session, parent: type, parent_row: dict, child: t
     is ignored), in one statement (INSERT ... RETURNING in a WITH): one round trip where two
     INSERTs take two. Returns (parent id, child id). `child_may_conflict`: a child row that a
     unique key holds already is skipped (ON CONFLICT DO NOTHING), and its id is None."""
+    parent_row = _with_defaults(parent.__table__, _decoded([parent_row])[0])
+    child_row = {k: v for k, v in _with_defaults(child.__table__, _decoded([child_row])[0]).items() if k != link}
+    statement = _with_child(parent.__table__, tuple(parent_row), child.__table__, tuple(child_row), link, child_may_conflict)
+    params = {**{f"p_{name}": value for name, value in parent_row.items()},
+              **{f"c_{name}": value for name, value in child_row.items()}}
+    parent_id, child_id = session.execute(statement, params).one()
+    return parent_id, child_id
+
+
+def _with_defaults(table, row: dict) -> dict:
+    """`row` and the Python-side defaults of the columns it leaves out: a statement inside a
+    WITH gets none from SQLAlchemy."""
+    return {**{c.name: _default(c) for c in table.columns if c.default is not None and c.name not in row}, **row}
+
+
+@functools.cache
+def _with_child(parent_table, parent_names: tuple, child_table, child_names: tuple, link: str, may_conflict: bool):
+    """`insert_with_child`'s statement for these columns, built once: building it per row (a
+    CTE, a SELECT of a bound value per column) cost more CPU than the round trip it saves."""
     from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-    parent_table, child_table = parent.__table__, child.__table__
-    made = insert(parent_table).values(_decoded([parent_row])[0]).returning(parent_table.c.id).cte("parent_row")
-    values = {name: value for name, value in _decoded([child_row])[0].items() if name != link}
-    statement = pg_insert(child_table).from_select(
-        [link, *values], select(made.c.id, *(literal(value, child_table.c[name].type) for name, value in values.items())),
-    )
-    if child_may_conflict:
-        statement = statement.on_conflict_do_nothing()
-        # The parent's id comes from its own RETURNING, which a skipped child does not hide.
-        stored = statement.returning(child_table.c.id).cte("child_row")
-        row = session.execute(select(made.c.id, select(stored.c.id).scalar_subquery())).one()
-        return row[0], row[1]
-    child_id, parent_id = session.execute(statement.returning(child_table.c.id, child_table.c[link])).one()
-    return parent_id, child_id
+    made = (insert(parent_table).values({n: bindparam(f"p_{n}", type_=parent_table.c[n].type) for n in parent_names})
+            .returning(parent_table.c.id).cte("parent_row"))
+    child = pg_insert(child_table).from_select(
+        [link, *child_names], select(made.c.id, *(bindparam(f"c_{n}", type_=child_table.c[n].type) for n in child_names)))
+    if not may_conflict:
+        stored = child.returning(child_table.c.id).cte("child_row")
+        return select(made.c.id, stored.c.id).select_from(made.join(stored, literal(True)))
+    # The parent's id comes from its own RETURNING, which a skipped child does not hide.
+    stored = child.on_conflict_do_nothing().returning(child_table.c.id).cte("child_row")
+    return select(made.c.id, select(stored.c.id).scalar_subquery())
 
 
 def _insert_columns(table, rows: list[dict]) -> list | None:

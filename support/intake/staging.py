@@ -73,8 +73,9 @@ def _count_attempt(settings: Settings, staged_ids: list[int]) -> list[dict]:
     On PostgreSQL its commit does not wait for the WAL flush: during an import that flush
     carries the import's WAL too. The count guards against a message that kills its worker,
     not against a crash of the database, and the next commit that waits flushes it anyway."""
-    counted = (update(InboundQueue).where(InboundQueue.id.in_(staged_ids), InboundQueue.status == "pending")
-               .values(attempts=InboundQueue.attempts + 1, updated_at=utcnow()).returning(InboundQueue.payload))
+    staged = InboundQueue.__table__
+    counted = (update(staged).where(staged.c.id.in_(staged_ids), staged.c.status == "pending")
+               .values(attempts=staged.c.attempts + 1, updated_at=utcnow()).returning(staged.c.payload))
     if _server(settings):
         # One statement in autocommit: one round trip, where BEGIN, SET and COMMIT took three more.
         # set_config(..., true) is SET LOCAL, for the statement's own transaction.
@@ -137,14 +138,15 @@ def _process(session: Session, staged_ids: list[int], settings: Settings, sugges
     """`lock_names`: the conversations of the rows' messages (ingest.conversation_locks), when
     they were read before the transaction: on PostgreSQL the statement that claims the rows
     takes their locks too, a round trip fewer for each live message."""
-    query = select(InboundQueue).where(InboundQueue.id.in_(staged_ids), InboundQueue.status == "pending")
+    staged = InboundQueue.__table__  # rows, not ORM objects: nothing here changes them through the session
+    query = select(staged.c.id, staged.c.live, staged.c.payload).where(staged.c.id.in_(staged_ids), staged.c.status == "pending")
     locked = False
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)  # two workers never take the same row
         taking = locks.taking(lock_names or ())
         if taking is not None:
             query, locked = query.where(taking), True
-    rows = session.execute(query.order_by(InboundQueue.id)).scalars().all()
+    rows = session.execute(query.order_by(staged.c.id)).all()
     results: list[IngestResult] = []
     for live in (True, False):
         batch = [r for r in rows if r.live is live]
@@ -154,7 +156,7 @@ def _process(session: Session, staged_ids: list[int], settings: Settings, sugges
             results += ingest_in(session, inbounds, live, settings, suggestions, locked=locked) if inbounds else []
     if rows:
         session.execute(
-            update(InboundQueue).where(InboundQueue.id.in_([r.id for r in rows])).values(status="done", updated_at=utcnow())
+            update(staged).where(staged.c.id.in_([r.id for r in rows])).values(status="done", updated_at=utcnow())
         )
     return results
 
