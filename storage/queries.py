@@ -402,6 +402,23 @@ def append_search_text(session: Session, texts: Mapping[int, str], touched_at=No
     return None
 
 
+def remember(session: Session, **facts) -> None:
+    """Facts a transaction's first read learned (on PostgreSQL ingest's lookup also counts the
+    active incidents and reads the response templates' version), for later steps of the same
+    transaction: each may then skip a read of its own. Forgotten when the transaction ends."""
+    session.info["trkv_known"] = (session.get_transaction(), {**_known(session), **facts})
+
+
+def known(session: Session, name: str):
+    """A fact `remember`ed in this transaction, or None."""
+    return _known(session).get(name)
+
+
+def _known(session: Session) -> dict:
+    entry = session.info.get("trkv_known")
+    return entry[1] if entry is not None and entry[0] is session.get_transaction() else {}
+
+
 def upsert_named(db_url: str, model: type, name: str, **values) -> None:
     """Create or update the row called `name` of a name-keyed table (cursors, states)."""
     from storage.db import session_factory

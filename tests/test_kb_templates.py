@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from connectors.base import Inbound
 from storage.db import transaction
 from storage.models.delivery import Outbox
 from support.intake.ingest import ingest
@@ -53,3 +54,22 @@ def test_a_bug_report_acknowledgement_asks_for_what_the_message_lacks(settings):
     assert "Which browser" not in ack and "What steps" not in ack  # Firefox and "click" answer them
     checklist = responses.checklist(settings, "bug_report", report.text)
     assert [(c["key"], c["present"]) for c in checklist] == [("steps", True), ("version", False), ("browser", True)]
+
+
+def test_an_edited_issue_template_shapes_the_next_acknowledgement(settings):
+    """Acknowledgements read the templates again once they change (on PostgreSQL they are kept
+    between messages while the templates' version, read with each message, stays the same)."""
+    def ack_of(n: int) -> str:
+        sender = f"user{n}@example.com"  # one acknowledgement per sender and window: a sender each
+        ref = ingest(Inbound(channel="email", external_id=f"bug-{n}@mail.example", author_id=sender, author_handle=sender,
+                             author_email=sender, subject="Crash", hints={"category": "bug_report"},
+                             text="The app crashes in Firefox when I click Export."), settings=settings).ref
+        with transaction(settings.db_url) as session:
+            rows = session.execute(select(Outbox).where(Outbox.kind == "ack")).scalars().all()
+        return next(r.payload["text"] for r in rows if ref in r.payload["text"])
+
+    assert "Which TRKV app version are you on?" in ack_of(1)
+    responses.save(settings, name="issue_bug_report", kind="issue", author=LEAD,
+                   body="plan | Which plan is your workspace on? | free, team, enterprise")
+    second = ack_of(2)
+    assert "Which plan is your workspace on?" in second and "Which TRKV app version" not in second

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, aliased
 from storage.models.incidents import Incident, IncidentTicket
 from storage.models.oncall import Alert
 from storage.models.tickets import Message, Ticket
+from storage.queries import known
 from support.delivery import kicks as kick
 from support.incidents import core, likeness
 from trkv.settings import Settings
@@ -83,6 +84,8 @@ def _link_to_active(session: Session, tickets: list, texts: dict[int, str], sett
     """Link each ticket alike an open or proposed incident to it (noted in `linked`); return
     the others. Linking needs no lock: a ticket joins whichever incident it is alike."""
     remaining = list(tickets)
+    if known(session, "active_incidents") == 0:  # counted by this transaction's first read
+        return remaining
     for incident in session.execute(select(Incident).where(Incident.status.in_(ACTIVE))
                                     .order_by(Incident.id.desc()).limit(20)).scalars():
         if not remaining:

@@ -35,6 +35,7 @@ from storage.queries import (
     insert_with_child,
     pair_chunks,
     pairs_in,
+    remember,
     rows_by_pairs,
 )
 from support.delivery import outbox as outbox_rows
@@ -193,6 +194,11 @@ _LOOKUP = " UNION ALL ".join((
     "SELECT 'c', t.channel, t.conversation_key, t.id, NULL, false, t.status, t.resolved_at FROM tickets AS t "
     f"WHERE t.id IN (SELECT max(id) FROM tickets WHERE (channel, conversation_key) {_PAIRS.format('c')} "
     "GROUP BY channel, conversation_key)",
+    # And for the steps after it (storage.queries.remember): how many incidents are active (a new
+    # ticket is compared with none when none is), and the response templates' version (the
+    # acknowledgement's are read again only when they changed).
+    "SELECT 'a', NULL, NULL, count(*), NULL, false, NULL, NULL FROM incidents WHERE status = ANY(%(active)s)",
+    "SELECT 'x', NULL, NULL, count(*), NULL, false, NULL, max(updated_at) FROM response_templates",
 ))
 
 
@@ -225,7 +231,7 @@ def _lookup(session: Session, items: list[_Item]) -> _Stored:
                        _load_identities(session, authors), set())
     references = sorted({(i.inbound.channel, ref) for i in items for ref in i.inbound.references})
     conversations = sorted({(i.inbound.channel, i.inbound.conversation_key) for i in items if i.inbound.conversation_key})
-    params = {}
+    params = {"active": list(detect.ACTIVE)}
     for prefix, pairs in (("m", messages), ("i", authors), ("r", references), ("c", conversations)):
         params[prefix + "c"], params[prefix + "k"] = BinaryList(a for a, _ in pairs), BinaryList(b for _, b in pairs)
     stored = _Stored({}, {}, set(), {}, {})
@@ -237,6 +243,10 @@ def _lookup(session: Session, items: list[_Item]) -> _Stored:
             stored.identities[key] = (r.a, r.b)
             if not r.blocked:
                 stored.unblocked.add(r.b)
+        elif r.kind == "a":
+            remember(session, active_incidents=r.a)
+        elif r.kind == "x":
+            remember(session, templates_version=(r.a, r.resolved_at))
         else:  # a ticket: timestamps are naive UTC in the database (storage.models.base.UTCDateTime)
             ticket = _TicketRow(r.a, r.status, r.resolved_at.replace(tzinfo=UTC) if r.resolved_at else None)
             (stored.by_reference if r.kind == "r" else stored.by_conversation)[key] = ticket

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from storage.db import session_factory, transaction
 from storage.models.base import CATEGORIES, utcnow
 from storage.models.kb import KbArticle, ResponseTemplate
+from storage.queries import known
 from support.intake.sanitize import clean_text
 from support.kb import articles
 from trkv.settings import Settings
@@ -103,10 +104,20 @@ def listing(settings: Settings, kind: str | None = None, *, session: Session | N
     if session is None:
         with session_factory(settings.db_url, readonly=True)() as own:
             return listing(settings, kind, session=own)
-    rows = {row.name: serialize(row) for row in
-            session.execute(select(ResponseTemplate).order_by(ResponseTemplate.id)).scalars()}
-    merged = [rows.pop(seed["name"], None) or _default(seed) for seed in SEED] + list(rows.values())
-    return [t for t in merged if kind is None or t["kind"] == kind]
+    global _read
+    version = known(session, "templates_version")  # (count, last change), where this transaction read it
+    read = _read
+    if version is None or read is None or read[0] != (settings.db_url, version):
+        rows = {row.name: serialize(row) for row in
+                session.execute(select(ResponseTemplate).order_by(ResponseTemplate.id)).scalars()}
+        merged = [rows.pop(seed["name"], None) or _default(seed) for seed in SEED] + list(rows.values())
+        read = _read = ((settings.db_url, version), merged)
+    return [t for t in read[1] if kind is None or t["kind"] == kind]
+
+
+# The templates as last read, by database and version: a live acknowledgement read and
+# serialized every template for each new ticket, while they change a few times a year.
+_read: tuple[tuple, list[dict[str, Any]]] | None = None
 
 
 def _row(session, name: str) -> ResponseTemplate | None:
