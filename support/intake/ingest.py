@@ -181,12 +181,13 @@ def _follow_ups(items: list[_Item]) -> list[tuple[int, Inbound]]:
 # What a batch needs to know before it writes, in one statement on PostgreSQL (a live message
 # spent a round trip on each): its messages stored already ('m': ticket, message), its authors'
 # identities ('i': identity, contact, blocked), the tickets of the messages they reply to ('r')
-# and the latest ticket of their conversations ('c'). Each set of keys is a pair of binary arrays,
-# probed through the unique indexes as in storage.queries.rows_by_pairs.
+# and the latest ticket of their conversations ('c'; both with status and `at`, resolved_at).
+# Each set of keys is a pair of binary arrays, probed through the unique indexes as in
+# storage.queries.rows_by_pairs.
 _PAIRS = "IN (SELECT a, b FROM unnest(%({0}c)s::text[], %({0}k)s::text[]) AS k(a, b))"
 _LOOKUP = " UNION ALL ".join((
     "SELECT 'm' AS kind, channel, external_id AS key, ticket_id AS a, id AS b, false AS blocked, "
-    f"NULL::text AS status, NULL::timestamp AS resolved_at FROM messages WHERE (channel, external_id) {_PAIRS.format('m')}",
+    f"NULL::text AS status, NULL::timestamp AS at FROM messages WHERE (channel, external_id) {_PAIRS.format('m')}",
     "SELECT 'i', i.channel, i.external_user_id, i.id, i.contact_id, c.blocked, NULL, NULL "
     f"FROM identities AS i JOIN contacts AS c ON c.id = i.contact_id WHERE (i.channel, i.external_user_id) {_PAIRS.format('i')}",
     "SELECT 'r', m.channel, m.external_id, t.id, NULL, false, t.status, t.resolved_at "
@@ -246,9 +247,9 @@ def _lookup(session: Session, items: list[_Item]) -> _Stored:
         elif r.kind == "a":
             remember(session, active_incidents=r.a)
         elif r.kind == "x":
-            remember(session, templates_version=(r.a, r.resolved_at))
+            remember(session, templates_version=(r.a, r.at))
         else:  # a ticket: timestamps are naive UTC in the database (storage.models.base.UTCDateTime)
-            ticket = _TicketRow(r.a, r.status, r.resolved_at.replace(tzinfo=UTC) if r.resolved_at else None)
+            ticket = _TicketRow(r.a, r.status, r.at.replace(tzinfo=UTC) if r.at else None)
             (stored.by_reference if r.kind == "r" else stored.by_conversation)[key] = ticket
     return stored
 
