@@ -14,6 +14,7 @@ from storage.models.contacts import Identity
 from storage.models.delivery import Outbox
 from storage.models.tickets import Ticket
 from support.intake import ingest as ingesting
+from support.intake import lookup
 from support.intake.suggest import suggest_for
 from support.oncall import sweep as sweeping
 from tests.cast import bo_discord
@@ -75,7 +76,7 @@ def test_a_new_author_writing_in_two_places_at_once_becomes_one_identity(setting
     here = bo_discord("1180000000000000011", conversation_key="thread-1")
     there = bo_discord("1180000000000000012", conversation_key="thread-2", text="and the export hangs")
     suggestions = suggest_for([here, there])
-    _held_at(ingesting, "_lookup", threading.Barrier(2), monkeypatch)
+    _held_at(lookup, "stored_for", threading.Barrier(2), monkeypatch)
     results = _together(*(lambda m=m: ingesting.ingest_batch([m], settings=settings, suggestions=suggestions)[0]
                           for m in (here, there)))
     assert results[0].ticket_id != results[1].ticket_id

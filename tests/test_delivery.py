@@ -153,7 +153,7 @@ def test_a_database_connection_lost_during_ingest_keeps_the_message_staged(reque
     cut = []
 
     def terminate(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("INSERT INTO IDENTITIES") and not cut:
+        if "INSERT INTO IDENTITIES" in statement.upper() and not cut:  # on its own, or in a WITH with its contact
             cut.append(conn.connection.dbapi_connection.info.backend_pid)
             with psycopg.connect(settings.db_url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as admin:
                 admin.execute("SELECT pg_terminate_backend(%s)", (cut[0],))
