@@ -103,8 +103,8 @@ def stored_for(session: Session, inbounds: list[Inbound]) -> Stored:
 
 
 def upsert_identities(session: Session, inbounds: list[Inbound], now: datetime,
-                       new_contacts: set[int] | None = None,
-                       known: dict[tuple[str, str], tuple[int, int]] | None = None) -> dict[tuple[str, str], tuple[int, int]]:
+                      new_contacts: set[int] | None = None,
+                      known: dict[tuple[str, str], tuple[int, int]] | None = None) -> dict[tuple[str, str], tuple[int, int]]:
     """(channel, author id) -> (identity id, contact id), creating what is missing; the
     contacts it created, which no one can have blocked yet, are added to `new_contacts`.
     `known`: the identities stored already, where the caller looked them up (`stored_for`)."""
