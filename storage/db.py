@@ -309,6 +309,17 @@ def single_statement(url: str | None = None) -> Iterator[Connection]:
         yield connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
+def durable(connection: Connection) -> None:
+    """Return once everything this database committed before the call is on disk (PostgreSQL):
+    a transaction that writes a WAL record, committed synchronously, flushes the WAL up to its
+    own commit record, and so every commit before it, made with `synchronous_commit` off or
+    not. The record is a transactional logical message of a few bytes (any user may write one);
+    a transaction that only takes an id writes nothing before its commit record, and its commit
+    does not wait for the flush. Where the server waits for a synchronous standby, this waits
+    for it too."""
+    connection.execute(text("SELECT pg_logical_emit_message(true, 'trkv.durable', '')"))
+
+
 def tune_for_bulk_load(session: Session) -> None:
     """Settings for one transaction of a historical import, and for nothing else.
 

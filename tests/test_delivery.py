@@ -141,6 +141,36 @@ def test_a_page_acknowledged_while_its_send_was_in_flight_does_not_go_out(settin
     assert _row(settings, page_id).status == "cancelled"
 
 
+def test_submit_returns_once_the_staged_messages_are_on_disk(request, monkeypatch, tmp_path):
+    # A connector advances its cursor (or flags the mail) when submit returns, so what it
+    # staged must survive a crash of the database by then. On PostgreSQL the worker is kicked
+    # before the WAL flush, which submit waits for afterwards: here the kick reads how far
+    # the WAL reaches, and the flush must have passed that point when submit returns.
+    require("postgresql")
+    settings = settings_for(monkeypatch, tmp_path, make_db_url("postgresql", request, tmp_path))
+    admin = psycopg.connect(settings.db_url.replace("postgresql+psycopg", "postgresql"), autocommit=True)
+    kicked = []
+
+    def kick(staged_ids):
+        kicked.append(admin.execute("SELECT pg_current_wal_insert_lsn(), pg_current_wal_flush_lsn()").fetchone())
+
+    monkeypatch.setattr(intake.kick, "ingest", kick)
+    try:
+        for i in range(20):
+            inbounds = [ada_email(f"durable-{i}@mail.example")] if i % 2 else \
+                [ada_email(f"durable-{i}-{n}@mail.example") for n in range(3)]  # a live message, and a batch
+            intake.submit(inbounds, settings=settings)
+            written, _ = kicked[-1]
+            flushed = admin.execute("SELECT pg_current_wal_flush_lsn() >= %s::pg_lsn", (str(written),)).fetchone()[0]
+            assert flushed, f"submit {i} returned before its rows were on disk"
+    finally:
+        admin.close()
+    # and the worker was kicked before the flush, not after it
+    assert any(str(written) != str(flushed) for written, flushed in kicked)
+    with session_factory(settings.db_url)() as session:
+        assert session.execute(select(func.count()).select_from(InboundQueue)).scalar_one() == 40
+
+
 def test_a_database_connection_lost_during_ingest_keeps_the_message_staged(request, monkeypatch, tmp_path):
     # Found by the chaos run: a connection that broke under a worker ("another command is
     # already in progress", a server restart) quarantined a customer's good message after
