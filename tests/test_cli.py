@@ -33,6 +33,19 @@ def test_every_command_has_help(command, tmp_path):
     assert "Usage:" in result.stdout
 
 
+def test_help_loads_none_of_the_heavy_libraries(tmp_path):
+    # `trkv --help` answers in ~0.08 s because it imports no database, queue, model or settings
+    # library; one eager import of the settings (pydantic, 0.13 s) once made it 0.2 s.
+    heavy = ("sqlalchemy", "celery", "kombu", "sklearn", "numpy", "pydantic", "pydantic_settings")
+    probe = ("import sys, runpy; sys.argv = ['trkv', '--help']\n"
+             "try:\n    runpy.run_module('trkv.cli', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             f"print('LOADED', [m for m in {heavy!r} if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert "Usage: trkv" in done.stdout
+    assert done.stdout.strip().splitlines()[-1] == "LOADED []"
+
+
 def test_a_user_added_from_stdin_can_get_a_token_printed_on_the_last_line(tmp_path):
     home = tmp_path / "home"
     assert trkv(["init"], home).returncode == 0

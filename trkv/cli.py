@@ -12,7 +12,7 @@ import threading
 import click
 
 from trkv.cli_base import forget_settings, get_settings
-from trkv.settings import WORKER_POOLS
+from trkv.choices import WORKER_POOLS
 
 log = logging.getLogger("trkv")
 

@@ -20,7 +20,7 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
@@ -30,6 +30,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from trkv.choices import WorkerPool
+
 
 def _config_file() -> Path | None:
     candidates = [os.environ.get("TRKV_CONFIG"), "trkv.toml"]
@@ -38,10 +40,6 @@ def _config_file() -> Path | None:
         if candidate and Path(candidate).is_file():
             return Path(candidate)
     return None
-
-
-WorkerPool = Literal["auto", "threads", "prefork", "solo"]
-WORKER_POOLS: tuple[str, ...] = get_args(WorkerPool)
 
 
 class Settings(BaseSettings):
