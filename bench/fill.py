@@ -62,7 +62,7 @@ def fill_tickets(url: str, tickets: int) -> float:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE tickets, messages, contacts, identities"))
             # ... and the checkpointer (every checkpoint_timeout, 5 min by default): without it the
-            # fill's few GB of dirty pages were written out during the measured import, by its own
+            # fill's dirty pages were written out during the measured import, by the import's own
             # backend as it evicted them (~11,000 buffers in 20,000 messages) and by a checkpoint
             # the fill's WAL had started, so the figure at 1 M measured the fill as well.
             conn.execute(text("CHECKPOINT"))

@@ -38,8 +38,8 @@ def submit(inbounds: list[Inbound], *, live: bool = True, settings: Settings | N
 
     On PostgreSQL the worker need not wait for that: the rows are committed without waiting
     for the WAL flush, the worker is kicked, and only then does `submit` wait for the flush
-    (`durable`), while the worker already reads them. During an import that flush was ~5 of a
-    live message's ~20 ms (bench/paging.py). Nothing is lost to a crash meanwhile: a row
+    (`durable`), while the worker already reads them. During an import, waiting for that flush
+    was most of submit's ~6 ms (p50, bench/paging.py). Nothing is lost to a crash meanwhile: a row
     whose flush never came was never acknowledged to its platform, which delivers it again;
     and whatever a worker made of it commits after it in the WAL, so never without it."""
     settings = settings or get_settings()
