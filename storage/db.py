@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, exc, text
+from sqlalchemy import Connection, Engine, create_engine, event, exc, func, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -307,6 +307,18 @@ def single_statement(url: str | None = None) -> Iterator[Connection]:
     `transaction`."""
     with get_engine(url).connect() as connection:
         yield connection.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def no_flush_wait():
+    """PostgreSQL: a condition that is always true and makes the statement's own transaction
+    commit without waiting for its WAL flush (set_config(..., true) is SET LOCAL), for the WHERE
+    of a one-statement write in autocommit, where a SET LOCAL would cost a round trip of its own."""
+    return func.set_config("synchronous_commit", "off", True).is_not(None)
+
+
+def skip_flush_wait(session: Session) -> None:
+    """PostgreSQL: this transaction commits without waiting for its WAL flush."""
+    session.execute(text("SET LOCAL synchronous_commit TO off"))
 
 
 def durable(connection: Connection) -> None:

@@ -12,13 +12,21 @@ import functools
 import json
 import logging
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from connectors.base import Inbound
 from storage import locks
-from storage.db import durable, get_engine, session_factory, single_statement, transaction
+from storage.db import (
+    durable,
+    get_engine,
+    no_flush_wait,
+    session_factory,
+    single_statement,
+    skip_flush_wait,
+    transaction,
+)
 from storage.models.base import utcnow
 from storage.models.intake import InboundQueue, Quarantine
 from storage.queries import bulk_insert_returning_ids
@@ -60,7 +68,7 @@ def submit(inbounds: list[Inbound], *, live: bool = True, settings: Settings | N
         return ids
     with transaction(settings.db_url) as session:
         if server:
-            session.execute(text("SET LOCAL synchronous_commit TO off"))
+            skip_flush_wait(session)
         ids = list(bulk_insert_returning_ids(session, InboundQueue, rows))
     kick.ingest(ids)
     if server:
@@ -71,12 +79,10 @@ def submit(inbounds: list[Inbound], *, live: bool = True, settings: Settings | N
 
 @functools.cache
 def _stage_one():
-    """INSERT one staged row, committed without waiting for the WAL flush (set_config(...,
-    true) is SET LOCAL, for the statement's own transaction)."""
+    """INSERT one staged row, committed without waiting for the WAL flush."""
     staged = InboundQueue.__table__
     columns = ("channel", "external_id", "payload", "live", "status", "created_at", "updated_at")
-    values = select(*(bindparam(c, type_=staged.c[c].type) for c in columns)).where(
-        func.set_config("synchronous_commit", "off", True).is_not(None))
+    values = select(*(bindparam(c, type_=staged.c[c].type) for c in columns)).where(no_flush_wait())
     return insert(staged).from_select([staged.c[c] for c in columns], values).returning(staged.c.id)
 
 
@@ -106,10 +112,9 @@ def _count_attempt(settings: Settings, staged_ids: list[int]) -> list[dict]:
                .values(attempts=staged.c.attempts + 1, updated_at=utcnow()).returning(staged.c.payload))
     if _server(settings):
         # One statement in autocommit: one round trip, where BEGIN, SET and COMMIT took three more.
-        # set_config(..., true) is SET LOCAL, for the statement's own transaction.
         with single_statement(settings.db_url) as connection:
             return list(connection.execute(
-                counted.where(func.set_config("synchronous_commit", "off", True).is_not(None))).scalars())
+                counted.where(no_flush_wait())).scalars())
     with transaction(settings.db_url) as session:
         return list(session.execute(counted).scalars())
 

@@ -107,12 +107,15 @@ def listing(settings: Settings, kind: str | None = None, *, session: Session | N
     global _read
     version = known(session, "templates_version")  # (count, last change), where this transaction read it
     read = _read
-    if version is None or read is None or read[0] != (settings.db_url, version):
+    if version is not None and read is not None and read[0] == (settings.db_url, version):
+        merged = read[1]
+    else:
         rows = {row.name: serialize(row) for row in
                 session.execute(select(ResponseTemplate).order_by(ResponseTemplate.id)).scalars()}
         merged = [rows.pop(seed["name"], None) or _default(seed) for seed in SEED] + list(rows.values())
-        read = _read = ((settings.db_url, version), merged)
-    return [t for t in read[1] if kind is None or t["kind"] == kind]
+        if version is not None:
+            _read = ((settings.db_url, version), merged)
+    return [dict(t) for t in merged if kind is None or t["kind"] == kind]  # copies: the kept ones stay as read
 
 
 # The templates as last read, by database and version: a live acknowledgement read and

@@ -28,7 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from storage import live_work, locks
-from storage.db import bulk_writer, get_engine, session_factory, single_statement, transaction
+from storage.db import bulk_writer, get_engine, session_factory, single_statement, skip_flush_wait, transaction
 from trkv.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def index_pending(settings: Settings | None = None, *, progress: Callable[[int],
     while True:
         with bulk_writer(), transaction(settings.db_url) as session:
             if dialect == "postgresql":  # a batch lost to a crash is still marked, and indexed again
-                session.execute(text("SET LOCAL synchronous_commit TO off"))
+                skip_flush_wait(session)
             count = session.execute(statement).rowcount
         if dialect == "postgresql" and count:
             _clean_pending_list(settings.db_url)
